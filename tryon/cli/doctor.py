@@ -1,0 +1,94 @@
+"""``tryon doctor``: versions, execution providers and the state of every model."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import platform
+import sys
+from typing import Any
+
+import onnxruntime as ort
+from rich.console import Console
+from rich.table import Table
+
+from tryon import __version__
+from tryon.errors import TryOnError
+from tryon.runtime.providers import choose_providers, cuda_device_count, tensorrt_libraries_present
+from tryon.runtime.specs import MODEL_SPECS
+from tryon.runtime.store import ModelStore
+
+PACKAGES = ("numpy", "onnxruntime-gpu", "onnx", "mediapipe", "opencv-contrib-python", "aiortc", "tflite")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("doctor", help="print versions, execution providers and model status")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_doctor)
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def collect() -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "tryon": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": {d: _version(d) for d in PACKAGES},
+        "onnxruntime": {"version": ort.__version__, "device": ort.get_device()},
+        "available_providers": ort.get_available_providers(),
+        "cuda_devices": cuda_device_count(),
+        "tensorrt_libraries": tensorrt_libraries_present(),
+    }
+    try:
+        report["chosen_providers"] = choose_providers()
+    except TryOnError as exc:
+        report["chosen_providers"] = f"error: {exc}"
+    store = ModelStore(auto_build=False)
+    report["models_dir"] = str(store.models_dir)
+    models = {}
+    try:
+        for spec in MODEL_SPECS:
+            st = store.status(spec.name)
+            models[spec.name] = {"state": st.state, "path": str(st.path), "detail": st.detail}
+    except TryOnError as exc:
+        models["error"] = {"state": "error", "path": "", "detail": str(exc)}
+    report["models"] = models
+    return report
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    report = collect()
+    ok = all(m["state"] == "ok" for m in report["models"].values())
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return 0 if ok else 1
+    console = Console()
+    info = Table(title="tryon doctor", show_header=False)
+    info.add_column("item")
+    info.add_column("value")
+    info.add_row("tryon", report["tryon"])
+    info.add_row("python", f"{report['python']} ({report['platform']})")
+    for dist, version in report["packages"].items():
+        info.add_row(dist, version)
+    info.add_row("available providers", ", ".join(report["available_providers"]))
+    info.add_row("CUDA devices", str(report["cuda_devices"]))
+    info.add_row("TensorRT libraries", "yes" if report["tensorrt_libraries"] else "no")
+    chosen = report["chosen_providers"]
+    info.add_row("chosen providers", ", ".join(chosen) if isinstance(chosen, list) else chosen)
+    info.add_row("models dir", report["models_dir"])
+    console.print(info)
+    models = Table(title="models")
+    for col in ("model", "state", "detail"):
+        models.add_column(col)
+    for name, m in report["models"].items():
+        style = "green" if m["state"] == "ok" else "red"
+        models.add_row(name, f"[{style}]{m['state']}[/{style}]", m["detail"])
+    console.print(models)
+    return 0 if ok else 1

@@ -1,0 +1,176 @@
+"""One place that opens ONNX Runtime sessions and runs them, with I/O binding on GPU."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from numpy.typing import NDArray
+
+from tryon.errors import InputError, RuntimeSetupError
+from tryon.runtime.providers import CPU, CUDA, GPU_PROVIDERS, TENSORRT, choose_providers
+from tryon.runtime.store import ModelStore
+
+logger = logging.getLogger(__name__)
+
+_NP_TYPES = {"tensor(float)": np.float32, "tensor(int32)": np.int32, "tensor(int64)": np.int64}
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    providers: tuple[str, ...] | None = None
+    """Provider preference (``("cuda", "cpu")``); ``None`` chooses automatically."""
+    threads: int | None = None
+    """Intra-op threads; ``None`` uses ``$TRYON_THREADS`` or the CPU count."""
+    optimization: ort.GraphOptimizationLevel = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    allow_spinning: bool = True
+    device_id: int = 0
+    trt_cache_dir: Path | None = None
+    extra_session_options: dict[str, str] = field(default_factory=dict)
+
+    def thread_count(self) -> int:
+        if self.threads is not None:
+            return max(1, self.threads)
+        env = os.environ.get("TRYON_THREADS")
+        if env:
+            try:
+                return max(1, int(env))
+            except ValueError as exc:
+                raise RuntimeSetupError(f"TRYON_THREADS: expected an integer, got {env!r}") from exc
+        return max(1, os.cpu_count() or 1)
+
+
+def session_options(config: RuntimeConfig) -> ort.SessionOptions:
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = config.thread_count()
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = config.optimization
+    so.log_severity_level = 3
+    so.add_session_config_entry("session.intra_op.allow_spinning", "1" if config.allow_spinning else "0")
+    for key, value in config.extra_session_options.items():
+        so.add_session_config_entry(key, value)
+    return so
+
+
+def _provider_options(providers: Sequence[str], config: RuntimeConfig) -> list[dict[str, Any]]:
+    opts: list[dict[str, Any]] = []
+    for p in providers:
+        if p == TENSORRT:
+            o: dict[str, Any] = {"device_id": config.device_id, "trt_fp16_enable": False}
+            if config.trt_cache_dir is not None:
+                o.update(trt_engine_cache_enable=True, trt_engine_cache_path=str(config.trt_cache_dir))
+            opts.append(o)
+        elif p == CUDA:
+            opts.append({"device_id": config.device_id, "cudnn_conv_algo_search": "HEURISTIC"})
+        else:
+            opts.append({})
+    return opts
+
+
+class OnnxModel:
+    """A loaded model with one typed ``run`` per call: named float arrays in, named arrays out."""
+
+    def __init__(self, path: Path, name: str, config: RuntimeConfig | None = None) -> None:
+        self.name = name
+        self.path = Path(path)
+        self.config = config or RuntimeConfig()
+        wanted = choose_providers(self.config.providers)
+        try:
+            self.session = ort.InferenceSession(
+                str(self.path),
+                sess_options=session_options(self.config),
+                providers=wanted,
+                provider_options=_provider_options(wanted, self.config),
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise RuntimeSetupError(f"model {name!r}: cannot open {self.path}: {exc}") from exc
+        self.providers: list[str] = list(self.session.get_providers())
+        if self.providers[0] != wanted[0]:
+            logger.warning(
+                "model %s: %s could not be used, running on %s", name, wanted[0], self.providers[0]
+            )
+        self.inputs = {i.name: (tuple(i.shape), _NP_TYPES.get(i.type, np.float32)) for i in self.session.get_inputs()}
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        self.on_gpu = self.providers[0] in GPU_PROVIDERS
+        self._binding: _GpuBinding | None = _GpuBinding(self) if self.on_gpu else None
+
+    @property
+    def provider(self) -> str:
+        return self.providers[0]
+
+    def check_inputs(self, feeds: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
+        if set(feeds) != set(self.inputs):
+            raise InputError(
+                f"model {self.name!r}: expected inputs {sorted(self.inputs)}, got {sorted(feeds)}"
+            )
+        out = {}
+        for key, arr in feeds.items():
+            shape, dtype = self.inputs[key]
+            if tuple(arr.shape) != shape:
+                raise InputError(f"model {self.name!r} input {key!r}: expected shape {shape}, got {arr.shape}")
+            out[key] = np.ascontiguousarray(arr, dtype=dtype)
+        return out
+
+    def run(self, feeds: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[np.float32]]:
+        """Run one inference. Outputs are host arrays, keyed by the model's output names."""
+        checked = self.check_inputs(feeds)
+        if self._binding is not None:
+            return self._binding.run(checked)
+        values = self.session.run(self.output_names, checked)
+        return dict(zip(self.output_names, values, strict=True))
+
+    def run_single(self, x: NDArray[np.float32]) -> dict[str, NDArray[np.float32]]:
+        (name,) = self.inputs
+        return self.run({name: x})
+
+
+class _GpuBinding:
+    """Persistent device input buffers and host output buffers: no allocation per frame.
+
+    The input is copied host→device once into a reused device ``OrtValue``; outputs are written
+    by ONNX Runtime straight into preallocated host arrays (one device→host copy each).
+    """
+
+    def __init__(self, model: OnnxModel) -> None:
+        self.model = model
+        self.binding = model.session.io_binding()
+        device = "cuda"
+        self.inputs = {
+            name: ort.OrtValue.ortvalue_from_shape_and_type(list(shape), dtype, device, model.config.device_id)
+            for name, (shape, dtype) in model.inputs.items()
+        }
+        for name, value in self.inputs.items():
+            self.binding.bind_ortvalue_input(name, value)
+        self.outputs: dict[str, NDArray[np.float32]] = {}
+        for o in model.session.get_outputs():
+            shape = [int(d) if isinstance(d, int) else 1 for d in o.shape]
+            buf = np.empty(shape, dtype=_NP_TYPES.get(o.type, np.float32))
+            self.outputs[o.name] = buf
+            self.binding.bind_output(o.name, "cpu", 0, buf.dtype, buf.shape, buf.ctypes.data)
+
+    def run(self, feeds: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[np.float32]]:
+        for name, arr in feeds.items():
+            self.inputs[name].update_inplace(arr)
+        self.model.session.run_with_iobinding(self.binding)
+        return {k: v.copy() for k, v in self.outputs.items()}
+
+
+class ModelLoader:
+    """Opens models from a :class:`ModelStore` with one :class:`RuntimeConfig`."""
+
+    def __init__(self, store: ModelStore | None = None, config: RuntimeConfig | None = None) -> None:
+        self.store = store or ModelStore()
+        self.config = config or RuntimeConfig()
+
+    def load(self, name: str) -> OnnxModel:
+        return OnnxModel(self.store.path(name), name, self.config)
+
+
+__all__ = ["CPU", "CUDA", "TENSORRT", "ModelLoader", "OnnxModel", "RuntimeConfig", "session_options"]
