@@ -10,8 +10,9 @@ import onnx
 from onnx import TensorProto, helper
 
 import tryon.convert.ops  # noqa: F401  (registers the handlers)
-from tryon.convert.graph import GraphBuilder
+from tryon.convert.graph import ConversionOptions, GraphBuilder
 from tryon.convert.layout import identity
+from tryon.convert.optimize import drop_unused_initializers, fold_pads_into_convs
 from tryon.convert.registry import HANDLERS
 from tryon.convert.tflite_reader import TFLiteModel, read_tflite
 from tryon.errors import UnsupportedOpError
@@ -38,12 +39,12 @@ def unsupported_ops(model: TFLiteModel) -> list[str]:
     return sorted({op.opcode for op in model.operators if op.opcode not in HANDLERS})
 
 
-def convert_model(model: TFLiteModel) -> ConversionResult:
+def convert_model(model: TFLiteModel, options: ConversionOptions | None = None) -> ConversionResult:
     """Convert a parsed TFLite model. Inputs and outputs keep their TFLite names, shapes and layouts."""
     missing = unsupported_ops(model)
     if missing:
         raise UnsupportedOpError(", ".join(missing), model.name)
-    g = GraphBuilder(model)
+    g = GraphBuilder(model, options)
     for i in model.inputs:
         g.add_input(i)
     for op in model.operators:
@@ -51,6 +52,10 @@ def convert_model(model: TFLiteModel) -> ConversionResult:
         HANDLERS[op.opcode](g, op)
     g.begin_op(None)
     outputs = [g.get(i, identity(len(g.shape(i)))) for i in model.outputs]
+    nodes = g.nodes
+    if g.options.cpu_friendly:
+        nodes = fold_pads_into_convs(nodes, g.initializers, set(outputs))
+    initializers = drop_unused_initializers(nodes, g.initializers)
 
     def info(index: int, name: str) -> onnx.ValueInfoProto:
         t = g.tensor(index)
@@ -59,11 +64,11 @@ def convert_model(model: TFLiteModel) -> ConversionResult:
         return helper.make_tensor_value_info(name, _ONNX_TYPES[t.dtype.name], list(t.shape))
 
     graph = helper.make_graph(
-        g.nodes,
+        nodes,
         model.name,
         [info(i, g.get(i)) for i in model.inputs],
         [info(i, n) for i, n in zip(model.outputs, outputs, strict=True)],
-        initializer=g.initializers,
+        initializer=initializers,
     )
     onnx_model = helper.make_model(
         graph,
@@ -77,13 +82,13 @@ def convert_model(model: TFLiteModel) -> ConversionResult:
         model=onnx_model,
         transpose_count=g.transpose_count,
         tflite_ops=Counter(op.opcode for op in model.operators),
-        onnx_ops=g.op_counts,
+        onnx_ops=Counter(n.op_type for n in nodes),
     )
 
 
-def convert_tflite(data: bytes, name: str) -> ConversionResult:
+def convert_tflite(data: bytes, name: str, options: ConversionOptions | None = None) -> ConversionResult:
     """Convert TFLite flatbuffer bytes into an ONNX model named ``name``."""
-    result = convert_model(read_tflite(data, name))
+    result = convert_model(read_tflite(data, name), options)
     logger.debug(
         "converted %s: %d ONNX nodes, %d Transpose", name, len(result.model.graph.node), result.transpose_count
     )

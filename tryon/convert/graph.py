@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from onnx import helper, numpy_helper
 
 from tryon.convert.layout import (
     Perm,
+    channels_first,
     identity,
     is_identity,
     is_memory_noop,
@@ -27,6 +29,15 @@ _ACT_NONE, _ACT_RELU, _ACT_RELU_N1_TO_1, _ACT_RELU6, _ACT_TANH = 0, 1, 2, 3, 4
 
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9_./:-]+")
 
+FUSED_CLIPS = {_ACT_RELU6: (0.0, 6.0), _ACT_RELU_N1_TO_1: (-1.0, 1.0)}
+
+
+@dataclass(frozen=True)
+class ConversionOptions:
+    cpu_friendly: bool = True
+    """Lower PRelu, channel Pad and Clip-after-non-convolution into convolutions that ONNX
+    Runtime's blocked CPU layout keeps (see :mod:`tryon.convert.ops.lowering`)."""
+
 
 class GraphBuilder:
     """Accumulates ONNX nodes and initializers while TFLite operators are converted in order.
@@ -35,8 +46,9 @@ class GraphBuilder:
     inserting (and caching) a Transpose only where the layout really changes.
     """
 
-    def __init__(self, model: TFLiteModel) -> None:
+    def __init__(self, model: TFLiteModel, options: ConversionOptions | None = None) -> None:
         self.model = model
+        self.options = options or ConversionOptions()
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self.consts: dict[int, NDArray[Any]] = {
@@ -97,6 +109,15 @@ class GraphBuilder:
             return identity(len(self.shape(index)))
         raise self.error(f"tensor {self.tensor(index).name!r} is used before it is produced")
 
+    def agnostic_perm(self, index: int) -> Perm:
+        """Layout for a layout-agnostic op reading ``index``: its native layout, except that a
+        4-D value still in TFLite's channels-last layout (a graph input, a reshape result) is
+        taken channels-first, where the convolutions that follow will want it anyway."""
+        perm = self.native_perm(index)
+        if len(perm) == 4 and is_identity(perm) and index not in self.consts:
+            return channels_first(4)
+        return perm
+
     def add_input(self, index: int) -> str:
         rank = len(self.shape(index))
         name = self._value_name(index, identity(rank))
@@ -113,7 +134,8 @@ class GraphBuilder:
 
     def const(self, value: NDArray[Any], hint: str) -> str:
         name = self.unique(_NAME_SAFE.sub("_", hint))
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        # np.ascontiguousarray would turn a 0-d scalar into shape (1,): keep scalars scalar.
+        self.initializers.append(numpy_helper.from_array(np.require(value, requirements="C"), name))
         return name
 
     def get(self, index: int, perm: Perm | None = None) -> str:
@@ -158,11 +180,8 @@ class GraphBuilder:
         """Emit TFLite fused activation ``fused`` from ``src`` to ``dst`` (an Identity-free chain)."""
         if fused == _ACT_RELU:
             self.node("Relu", [src], [dst])
-        elif fused == _ACT_RELU6:
-            lo, hi = self._clip_bounds(0.0, 6.0)
-            self.node("Clip", [src, lo, hi], [dst])
-        elif fused == _ACT_RELU_N1_TO_1:
-            lo, hi = self._clip_bounds(-1.0, 1.0)
+        elif fused in FUSED_CLIPS:
+            lo, hi = self._clip_bounds(*FUSED_CLIPS[fused])
             self.node("Clip", [src, lo, hi], [dst])
         elif fused == _ACT_TANH:
             self.node("Tanh", [src], [dst])

@@ -8,6 +8,7 @@ import numpy as np
 
 from tryon.convert.graph import GraphBuilder
 from tryon.convert.layout import channels_first
+from tryon.convert.ops import lowering
 from tryon.convert.ops.common import PADDING_SAME, PADDING_VALID, has_input, options, spatial_pads
 from tryon.convert.registry import register
 from tryon.convert.tflite_reader import Operator
@@ -34,18 +35,31 @@ def conv_2d(g: GraphBuilder, op: Operator) -> None:
     stride = (o.StrideH(), o.StrideW())
     dilation = (o.DilationHFactor(), o.DilationWFactor())
     pads = spatial_pads(o.Padding(), (h, wd), (w.shape[1], w.shape[2]), stride, dilation)
-    weight = g.const(np.transpose(w, (0, 3, 1, 2)), f"{g.tensor(w_idx).name}__oihw")
+    attrs: dict[str, object] = {
+        "kernel_shape": [int(w.shape[1]), int(w.shape[2])],
+        "strides": list(stride),
+        "dilations": list(dilation),
+        "pads": pads,
+    }
+    oihw = np.transpose(w, (0, 3, 1, 2))
+    _, out_h, out_w, _ = g.shape(op.outputs[0])
+    if g.options.cpu_friendly and w.shape[0] == 1 and groups == 1 and c_in > 1 and out_h * out_w >= 64:
+        # One output channel: ORT's blocked layout would pad it to a full channel block (8 or 16
+        # channels of work for 1). A depthwise convolution and a channel sum do the same work once.
+        bias = g.const_value(op.inputs[2]).reshape(1) if has_input(op, 2) else np.zeros(1, np.float32)
+        lowering.single_channel_conv(
+            g, g.get(x, CF4), oihw, bias.astype(np.float32), op.outputs[0], o.FusedActivationFunction(), attrs
+        )
+        return
+    weight = g.const(oihw, f"{g.tensor(w_idx).name}__oihw")
     g.emit(
         "Conv",
         [g.get(x, CF4), weight, *_bias(g, op, 2)],
         op.outputs[0],
         CF4,
         o.FusedActivationFunction(),
-        kernel_shape=[int(w.shape[1]), int(w.shape[2])],
-        strides=list(stride),
-        dilations=list(dilation),
-        pads=pads,
         group=int(groups),
+        **attrs,
     )
 
 

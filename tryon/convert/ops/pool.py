@@ -38,7 +38,7 @@ def mean(g: GraphBuilder, op: Operator) -> None:
     keep = bool(op.options.KeepDims()) if op.options is not None else False
     rank = len(g.shape(x))
     tfl_axes = sorted({int(a) % rank for a in np.asarray(g.const_value(axes_idx)).reshape(-1)})
-    perm = g.native_perm(x)
+    perm = g.agnostic_perm(x)
     out_perm = perm if keep else reduce_perm(perm, tfl_axes)
     axes = sorted(onnx_axis(a, perm) for a in tfl_axes)
     if rank == 4 and perm == CF4 and axes == [2, 3]:

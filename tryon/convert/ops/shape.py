@@ -6,8 +6,9 @@ import numpy as np
 
 from tryon.convert.graph import GraphBuilder
 from tryon.convert.layout import channels_first, identity, onnx_axis
+from tryon.convert.ops import lowering
 from tryon.convert.ops.common import options
-from tryon.convert.ops.elementwise import _common_perm
+from tryon.convert.ops.elementwise import common_perm
 from tryon.convert.registry import register
 from tryon.convert.tflite_reader import Operator
 
@@ -18,9 +19,16 @@ CF4 = channels_first(4)
 def pad(g: GraphBuilder, op: Operator) -> None:
     x, pads_idx = op.inputs[0], op.inputs[1]
     paddings = np.asarray(g.const_value(pads_idx), dtype=np.int64).reshape(-1, 2)  # [rank, 2]
-    perm = g.native_perm(x)
+    perm = g.agnostic_perm(x)
     begin = [int(paddings[p, 0]) for p in perm]
     end = [int(paddings[p, 1]) for p in perm]
+    padded_axes = {i for i in range(len(perm)) if begin[i] or end[i]}
+    zero_value = op.opcode == "PAD" or len(op.inputs) < 3
+    if g.options.cpu_friendly and perm == CF4 and padded_axes == {1} and zero_value and min(begin + end) >= 0:
+        # Zero channels appended for a residual add: a 1×1 convolution keeps ORT's blocked layout.
+        out = g.output(op.outputs[0], perm)
+        lowering.channel_pad(g, g.get(x, perm), g.shape(x)[3], begin[1], end[1], out)
+        return
     inputs = [g.get(x, perm), g.const(np.asarray(begin + end, dtype=np.int64), "pads")]
     if op.opcode == "PADV2" and len(op.inputs) > 2:
         inputs.append(g.get(op.inputs[2]))
@@ -42,7 +50,7 @@ def reshape(g: GraphBuilder, op: Operator) -> None:
 def concatenation(g: GraphBuilder, op: Operator) -> None:
     o = options(g, op)
     rank = len(g.shape(op.outputs[0]))
-    perm = _common_perm(g, op.inputs, rank)
+    perm = common_perm(g, op.inputs, rank)
     axis = onnx_axis(int(o.Axis()), perm)
     g.emit(
         "Concat",
@@ -116,7 +124,7 @@ def strided_slice(g: GraphBuilder, op: Operator) -> None:
         bounds = _slice_bounds(shape, begin, end, strides, o.BeginMask() & ~shrink, o.EndMask() & ~shrink)
     except ValueError as exc:
         raise g.error(str(exc)) from exc
-    perm = g.native_perm(x) if not shrink else identity(rank)
+    perm = g.agnostic_perm(x) if not shrink else identity(rank)
     axes, starts, stops, steps = [], [], [], []
     for tfl_axis, (start, stop, step) in enumerate(bounds):
         if (start, stop, step) == (0, shape[tfl_axis], 1):
