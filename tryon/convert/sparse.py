@@ -46,15 +46,18 @@ def densify(
             coords.append(np.tile(np.arange(size, dtype=np.int64), len(pos)))
             pos = new_pos
         else:
-            assert dim.segments is not None and dim.indices is not None
-            starts = dim.segments[pos]
-            counts = dim.segments[pos + 1] - starts
+            if dim.segments is None or dim.indices is None:
+                raise ConversionError("sparse tensor: a CSR dimension lacks segments or indices")
+            segments = np.asarray(dim.segments, dtype=np.int64)
+            indices = np.asarray(dim.indices, dtype=np.int64)
+            starts = segments[pos]
+            counts = segments[pos + 1] - starts
             total = int(counts.sum())
             parent = np.repeat(np.arange(len(pos)), counts)
             offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
             new_pos = starts[parent] + offsets
             coords = [c[parent] for c in coords]
-            coords.append(dim.indices[new_pos])
+            coords.append(indices[new_pos])
             pos = new_pos
 
     n_paths = len(pos)

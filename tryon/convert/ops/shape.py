@@ -49,17 +49,11 @@ def reshape(g: GraphBuilder, op: Operator) -> None:
 @register("CONCATENATION")
 def concatenation(g: GraphBuilder, op: Operator) -> None:
     o = options(g, op)
+    if o.FusedActivationFunction():
+        raise g.error("a fused activation on CONCATENATION is not supported by TFLite's float kernel")
     rank = len(g.shape(op.outputs[0]))
     perm = common_perm(g, op.inputs, rank)
-    axis = onnx_axis(int(o.Axis()), perm)
-    g.emit(
-        "Concat",
-        [g.get(i, perm) for i in op.inputs],
-        op.outputs[0],
-        perm,
-        o.FusedActivationFunction(),
-        axis=axis,
-    )
+    g.emit("Concat", [g.get(i, perm) for i in op.inputs], op.outputs[0], perm, axis=onnx_axis(int(o.Axis()), perm))
 
 
 @register("DEPTH_TO_SPACE")
