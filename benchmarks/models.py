@@ -36,13 +36,14 @@ def _input_for(spec: ModelSpec, shape: tuple[int, ...]) -> NDArray[np.float32]:
     try:
         from skimage.data import astronaut
 
-        img = astronaut()[20:420, 60:460]
+        img = np.asarray(astronaut())[20:420, 60:460]  # type: ignore[no-untyped-call]
     except ImportError:  # pragma: no cover - test extra missing
         img = np.random.default_rng(0).integers(0, 255, (400, 400, 3), dtype=np.uint8)
     _, h, w, _ = shape
     x = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     lo, hi = spec.input_range
-    return (x * (hi - lo) + lo)[None].astype(np.float32)
+    out: NDArray[np.float32] = (x * (hi - lo) + lo)[None].astype(np.float32)
+    return out
 
 
 def _time(fn: Callable[[], object], n: int) -> list[float]:
@@ -55,7 +56,12 @@ def _time(fn: Callable[[], object], n: int) -> list[float]:
 
 
 def bench_model(
-    spec: ModelSpec, store: ModelStore, threads: int, iterations: int, rounds: int, opt: ort.GraphOptimizationLevel
+    spec: ModelSpec,
+    store: ModelStore,
+    threads: int,
+    iterations: int,
+    rounds: int,
+    opt: ort.GraphOptimizationLevel,
 ) -> dict[str, Any]:
     from ai_edge_litert.interpreter import Interpreter
 
@@ -100,13 +106,18 @@ def bench_model(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--iterations", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--models", nargs="*", default=None)
     parser.add_argument(
-        "--opt", choices=["all", "extended", "basic", "none"], default="all", help="ORT graph optimization level"
+        "--opt",
+        choices=["all", "extended", "basic", "none"],
+        default="all",
+        help="ORT graph optimization level",
     )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/models.json"))
     args = parser.parse_args()
@@ -127,7 +138,15 @@ def main() -> int:
             progress.advance(task)
 
     table = Table(title=f"ONNX Runtime {ort.__version__} (CPU) vs LiteRT (XNNPACK), {args.threads} threads")
-    for col in ("model", "input", "ORT median ms", "ORT p95 ms", "LiteRT median ms", "LiteRT p95 ms", "ratio"):
+    for col in (
+        "model",
+        "input",
+        "ORT median ms",
+        "ORT p95 ms",
+        "LiteRT median ms",
+        "LiteRT p95 ms",
+        "ratio",
+    ):
         table.add_column(col, justify="right" if col != "model" else "left")
     for r in results:
         ratio = f"{r['ratio']:.2f}"
@@ -143,7 +162,11 @@ def main() -> int:
     Console().print(table)
     doc = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpus": os.cpu_count(),
+        },
         "onnxruntime": ort.__version__,
         "threads": args.threads,
         "optimization": args.opt,

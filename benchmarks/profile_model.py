@@ -24,7 +24,9 @@ from tryon.runtime.store import ModelStore
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("model")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--runs", type=int, default=200)
@@ -44,7 +46,8 @@ def main() -> int:
             sess.run(None, {inp.name: x})
         events = json.loads(Path(sess.end_profiling()).read_text())
         optimized = collections.Counter(
-            f"{n.domain + ':' if n.domain else ''}{n.op_type}" for n in onnx.load(so.optimized_model_filepath).graph.node
+            f"{n.domain + ':' if n.domain else ''}{n.op_type}"
+            for n in onnx.load(so.optimized_model_filepath).graph.node
         )
 
     per_op: dict[str, float] = collections.defaultdict(float)
@@ -60,13 +63,17 @@ def main() -> int:
         elif e.get("cat") == "Session" and e["name"] == "model_run":
             total += e["dur"]
     console = Console()
-    console.print(f"{args.model}: {total / args.runs:.0f} µs per run with profiling on ({args.threads} threads)")
+    console.print(
+        f"{args.model}: {total / args.runs:.0f} µs per run with profiling on ({args.threads} threads)"
+    )
     table = Table(title="time per operator type")
     for col in ("op", "µs per run", "share", "nodes"):
         table.add_column(col, justify="left" if col == "op" else "right")
     kernel_total = sum(per_op.values()) or 1.0
     for op, us in sorted(per_op.items(), key=lambda kv: -kv[1]):
-        table.add_row(op, f"{us / args.runs:.1f}", f"{100 * us / kernel_total:.1f}%", str(count[op] // args.runs))
+        table.add_row(
+            op, f"{us / args.runs:.1f}", f"{100 * us / kernel_total:.1f}%", str(count[op] // args.runs)
+        )
     console.print(table)
     nodes = Table(title=f"{args.top} slowest nodes")
     nodes.add_column("op")

@@ -32,8 +32,13 @@ def rand(shape: tuple[int, ...], seed: int = 0, lo: float = -1.0, hi: float = 1.
     return (rng(seed).random(shape, dtype=np.float32) * (hi - lo) + lo).astype(np.float32)
 
 
-def check(b: TFLiteBuilder, inputs: list[int], outputs: list[int], feeds: list[NDArray[np.float32]],
-          cpu_friendly: bool = True) -> Any:
+def check(
+    b: TFLiteBuilder,
+    inputs: list[int],
+    outputs: list[int],
+    feeds: list[NDArray[np.float32]],
+    cpu_friendly: bool = True,
+) -> Any:
     model = b.build(inputs, outputs)
     want = run_litert(model, feeds)
     got, result = run_onnx(model, feeds, cpu_friendly=cpu_friendly)
@@ -42,9 +47,17 @@ def check(b: TFLiteBuilder, inputs: list[int], outputs: list[int], feeds: list[N
 
 
 def conv_options(padding: int, stride: int, act: int, dilation: int = 1) -> tuple[str, dict[str, int]]:
-    return ("Conv2DOptions", {"Padding": padding, "StrideW": stride, "StrideH": stride,
-                              "FusedActivationFunction": act, "DilationWFactor": dilation,
-                              "DilationHFactor": dilation})
+    return (
+        "Conv2DOptions",
+        {
+            "Padding": padding,
+            "StrideW": stride,
+            "StrideH": stride,
+            "FusedActivationFunction": act,
+            "DilationWFactor": dilation,
+            "DilationHFactor": dilation,
+        },
+    )
 
 
 @lowering
@@ -59,8 +72,9 @@ def conv_options(padding: int, stride: int, act: int, dilation: int = 1) -> tupl
         (16, 3, 1, SAME, NONE, 1),  # one output channel: the depthwise + channel-sum lowering
     ],
 )
-def test_conv_2d(size: int, kernel: int, stride: int, padding: int, act: int, c_out: int,
-                 cpu_friendly: bool) -> None:
+def test_conv_2d(
+    size: int, kernel: int, stride: int, padding: int, act: int, c_out: int, cpu_friendly: bool
+) -> None:
     b = TFLiteBuilder()
     c_in = 3
     x = b.tensor([1, size, size, c_in])
@@ -76,8 +90,12 @@ def test_conv_2d(size: int, kernel: int, stride: int, padding: int, act: int, c_
 
 @settings(max_examples=12, deadline=None)
 @given(
-    h=st.integers(3, 12), w=st.integers(3, 12), k=st.sampled_from([1, 2, 3, 5]),
-    stride=st.integers(1, 3), dilation=st.integers(1, 2), same=st.booleans(),
+    h=st.integers(3, 12),
+    w=st.integers(3, 12),
+    k=st.sampled_from([1, 2, 3, 5]),
+    stride=st.integers(1, 3),
+    dilation=st.integers(1, 2),
+    same=st.booleans(),
 )
 def test_conv_2d_shapes(h: int, w: int, k: int, stride: int, dilation: int, same: bool) -> None:
     if dilation > 1 and stride > 1:
@@ -106,10 +124,23 @@ def test_depthwise_conv_2d(stride: int, padding: int, multiplier: int, cpu_frien
     bias = b.const(rand((c * multiplier,), 2))
     out = -(-size // stride) if padding == SAME else (size - k) // stride + 1
     y = b.tensor([1, out, out, c * multiplier])
-    b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y],
-         ("DepthwiseConv2DOptions", {"Padding": padding, "StrideW": stride, "StrideH": stride,
-                                     "DepthMultiplier": multiplier, "FusedActivationFunction": RELU6,
-                                     "DilationWFactor": 1, "DilationHFactor": 1}))
+    b.op(
+        "DEPTHWISE_CONV_2D",
+        [x, w, bias],
+        [y],
+        (
+            "DepthwiseConv2DOptions",
+            {
+                "Padding": padding,
+                "StrideW": stride,
+                "StrideH": stride,
+                "DepthMultiplier": multiplier,
+                "FusedActivationFunction": RELU6,
+                "DilationWFactor": 1,
+                "DilationHFactor": 1,
+            },
+        ),
+    )
     check(b, [x], [y], [rand((1, size, size, c), 3, -4, 4)], cpu_friendly)
 
 
@@ -122,8 +153,12 @@ def test_binary(op: str, table: str, act: int, other_shape: tuple[int, ...], cpu
     a = b.tensor([1, 6, 5, 4])
     # Put `a` in channels-first first (as in a real model), then combine with the other operand.
     conv_out = b.tensor([1, 6, 5, 4])
-    b.op("CONV_2D", [a, b.const(rand((4, 1, 1, 4), 9)), b.const(np.zeros(4, np.float32))], [conv_out],
-         conv_options(SAME, 1, NONE))
+    b.op(
+        "CONV_2D",
+        [a, b.const(rand((4, 1, 1, 4), 9)), b.const(np.zeros(4, np.float32))],
+        [conv_out],
+        conv_options(SAME, 1, NONE),
+    )
     inputs = [a]
     feeds = [rand((1, 6, 5, 4), 1, -8, 8)]
     if len(other_shape) == 4 and other_shape[1] > 1:
@@ -155,8 +190,12 @@ def test_prelu(alpha_range: tuple[float, float], cpu_friendly: bool) -> None:
     b = TFLiteBuilder()
     x = b.tensor([1, 6, 6, 8])
     conv_out = b.tensor([1, 6, 6, 8])
-    b.op("CONV_2D", [x, b.const(rand((8, 3, 3, 8), 4)), b.const(rand((8,), 5))], [conv_out],
-         conv_options(SAME, 1, NONE))
+    b.op(
+        "CONV_2D",
+        [x, b.const(rand((8, 3, 3, 8), 4)), b.const(rand((8,), 5))],
+        [conv_out],
+        conv_options(SAME, 1, NONE),
+    )
     alpha = b.const(rand((1, 1, 8), 2, *alpha_range))
     y = b.tensor([1, 6, 6, 8])
     b.op("PRELU", [conv_out, alpha], [y])
@@ -167,8 +206,12 @@ def test_prelu(alpha_range: tuple[float, float], cpu_friendly: bool) -> None:
 @lowering
 @pytest.mark.parametrize(
     ("op", "kernel", "stride", "padding"),
-    [("MAX_POOL_2D", 2, 2, VALID), ("MAX_POOL_2D", 3, 2, SAME), ("AVERAGE_POOL_2D", 3, 1, SAME),
-     ("AVERAGE_POOL_2D", 2, 2, VALID)],
+    [
+        ("MAX_POOL_2D", 2, 2, VALID),
+        ("MAX_POOL_2D", 3, 2, SAME),
+        ("AVERAGE_POOL_2D", 3, 1, SAME),
+        ("AVERAGE_POOL_2D", 2, 2, VALID),
+    ],
 )
 def test_pool(op: str, kernel: int, stride: int, padding: int, cpu_friendly: bool) -> None:
     b = TFLiteBuilder()
@@ -176,9 +219,22 @@ def test_pool(op: str, kernel: int, stride: int, padding: int, cpu_friendly: boo
     x = b.tensor([1, size, size, 5])
     out = -(-size // stride) if padding == SAME else (size - kernel) // stride + 1
     y = b.tensor([1, out, out, 5])
-    b.op(op, [x], [y], ("Pool2DOptions", {"Padding": padding, "StrideW": stride, "StrideH": stride,
-                                          "FilterWidth": kernel, "FilterHeight": kernel,
-                                          "FusedActivationFunction": NONE}))
+    b.op(
+        op,
+        [x],
+        [y],
+        (
+            "Pool2DOptions",
+            {
+                "Padding": padding,
+                "StrideW": stride,
+                "StrideH": stride,
+                "FilterWidth": kernel,
+                "FilterHeight": kernel,
+                "FusedActivationFunction": NONE,
+            },
+        ),
+    )
     check(b, [x], [y], [rand((1, size, size, 5), 1, -5, 5)], cpu_friendly)
 
 
@@ -187,23 +243,33 @@ def test_mean(axes: list[int], keep: bool) -> None:
     b = TFLiteBuilder()
     shape = (1, 6, 7, 5)
     x = b.tensor(list(shape))
-    out_shape = [1 if i in axes else s for i, s in enumerate(shape)] if keep else [
-        s for i, s in enumerate(shape) if i not in axes]
+    out_shape = (
+        [1 if i in axes else s for i, s in enumerate(shape)]
+        if keep
+        else [s for i, s in enumerate(shape) if i not in axes]
+    )
     y = b.tensor(out_shape)
     b.op("MEAN", [x, b.const(np.asarray(axes, np.int32))], [y], ("ReducerOptions", {"KeepDims": keep}))
     check(b, [x], [y], [rand(shape, 1)])
 
 
 @lowering
-@pytest.mark.parametrize("pads", [[[0, 0], [1, 2], [2, 1], [0, 0]], [[0, 0], [0, 0], [0, 0], [0, 4]],
-                                  [[0, 0], [0, 0], [0, 0], [2, 3]]], ids=["spatial", "channels", "both-ends"])
+@pytest.mark.parametrize(
+    "pads",
+    [[[0, 0], [1, 2], [2, 1], [0, 0]], [[0, 0], [0, 0], [0, 0], [0, 4]], [[0, 0], [0, 0], [0, 0], [2, 3]]],
+    ids=["spatial", "channels", "both-ends"],
+)
 def test_pad(pads: list[list[int]], cpu_friendly: bool) -> None:
     b = TFLiteBuilder()
     shape = (1, 5, 6, 4)
     x = b.tensor(list(shape))
     conv_out = b.tensor(list(shape))
-    b.op("CONV_2D", [x, b.const(rand((4, 1, 1, 4), 3)), b.const(np.zeros(4, np.float32))], [conv_out],
-         conv_options(SAME, 1, NONE))
+    b.op(
+        "CONV_2D",
+        [x, b.const(rand((4, 1, 1, 4), 3)), b.const(np.zeros(4, np.float32))],
+        [conv_out],
+        conv_options(SAME, 1, NONE),
+    )
     out = [s + p[0] + p[1] for s, p in zip(shape, pads, strict=True)]
     y = b.tensor(out)
     b.op("PAD", [conv_out, b.const(np.asarray(pads, np.int32))], [y])
@@ -217,11 +283,19 @@ def test_reshape_and_concat_of_detector_heads() -> None:
     heads = []
     for i, (size, stride) in enumerate([(8, 1), (4, 2)]):
         h = b.tensor([1, size, size, 12])
-        b.op("CONV_2D", [x, b.const(rand((12, 3, 3, 3), i)), b.const(rand((12,), i + 5))], [h],
-             conv_options(SAME, stride, NONE))
+        b.op(
+            "CONV_2D",
+            [x, b.const(rand((12, 3, 3, 3), i)), b.const(rand((12,), i + 5))],
+            [h],
+            conv_options(SAME, stride, NONE),
+        )
         r = b.tensor([1, size * size * 2, 6])
-        b.op("RESHAPE", [h, b.const(np.asarray([1, size * size * 2, 6], np.int32))], [r],
-             ("ReshapeOptions", {}))
+        b.op(
+            "RESHAPE",
+            [h, b.const(np.asarray([1, size * size * 2, 6], np.int32))],
+            [r],
+            ("ReshapeOptions", {}),
+        )
         heads.append(r)
     y = b.tensor([1, 160, 6])
     b.op("CONCATENATION", heads, [y], ("ConcatenationOptions", {"Axis": 1, "FusedActivationFunction": NONE}))
@@ -236,13 +310,19 @@ def test_concatenation_channels_first(axis: int) -> None:
     parts = []
     for i in range(2):
         p = b.tensor([1, 4, 5, 3])
-        b.op("CONV_2D", [x, b.const(rand((3, 1, 1, 3), i)), b.const(rand((3,), i))], [p],
-             conv_options(SAME, 1, NONE))
+        b.op(
+            "CONV_2D",
+            [x, b.const(rand((3, 1, 1, 3), i)), b.const(rand((3,), i))],
+            [p],
+            conv_options(SAME, 1, NONE),
+        )
         parts.append(p)
     shape = [1, 4, 5, 3]
     shape[axis] *= 2
     y = b.tensor(shape)
-    b.op("CONCATENATION", parts, [y], ("ConcatenationOptions", {"Axis": axis, "FusedActivationFunction": NONE}))
+    b.op(
+        "CONCATENATION", parts, [y], ("ConcatenationOptions", {"Axis": axis, "FusedActivationFunction": NONE})
+    )
     check(b, [x], [y], [rand((1, 4, 5, 3), 1)])
 
 
@@ -259,13 +339,18 @@ def test_concatenation_with_fused_activation_is_rejected() -> None:
 
 @pytest.mark.parametrize(("align_corners", "half_pixel"), [(False, True), (True, False), (False, False)])
 @pytest.mark.parametrize(("src", "dst"), [((4, 5), (8, 10)), ((6, 6), (9, 4)), ((7, 3), (7, 3))])
-def test_resize_bilinear(align_corners: bool, half_pixel: bool, src: tuple[int, int],
-                         dst: tuple[int, int]) -> None:
+def test_resize_bilinear(
+    align_corners: bool, half_pixel: bool, src: tuple[int, int], dst: tuple[int, int]
+) -> None:
     b = TFLiteBuilder()
     x = b.tensor([1, *src, 3])
     y = b.tensor([1, *dst, 3])
-    b.op("RESIZE_BILINEAR", [x, b.const(np.asarray(dst, np.int32))], [y],
-         ("ResizeBilinearOptions", {"AlignCorners": align_corners, "HalfPixelCenters": half_pixel}))
+    b.op(
+        "RESIZE_BILINEAR",
+        [x, b.const(np.asarray(dst, np.int32))],
+        [y],
+        ("ResizeBilinearOptions", {"AlignCorners": align_corners, "HalfPixelCenters": half_pixel}),
+    )
     check(b, [x], [y], [rand((1, *src, 3), 1)])
 
 
@@ -286,8 +371,12 @@ def test_fully_connected(act: int, in_shape: tuple[int, ...]) -> None:
     n_in = int(np.prod(in_shape[1:]))
     x = b.tensor(list(in_shape))
     y = b.tensor([1, 7])
-    b.op("FULLY_CONNECTED", [x, b.const(rand((7, n_in), 1)), b.const(rand((7,), 2))], [y],
-         ("FullyConnectedOptions", {"FusedActivationFunction": act, "KeepNumDims": False}))
+    b.op(
+        "FULLY_CONNECTED",
+        [x, b.const(rand((7, n_in), 1)), b.const(rand((7,), 2))],
+        [y],
+        ("FullyConnectedOptions", {"FusedActivationFunction": act, "KeepNumDims": False}),
+    )
     check(b, [x], [y], [rand(in_shape, 3)])
 
 
@@ -301,17 +390,32 @@ def test_fully_connected(act: int, in_shape: tuple[int, ...]) -> None:
         ([0, 5, 0, 0], [1, 0, 6, 4], [1, -2, 1, 1], 0, 0, 0, [1, 3, 6, 4]),
     ],
 )
-def test_strided_slice(begin: list[int], end: list[int], strides: list[int], begin_mask: int, end_mask: int,
-                       shrink: int, out_shape: list[int]) -> None:
+def test_strided_slice(
+    begin: list[int],
+    end: list[int],
+    strides: list[int],
+    begin_mask: int,
+    end_mask: int,
+    shrink: int,
+    out_shape: list[int],
+) -> None:
     b = TFLiteBuilder()
     x = b.tensor([1, 6, 6, 4])
     conv_out = b.tensor([1, 6, 6, 4])  # a channels-first producer: the slice must map its axes
-    b.op("CONV_2D", [x, b.const(rand((4, 1, 1, 4), 3)), b.const(np.zeros(4, np.float32))], [conv_out],
-         conv_options(SAME, 1, NONE))
+    b.op(
+        "CONV_2D",
+        [x, b.const(rand((4, 1, 1, 4), 3)), b.const(np.zeros(4, np.float32))],
+        [conv_out],
+        conv_options(SAME, 1, NONE),
+    )
     y = b.tensor(out_shape)
     consts = [b.const(np.asarray(v, np.int32)) for v in (begin, end, strides)]
-    b.op("STRIDED_SLICE", [conv_out, *consts], [y],
-         ("StridedSliceOptions", {"BeginMask": begin_mask, "EndMask": end_mask, "ShrinkAxisMask": shrink}))
+    b.op(
+        "STRIDED_SLICE",
+        [conv_out, *consts],
+        [y],
+        ("StridedSliceOptions", {"BeginMask": begin_mask, "EndMask": end_mask, "ShrinkAxisMask": shrink}),
+    )
     check(b, [x], [y], [rand((1, 6, 6, 4), 1)])
 
 
@@ -329,8 +433,9 @@ def test_dequantize_float16_weights_are_folded() -> None:
     assert all(t.data_type == 1 for t in init.values() if len(t.dims) == 4)
 
 
-def _transpose_conv_model(custom: bool, size: int, k: int, stride: int, padding: int,
-                          c_in: int = 4, c_out: int = 2) -> tuple[bytes, int]:
+def _transpose_conv_model(
+    custom: bool, size: int, k: int, stride: int, padding: int, c_in: int = 4, c_out: int = 2
+) -> tuple[bytes, int]:
     b = TFLiteBuilder()
     x = b.tensor([1, size, size, c_in])
     w = b.const(rand((c_out, k, k, c_in), 1))
@@ -339,17 +444,32 @@ def _transpose_conv_model(custom: bool, size: int, k: int, stride: int, padding:
     y = b.tensor([1, out, out, c_out])
     if custom:
         c_padding = {SAME: 1, VALID: 2}[padding]
-        b.op("CUSTOM", [x, w, bias], [y], custom_code="Convolution2DTransposeBias",
-             custom_options=struct.pack("<iii", c_padding, stride, stride))
+        b.op(
+            "CUSTOM",
+            [x, w, bias],
+            [y],
+            custom_code="Convolution2DTransposeBias",
+            custom_options=struct.pack("<iii", c_padding, stride, stride),
+        )
     else:
         shape = b.const(np.asarray([1, out, out, c_out], np.int32))
-        b.op("TRANSPOSE_CONV", [shape, w, x, bias], [y],
-             ("TransposeConvOptions", {"Padding": padding, "StrideW": stride, "StrideH": stride}))
+        b.op(
+            "TRANSPOSE_CONV",
+            [shape, w, x, bias],
+            [y],
+            ("TransposeConvOptions", {"Padding": padding, "StrideW": stride, "StrideH": stride}),
+        )
     return b.build([x], [y]), out
 
 
-def _transpose_conv_reference(x: NDArray[np.float32], w: NDArray[np.float32], bias: NDArray[np.float32],
-                              stride: int, out: int, padding: int) -> NDArray[np.float32]:
+def _transpose_conv_reference(
+    x: NDArray[np.float32],
+    w: NDArray[np.float32],
+    bias: NDArray[np.float32],
+    stride: int,
+    out: int,
+    padding: int,
+) -> NDArray[np.float32]:
     """Scatter-add definition of a transposed convolution with TensorFlow's padding offsets."""
     _, h, wd, _ = x.shape
     c_out, k, _, _ = w.shape
@@ -358,14 +478,15 @@ def _transpose_conv_reference(x: NDArray[np.float32], w: NDArray[np.float32], bi
     for i in range(h):
         for j in range(wd):
             contrib = np.einsum("c,okpc->kpo", x[0, i, j].astype(np.float64), w.astype(np.float64))
-            y[0, i * stride:i * stride + k, j * stride:j * stride + k] += contrib
+            y[0, i * stride : i * stride + k, j * stride : j * stride + k] += contrib
     total = max(full - out, 0) if padding == SAME else 0
     top = total // 2
-    return (y[:, top:top + out, top:top + out] + bias).astype(np.float32)
+    return (y[:, top : top + out, top : top + out] + bias).astype(np.float32)
 
 
-@pytest.mark.parametrize(("size", "k", "stride", "padding"), [(8, 2, 2, SAME), (5, 3, 2, SAME), (4, 3, 1, VALID),
-                                                             (6, 4, 2, SAME)])
+@pytest.mark.parametrize(
+    ("size", "k", "stride", "padding"), [(8, 2, 2, SAME), (5, 3, 2, SAME), (4, 3, 1, VALID), (6, 4, 2, SAME)]
+)
 def test_convolution_2d_transpose_bias_handler(size: int, k: int, stride: int, padding: int) -> None:
     """MediaPipe's custom op, checked against its definition and against TFLite's TRANSPOSE_CONV."""
     x = rand((1, size, size, 4), 3)

@@ -8,15 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from numpy.typing import NDArray
-from tflite_builder import Sparsity, SparseDim, TFLiteBuilder, assert_parity, run_litert, run_onnx
+from tflite_builder import SparseDim, Sparsity, TFLiteBuilder, assert_parity, run_litert, run_onnx
 
 from tryon.convert import sparse as sparse_mod
 from tryon.convert.tflite_reader import DimMetadata
 from tryon.convert.tflite_reader import Sparsity as ReaderSparsity
 
 
-def encode(dense: NDArray[np.float32], formats: str, block: tuple[int, int] | None = None
-           ) -> tuple[NDArray[np.float32], Sparsity]:
+def encode(
+    dense: NDArray[np.float32], formats: str, block: tuple[int, int] | None = None
+) -> tuple[NDArray[np.float32], Sparsity]:
     """TFLite's sparse encoding of ``dense`` (traversal in dimension order; 'D' dense, 'S' CSR).
 
     With ``block=(dim, size)`` the dimension ``dim`` is split into blocks of ``size`` that are
@@ -41,14 +42,14 @@ def encode(dense: NDArray[np.float32], formats: str, block: tuple[int, int] | No
         size = expanded.shape[level]
         if fmt == "D":
             dims.append(SparseDim(dense_size=size))
-            paths = [p + (i,) for p in paths for i in range(size)]
+            paths = [(*p, i) for p in paths for i in range(size)]
             continue
         segments, indices, new_paths = [0], [], []
         for p in paths:
             for i in range(size):
-                if np.any(expanded[p + (i,)] != 0):
+                if np.any(expanded[(*p, i)] != 0):
                     indices.append(i)
-                    new_paths.append(p + (i,))
+                    new_paths.append((*p, i))
             segments.append(len(indices))
         dims.append(SparseDim(segments=segments, indices=indices))
         paths = new_paths
@@ -68,8 +69,9 @@ def to_reader(sp: Sparsity) -> ReaderSparsity:
         traversal_order=tuple(sp.traversal_order),
         block_map=tuple(sp.block_map),
         dims=tuple(
-            DimMetadata(dense=True, dense_size=d.dense_size) if d.segments is None else DimMetadata(
-                dense=False, segments=np.asarray(d.segments), indices=np.asarray(d.indices))
+            DimMetadata(dense=True, dense_size=d.dense_size)
+            if d.segments is None
+            else DimMetadata(dense=False, segments=np.asarray(d.segments), indices=np.asarray(d.indices))
             for d in sp.dims
         ),
     )
@@ -77,8 +79,11 @@ def to_reader(sp: Sparsity) -> ReaderSparsity:
 
 @settings(max_examples=40, deadline=None)
 @given(
-    dense=arrays(np.float32, st.tuples(st.integers(1, 5), st.integers(1, 6), st.integers(1, 7)),
-                 elements=st.sampled_from([0.0, 0.0, 0.0, 1.5, -2.0, 3.25])),
+    dense=arrays(
+        np.float32,
+        st.tuples(st.integers(1, 5), st.integers(1, 6), st.integers(1, 7)),
+        elements=st.sampled_from([0.0, 0.0, 0.0, 1.5, -2.0, 3.25]),
+    ),
     formats=st.sampled_from(["DDS", "DSS", "SDS", "SSS", "DDD"]),
 )
 def test_densify_roundtrip(dense: NDArray[np.float32], formats: str) -> None:
@@ -116,18 +121,28 @@ def test_densify_matches_litert(shape: tuple[int, ...], formats: str, block: tup
     w32 = b.tensor(list(shape))
     b.op("DEQUANTIZE", [w16], [w32])
     if len(shape) == 4:
-        c_out, k, _, c_in = shape
+        c_out, _k, _, c_in = shape
         x = b.tensor([1, 6, 6, c_in])
         y = b.tensor([1, 6, 6, c_out])
-        b.op("CONV_2D", [x, w32, b.const(np.zeros(c_out, np.float32))], [y],
-             ("Conv2DOptions", {"Padding": 0, "StrideW": 1, "StrideH": 1, "DilationWFactor": 1,
-                                "DilationHFactor": 1}))
+        b.op(
+            "CONV_2D",
+            [x, w32, b.const(np.zeros(c_out, np.float32))],
+            [y],
+            (
+                "Conv2DOptions",
+                {"Padding": 0, "StrideW": 1, "StrideH": 1, "DilationWFactor": 1, "DilationHFactor": 1},
+            ),
+        )
         feed = np.random.default_rng(4).random((1, 6, 6, c_in), dtype=np.float32)
     else:
         x = b.tensor([1, shape[1]])
         y = b.tensor([1, shape[0]])
-        b.op("FULLY_CONNECTED", [x, w32, b.const(np.zeros(shape[0], np.float32))], [y],
-             ("FullyConnectedOptions", {}))
+        b.op(
+            "FULLY_CONNECTED",
+            [x, w32, b.const(np.zeros(shape[0], np.float32))],
+            [y],
+            ("FullyConnectedOptions", {}),
+        )
         feed = np.random.default_rng(4).random((1, shape[1]), dtype=np.float32)
     model = b.build([x], [y])
     got, result = run_onnx(model, [feed])

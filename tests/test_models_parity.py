@@ -36,7 +36,9 @@ def crops(img: NDArray[np.uint8]) -> list[NDArray[np.uint8]]:
     return [img, img[20:420, 60:460], img[100:400, 150:450], cv2.flip(img, 1)[0:300, 100:400]]
 
 
-def model_inputs(spec: ModelSpec, shape: tuple[int, ...], img: NDArray[np.uint8]) -> list[NDArray[np.float32]]:
+def model_inputs(
+    spec: ModelSpec, shape: tuple[int, ...], img: NDArray[np.uint8]
+) -> list[NDArray[np.float32]]:
     _, h, w, _ = shape
     lo, hi = spec.input_range
     feeds = [
@@ -52,8 +54,9 @@ def model_inputs(spec: ModelSpec, shape: tuple[int, ...], img: NDArray[np.uint8]
 def litert(path: Path, resolver: Any = None) -> Any:
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    it = Interpreter(model_path=str(path), num_threads=2,
-                     experimental_op_resolver_type=resolver or OpResolverType.AUTO)
+    it = Interpreter(
+        model_path=str(path), num_threads=2, experimental_op_resolver_type=resolver or OpResolverType.AUTO
+    )
     it.allocate_tensors()
     return it
 
@@ -65,8 +68,9 @@ def invoke(it: Any, x: NDArray[np.float32]) -> dict[str, NDArray[Any]]:
 
 
 @pytest.mark.parametrize("spec", MODEL_SPECS, ids=lambda s: s.name)
-def test_model_matches_litert(spec: ModelSpec, store: ModelStore, mp_root: Path,
-                              astronaut: NDArray[np.uint8]) -> None:
+def test_model_matches_litert(
+    spec: ModelSpec, store: ModelStore, mp_root: Path, astronaut: NDArray[np.uint8]
+) -> None:
     so = ort.SessionOptions()
     so.log_severity_level = 3
     sess = ort.InferenceSession(str(store.path(spec.name)), so, providers=["CPUExecutionProvider"])
@@ -85,8 +89,9 @@ def test_model_matches_litert(spec: ModelSpec, store: ModelStore, mp_root: Path,
             assert_parity([got[name]], [want[name]], rtol=rtol)
 
 
-def test_pose_segmentation_logits_noise_floor(store: ModelStore, mp_root: Path,
-                                              astronaut: NDArray[np.uint8]) -> None:
+def test_pose_segmentation_logits_noise_floor(
+    store: ModelStore, mp_root: Path, astronaut: NDArray[np.uint8]
+) -> None:
     """Why the exception above is fair: LiteRT's two CPU kernels disagree as much as we do."""
     from ai_edge_litert.interpreter import OpResolverType
 

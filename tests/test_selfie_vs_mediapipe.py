@@ -38,16 +38,26 @@ def onnx_mask(sess: ort.InferenceSession, img: NDArray[np.uint8]) -> NDArray[np.
     # MediaPipe's ImageToTensor maps the ROI's corners onto the tensor's corners (x_src = x_dst ·
     # W / tw, no half-pixel offset) and samples bilinearly, zero outside.
     to_src = np.array([[w / tw, 0, 0], [0, h / th, 0]], dtype=np.float64)
-    x = cv2.warpAffine(img, to_src, (tw, th), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                       borderMode=cv2.BORDER_CONSTANT).astype(np.float32) / 255.0
+    x = (
+        cv2.warpAffine(
+            img,
+            to_src,
+            (tw, th),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+        ).astype(np.float32)
+        / 255.0
+    )
     out = sess.run(None, {sess.get_inputs()[0].name: x[None]})[0][0, :, :, 0]
     return cv2.resize(out, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-@pytest.mark.parametrize(("model_selection", "name"), [(0, "selfie_segmentation"),
-                                                        (1, "selfie_segmentation_landscape")])
-def test_selfie_segmentation_matches_mediapipe(model_selection: int, name: str, store: ModelStore,
-                                               astronaut: NDArray[np.uint8]) -> None:
+@pytest.mark.parametrize(
+    ("model_selection", "name"), [(0, "selfie_segmentation"), (1, "selfie_segmentation_landscape")]
+)
+def test_selfie_segmentation_matches_mediapipe(
+    model_selection: int, name: str, store: ModelStore, astronaut: NDArray[np.uint8]
+) -> None:
     import mediapipe as mp
 
     so = ort.SessionOptions()

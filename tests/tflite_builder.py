@@ -105,7 +105,13 @@ class TFLiteBuilder:
     def sparse_const(self, shape: Sequence[int], values: NDArray[Any], sparsity: Sparsity) -> int:
         self.buffers.append(np.asarray(values).tobytes())
         self.tensors.append(
-            _Tensor(tuple(shape), np.asarray(values).dtype, len(self.buffers) - 1, f"s{len(self.tensors)}", sparsity)
+            _Tensor(
+                tuple(shape),
+                np.asarray(values).dtype,
+                len(self.buffers) - 1,
+                f"s{len(self.tensors)}",
+                sparsity,
+            )
         )
         return len(self.tensors) - 1
 

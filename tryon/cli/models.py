@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tryon.runtime.specs import MODEL_SPECS
-from tryon.runtime.store import ModelStore
+from tryon.runtime.store import ModelStore, resolve_specs
 
 
 def register(sub: Any) -> None:
@@ -41,8 +41,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     store = ModelStore(args.models_dir, auto_build=False)
     if args.models_dir is not None and not (args.models_dir / "manifest.json").exists():
         store.manifest_path = ModelStore().manifest_path
-    names = args.names or None
-    total = len(names) if names else len(MODEL_SPECS)
+    names = [s.name for s in resolve_specs(args.names or None)]
+    total = len(names)
     console = Console(stderr=True)
     with Progress(
         TextColumn("[bold]building models"),

@@ -6,4 +6,10 @@ from tryon.convert.tflite_reader import TFLiteModel, read_tflite
 
 __all__ = [
     "ConversionOptions",
-    "ConversionResult", "TFLiteModel", "convert_model", "convert_tflite", "read_tflite", "unsupported_ops"]
+    "ConversionResult",
+    "TFLiteModel",
+    "convert_model",
+    "convert_tflite",
+    "read_tflite",
+    "unsupported_ops",
+]

@@ -90,6 +90,9 @@ def convert_tflite(data: bytes, name: str, options: ConversionOptions | None = N
     """Convert TFLite flatbuffer bytes into an ONNX model named ``name``."""
     result = convert_model(read_tflite(data, name), options)
     logger.debug(
-        "converted %s: %d ONNX nodes, %d Transpose", name, len(result.model.graph.node), result.transpose_count
+        "converted %s: %d ONNX nodes, %d Transpose",
+        name,
+        len(result.model.graph.node),
+        result.transpose_count,
     )
     return result

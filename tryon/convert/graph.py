@@ -51,9 +51,7 @@ class GraphBuilder:
         self.options = options or ConversionOptions()
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
-        self.consts: dict[int, NDArray[Any]] = {
-            t.index: t.data for t in model.tensors if t.data is not None
-        }
+        self.consts: dict[int, NDArray[Any]] = {t.index: t.data for t in model.tensors if t.data is not None}
         self._values: dict[int, dict[Perm, str]] = {}
         self._const_names: dict[tuple[int, Perm], str] = {}
         self._used: set[str] = set()

@@ -15,10 +15,8 @@ from onnx import helper, numpy_helper
 
 
 def _attr(node: onnx.NodeProto, name: str) -> onnx.AttributeProto | None:
-    for a in node.attribute:
-        if a.name == name:
-            return a
-    return None
+    found: onnx.AttributeProto | None = next((a for a in node.attribute if a.name == name), None)
+    return found
 
 
 def _spatial_zero_pads(node: onnx.NodeProto, consts: dict[str, np.ndarray]) -> list[int] | None:

@@ -17,9 +17,7 @@ from tryon.convert.tflite_reader import Sparsity
 from tryon.errors import ConversionError
 
 
-def densify(
-    values: NDArray[Any], dense_shape: tuple[int, ...], sparsity: Sparsity
-) -> NDArray[Any]:
+def densify(values: NDArray[Any], dense_shape: tuple[int, ...], sparsity: Sparsity) -> NDArray[Any]:
     """Return the dense array of shape ``dense_shape`` described by ``values`` and ``sparsity``."""
     rank = len(dense_shape)
     order = sparsity.traversal_order
@@ -63,9 +61,7 @@ def densify(
     n_paths = len(pos)
     flat_values = np.asarray(values).reshape(-1)
     if flat_values.size != n_paths:
-        raise ConversionError(
-            f"sparse tensor: expected {n_paths} stored values, got {flat_values.size}"
-        )
+        raise ConversionError(f"sparse tensor: expected {n_paths} stored values, got {flat_values.size}")
     orig = [np.zeros(n_paths, dtype=np.int64) for _ in range(rank)]
     for level in range(rank):
         orig[order[level]] = coords[level]

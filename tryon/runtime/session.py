@@ -96,7 +96,9 @@ class OnnxModel:
             logger.warning(
                 "model %s: %s could not be used, running on %s", name, wanted[0], self.providers[0]
             )
-        self.inputs = {i.name: (tuple(i.shape), _NP_TYPES.get(i.type, np.float32)) for i in self.session.get_inputs()}
+        self.inputs = {
+            i.name: (tuple(i.shape), _NP_TYPES.get(i.type, np.float32)) for i in self.session.get_inputs()
+        }
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.on_gpu = self.providers[0] in GPU_PROVIDERS
         self._binding: _GpuBinding | None = _GpuBinding(self) if self.on_gpu else None
@@ -114,7 +116,9 @@ class OnnxModel:
         for key, arr in feeds.items():
             shape, dtype = self.inputs[key]
             if tuple(arr.shape) != shape:
-                raise InputError(f"model {self.name!r} input {key!r}: expected shape {shape}, got {arr.shape}")
+                raise InputError(
+                    f"model {self.name!r} input {key!r}: expected shape {shape}, got {arr.shape}"
+                )
             out[key] = np.ascontiguousarray(arr, dtype=dtype)
         return out
 
@@ -143,7 +147,9 @@ class _GpuBinding:
         self.binding = model.session.io_binding()
         device = "cuda"
         self.inputs = {
-            name: ort.OrtValue.ortvalue_from_shape_and_type(list(shape), dtype, device, model.config.device_id)
+            name: ort.OrtValue.ortvalue_from_shape_and_type(
+                list(shape), dtype, device, model.config.device_id
+            )
             for name, (shape, dtype) in model.inputs.items()
         }
         for name, value in self.inputs.items():

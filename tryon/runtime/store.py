@@ -42,7 +42,8 @@ def mediapipe_root() -> Path:
     spec = importlib.util.find_spec("mediapipe")
     if spec is None or not spec.submodule_search_locations:
         raise ModelError(
-            f"the mediapipe package is not installed; the models are built from mediapipe=={MEDIAPIPE_VERSION}"
+            "the mediapipe package is not installed; "
+            f"the models are built from mediapipe=={MEDIAPIPE_VERSION}"
         )
     return Path(next(iter(spec.submodule_search_locations))).parent
 
@@ -145,7 +146,7 @@ class ModelStore:
         Without ``update_manifest`` every output must hash to the manifest's value (the build is
         deterministic, so a difference means the converter or the mediapipe wheel changed).
         """
-        specs = _specs(names)
+        specs = resolve_specs(names)
         self.models_dir.mkdir(parents=True, exist_ok=True)
         if update_manifest:
             try:
@@ -215,14 +216,18 @@ class ModelStore:
         tmp.write_bytes(blob)
         tmp.replace(target)
         if update_manifest:
-            manifest.models[spec.name] = _entry_for(spec, result.model, source_sha, digest, result.transpose_count)
-        logger.info("built %s (%d nodes, %d Transpose)", target, len(result.model.graph.node), result.transpose_count)
+            manifest.models[spec.name] = _entry_for(
+                spec, result.model, source_sha, digest, result.transpose_count
+            )
+        logger.info(
+            "built %s (%d nodes, %d Transpose)", target, len(result.model.graph.node), result.transpose_count
+        )
         return BuildReport(
             spec.name, target, digest, result.transpose_count, len(result.model.graph.node), built=True
         )
 
 
-def _specs(names: Iterable[str] | None) -> list[ModelSpec]:
+def resolve_specs(names: Iterable[str] | None) -> list[ModelSpec]:
     if names is None:
         return list(MODEL_SPECS)
     specs = []

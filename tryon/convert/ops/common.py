@@ -21,7 +21,10 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tupl
 
 
 def spatial_pads(
-    padding: int, hw: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
+    padding: int,
+    hw: tuple[int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
     dilation: tuple[int, int] = (1, 1),
 ) -> list[int]:
     """ONNX ``pads`` ``[top, left, bottom, right]`` for TFLite padding mode ``padding``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ def conv_2d(g: GraphBuilder, op: Operator) -> None:
     stride = (o.StrideH(), o.StrideW())
     dilation = (o.DilationHFactor(), o.DilationWFactor())
     pads = spatial_pads(o.Padding(), (h, wd), (w.shape[1], w.shape[2]), stride, dilation)
-    attrs: dict[str, object] = {
+    attrs: dict[str, Any] = {
         "kernel_shape": [int(w.shape[1]), int(w.shape[2])],
         "strides": list(stride),
         "dilations": list(dilation),
@@ -117,7 +118,7 @@ def _conv_transpose(
         pads_end.append(end)
         extra.append(output_padding)
     weight = g.const(np.transpose(w, (3, 0, 1, 2)), f"{g.tensor(w_idx).name}__iohw")
-    attrs: dict[str, object] = {
+    attrs: dict[str, Any] = {
         "kernel_shape": [kh, kw],
         "strides": list(stride),
         "pads": pads_begin + pads_end,

@@ -11,6 +11,8 @@ cover both forms (``ConversionOptions(cpu_friendly=False)`` keeps the plain ops)
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -79,17 +81,29 @@ def single_channel_conv(
     bias: NDArray[np.float32],
     out_index: int,
     fused_activation: int,
-    attrs: dict[str, object],
+    attrs: dict[str, Any],
 ) -> None:
     """A convolution with one output channel as a depthwise convolution plus a channel sum."""
     c_in = weight.shape[1]
     per_channel = g.unique(f"{g.tensor(out_index).name}__dw")
     g.node(
-        "Conv", [x, g.const(weight.reshape(c_in, 1, *weight.shape[2:]), "dw_weight")], [per_channel],
-        group=c_in, **attrs,
+        "Conv",
+        [x, g.const(weight.reshape(c_in, 1, *weight.shape[2:]), "dw_weight")],
+        [per_channel],
+        group=c_in,
+        **attrs,
     )
     summed = g.unique(f"{g.tensor(out_index).name}__sum")
-    g.node("ReduceSum", [per_channel, g.const(np.array([1], dtype=np.int64), "channel_axis")], [summed], keepdims=1)
+    g.node(
+        "ReduceSum",
+        [per_channel, g.const(np.array([1], dtype=np.int64), "channel_axis")],
+        [summed],
+        keepdims=1,
+    )
     g.emit(
-        "Add", [summed, g.const(bias.reshape(1, 1, 1, 1), "bias")], out_index, channels_first(4), fused_activation
+        "Add",
+        [summed, g.const(bias.reshape(1, 1, 1, 1), "bias")],
+        out_index,
+        channels_first(4),
+        fused_activation,
     )

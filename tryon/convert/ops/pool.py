@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from tryon.convert.graph import GraphBuilder
@@ -20,7 +22,7 @@ def pool_2d(g: GraphBuilder, op: Operator) -> None:
     _, h, w, _ = g.shape(x)
     kernel = (o.FilterHeight(), o.FilterWidth())
     stride = (o.StrideH(), o.StrideW())
-    attrs: dict[str, object] = {
+    attrs: dict[str, Any] = {
         "kernel_shape": list(kernel),
         "strides": list(stride),
         "pads": spatial_pads(o.Padding(), (h, w), kernel, stride),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from tryon.convert.graph import GraphBuilder
@@ -28,7 +30,7 @@ def resize(g: GraphBuilder, op: Operator) -> None:
     nearest = op.opcode == "RESIZE_NEAREST_NEIGHBOR"
     out = op.outputs[0]
     sizes = g.const(np.asarray(permute_shape(g.shape(out), CF4), dtype=np.int64), "resize_sizes")
-    attrs: dict[str, object] = {
+    attrs: dict[str, Any] = {
         "mode": "nearest" if nearest else "linear",
         "coordinate_transformation_mode": coordinate_mode(
             bool(o.AlignCorners()), bool(o.HalfPixelCenters()), nearest

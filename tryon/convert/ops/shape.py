@@ -53,7 +53,13 @@ def concatenation(g: GraphBuilder, op: Operator) -> None:
         raise g.error("a fused activation on CONCATENATION is not supported by TFLite's float kernel")
     rank = len(g.shape(op.outputs[0]))
     perm = common_perm(g, op.inputs, rank)
-    g.emit("Concat", [g.get(i, perm) for i in op.inputs], op.outputs[0], perm, axis=onnx_axis(int(o.Axis()), perm))
+    g.emit(
+        "Concat",
+        [g.get(i, perm) for i in op.inputs],
+        op.outputs[0],
+        perm,
+        axis=onnx_axis(int(o.Axis()), perm),
+    )
 
 
 @register("DEPTH_TO_SPACE")
@@ -70,7 +76,11 @@ def space_to_depth(g: GraphBuilder, op: Operator) -> None:
 
 
 def _slice_bounds(
-    shape: tuple[int, ...], begin: list[int], end: list[int], strides: list[int], begin_mask: int,
+    shape: tuple[int, ...],
+    begin: list[int],
+    end: list[int],
+    strides: list[int],
+    begin_mask: int,
     end_mask: int,
 ) -> list[tuple[int, int, int]]:
     """Static (start, stop, step) per axis with TensorFlow's mask semantics, stops clamped."""
@@ -106,9 +116,7 @@ def strided_slice(g: GraphBuilder, op: Operator) -> None:
     x = op.inputs[0]
     shape = g.shape(x)
     rank = len(shape)
-    begin, end, strides = (
-        [int(v) for v in np.asarray(g.const_value(i)).reshape(-1)] for i in op.inputs[1:4]
-    )
+    begin, end, strides = ([int(v) for v in np.asarray(g.const_value(i)).reshape(-1)] for i in op.inputs[1:4])
     shrink = int(o.ShrinkAxisMask())
     for axis in range(rank):
         if shrink >> axis & 1:  # a shrunk axis takes exactly one element at `begin`
@@ -130,10 +138,14 @@ def strided_slice(g: GraphBuilder, op: Operator) -> None:
         steps.append(step)
     src = g.get(x, perm)
     out = op.outputs[0]
-    names = [
-        g.const(np.asarray(v, dtype=np.int64), f"slice_{k}")
-        for v, k in zip((starts, stops, axes, steps), ("starts", "ends", "axes", "steps"), strict=True)
-    ] if axes else []
+    names = (
+        [
+            g.const(np.asarray(v, dtype=np.int64), f"slice_{k}")
+            for v, k in zip((starts, stops, axes, steps), ("starts", "ends", "axes", "steps"), strict=True)
+        ]
+        if axes
+        else []
+    )
     if not shrink:
         if axes:
             g.emit("Slice", [src, *names], out, perm)

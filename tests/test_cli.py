@@ -1,0 +1,72 @@
+"""The ``tryon`` command line: doctor, models build/list, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tryon.cli.main import main
+from tryon.runtime.specs import MODEL_SPECS
+from tryon.runtime.store import ModelStore
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tryon", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+def test_doctor_reports_versions_providers_and_models(store: ModelStore) -> None:
+    for spec in MODEL_SPECS:
+        store.path(spec.name)  # all built and verified
+    proc = run_cli("doctor", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["packages"]["mediapipe"] == "0.10.14"
+    assert "CPUExecutionProvider" in report["available_providers"]
+    assert report["chosen_providers"][-1] == "CPUExecutionProvider"
+    assert {name: m["state"] for name, m in report["models"].items()} == {s.name: "ok" for s in MODEL_SPECS}
+
+
+def test_doctor_table_and_missing_models(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text((REPO / "models" / "manifest.json").read_text())
+    proc = run_cli("doctor", env={"TRYON_MODELS_DIR": str(tmp_path), "COLUMNS": "200"})
+    assert proc.returncode == 1  # models missing: not healthy
+    assert "chosen providers" in proc.stdout
+    assert "missing" in proc.stdout
+    assert "face_landmark" in proc.stdout
+
+
+def test_models_build_writes_files_and_table(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = run_cli("models", "build", "iris_landmark", "--models-dir", str(out), env={"COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "iris_landmark.onnx").exists()
+    assert "building models" in proc.stderr  # the progress bar goes to stderr
+    assert "iris_landmark" in proc.stdout
+    assert "built" in proc.stdout
+
+
+def test_models_list_json(store: ModelStore, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == [s.name for s in MODEL_SPECS]
+    assert all(r["state"] == "ok" for r in rows)
+
+
+def test_error_exit_code_and_message(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "build", "no_such_model"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tryon: error: unknown model 'no_such_model'")
