@@ -134,10 +134,10 @@ def crop(
     if not roi.valid:
         raise InputError(f"region of interest: expected a finite, non-empty rectangle, got {roi}")
     m = tensor_to_image(roi, tensor_w, tensor_h)
-    out: NDArray[np.uint8] = cv2.warpAffine(
+    out = cv2.warpAffine(
         frame, m, (tensor_w, tensor_h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=border
     )
-    return out
+    return np.asarray(out, dtype=np.uint8)
 
 
 def to_tensor(image: NDArray[np.uint8], value_range: tuple[float, float]) -> NDArray[np.float32]:
