@@ -33,3 +33,9 @@ def astronaut() -> NDArray[np.uint8]:
     from skimage.data import astronaut as load
 
     return np.ascontiguousarray(load())
+
+
+@pytest.fixture(scope="session")
+def portrait(astronaut: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """Head-and-shoulders 360×360 crop of the astronaut: the face fills a webcam-like share."""
+    return np.ascontiguousarray(astronaut[0:360, 50:410])

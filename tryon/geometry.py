@@ -129,11 +129,19 @@ def crop(
     tensor_w: int,
     tensor_h: int,
     border: int = cv2.BORDER_REPLICATE,
+    half_pixel: bool = False,
 ) -> NDArray[np.uint8]:
-    """Sample ``roi`` of ``frame`` into a ``(tensor_h, tensor_w, 3)`` image, bilinear."""
+    """Sample ``roi`` of ``frame`` into a ``(tensor_h, tensor_w, 3)`` image, bilinear.
+
+    By default tensor pixel ``i`` samples the ROI at ``i / size`` (MediaPipe's ImageToTensor);
+    with ``half_pixel`` at ``(i + 0.5) / size`` (its older ImageCropping, used for the iris model).
+    """
     if not roi.valid:
         raise InputError(f"region of interest: expected a finite, non-empty rectangle, got {roi}")
     m = tensor_to_image(roi, tensor_w, tensor_h)
+    if half_pixel:
+        m = m.copy()
+        m[:, 2] += m[:, :2] @ np.array([0.5, 0.5])
     out = cv2.warpAffine(
         frame, m, (tensor_w, tensor_h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=border
     )

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from tryon.cli import doctor, models
+from tryon.cli import doctor, landmarks, models
 from tryon.errors import TryOnError
 
 logger = logging.getLogger("tryon")
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     models.register(sub)
     doctor.register(sub)
+    landmarks.register(sub)
     return parser
 
 

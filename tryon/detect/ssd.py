@@ -94,7 +94,7 @@ def decode_boxes(
 
 
 def sigmoid_scores(logits: NDArray[np.float32], clip: float = 100.0) -> NDArray[np.float32]:
-    x = np.clip(logits.reshape(-1).astype(np.float32), -clip, clip)
+    x = np.clip(logits.reshape(-1).astype(np.float64), -clip, clip)
     return (1.0 / (1.0 + np.exp(-x))).astype(np.float32)
 
 

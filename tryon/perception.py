@@ -1,0 +1,179 @@
+"""The perception pipeline: faces, poses, hands and person segmentation for each frame.
+
+``Perception(config).process(frame, timestamp)`` returns a :class:`~tryon.results.FrameResult`
+in pixel coordinates with per-stage timings. In video mode (default) each stage tracks from the
+previous frame and re-detects on loss; with ``static_image_mode`` every frame is detected afresh.
+A stage that fails on a frame is logged and counted, and its results are empty for that frame;
+the other stages still run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tryon.detect.ssd import FACE_FULL_RANGE, FACE_SHORT_RANGE, PALM, POSE, DetectorSpec, SsdDetector
+from tryon.frame import validate_frame
+from tryon.landmarks.face import FaceLandmarkModel
+from tryon.landmarks.hand import HandLandmarkModel
+from tryon.landmarks.iris import IrisModel
+from tryon.landmarks.pose import PoseLandmarkModel
+from tryon.results import FrameResult
+from tryon.runtime.session import ModelLoader, RuntimeConfig
+from tryon.segment.selfie import MODELS as SEGMENTATION_MODELS
+from tryon.segment.selfie import SelfieSegmenter
+from tryon.timing import timed
+from tryon.track.faces import FaceTracker, FaceTrackerConfig
+from tryon.track.hands import HandTracker, HandTrackerConfig
+from tryon.track.poses import PoseTracker, PoseTrackerConfig
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_FPS = 30.0
+
+
+@dataclass(frozen=True)
+class PerceptionConfig:
+    faces: bool = True
+    max_faces: int = 1
+    face_detector: Literal["short", "full"] = "short"
+    """``short``: faces within ~2 m (MediaPipe's face mesh); ``full``: small and distant faces."""
+    iris: bool = False
+    """Refine the eyes and add 10 iris points (478 landmarks)."""
+    poses: bool = False
+    max_poses: int = 1
+    pose_segmentation: bool = False
+    hands: bool = False
+    max_hands: int = 2
+    segmentation: bool = False
+    segmentation_model: Literal["general", "landscape"] = "general"
+    segmentation_smoothing: float = 0.6
+    static_image_mode: bool = False
+    smooth: bool = True
+    min_detection_confidence: float | None = None
+    """Detector score threshold; ``None``: each detector's own (0.5; 0.6 for full-range faces)."""
+    min_tracking_confidence: float = 0.5
+    detect_interval: int = 1
+    """While fewer than the maximum number of faces/hands are tracked, detect every N frames."""
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+
+class Perception:
+    """Runs the configured stages on each frame; holds the trackers (``reset()`` clears them)."""
+
+    def __init__(self, config: PerceptionConfig | None = None, loader: ModelLoader | None = None) -> None:
+        self.config = c = config or PerceptionConfig()
+        loader = loader or ModelLoader(config=c.runtime)
+        self.failures: Counter[str] = Counter()
+        self.frames = 0
+        self.face_tracker: FaceTracker | None = None
+        self.pose_tracker: PoseTracker | None = None
+        self.hand_tracker: HandTracker | None = None
+        self.segmenter: SelfieSegmenter | None = None
+        if c.faces:
+            spec = FACE_FULL_RANGE if c.face_detector == "full" else FACE_SHORT_RANGE
+            self.face_tracker = FaceTracker(
+                SsdDetector(loader.load(spec.model), spec),
+                FaceLandmarkModel(loader.load("face_landmark")),
+                FaceTrackerConfig(
+                    max_faces=c.max_faces,
+                    min_detection_confidence=self._min_score(spec),
+                    min_tracking_confidence=c.min_tracking_confidence,
+                    static_image_mode=c.static_image_mode,
+                    smooth=c.smooth,
+                    detect_interval=c.detect_interval,
+                ),
+                iris=IrisModel(loader.load("iris_landmark")) if c.iris else None,
+            )
+        if c.poses:
+            self.pose_tracker = PoseTracker(
+                SsdDetector(loader.load(POSE.model), POSE),
+                PoseLandmarkModel(loader.load("pose_landmark_full")),
+                PoseTrackerConfig(
+                    max_poses=c.max_poses,
+                    min_detection_confidence=self._min_score(POSE),
+                    min_tracking_confidence=c.min_tracking_confidence,
+                    static_image_mode=c.static_image_mode,
+                    smooth=c.smooth,
+                    segmentation=c.pose_segmentation,
+                ),
+            )
+        if c.hands:
+            self.hand_tracker = HandTracker(
+                SsdDetector(loader.load(PALM.model), PALM),
+                HandLandmarkModel(loader.load("hand_landmark_full")),
+                HandTrackerConfig(
+                    max_hands=c.max_hands,
+                    min_detection_confidence=self._min_score(PALM),
+                    min_tracking_confidence=c.min_tracking_confidence,
+                    static_image_mode=c.static_image_mode,
+                    smooth=c.smooth,
+                    detect_interval=c.detect_interval,
+                ),
+            )
+        if c.segmentation:
+            smoothing = 0.0 if c.static_image_mode else c.segmentation_smoothing
+            self.segmenter = SelfieSegmenter(loader.load(SEGMENTATION_MODELS[c.segmentation_model]), smoothing)
+
+    def _min_score(self, spec: DetectorSpec) -> float:
+        c = self.config.min_detection_confidence
+        return spec.min_score if c is None else c
+
+    def reset(self) -> None:
+        """Forget all tracks and smoothing state: the next frame is detected afresh."""
+        for stage in (self.face_tracker, self.pose_tracker, self.hand_tracker, self.segmenter):
+            if stage is not None:
+                stage.reset()
+
+    @property
+    def detector_runs(self) -> dict[str, int]:
+        runs = {}
+        for name, tracker in (("face", self.face_tracker), ("pose", self.pose_tracker), ("hands", self.hand_tracker)):
+            if tracker is not None:
+                runs[name] = tracker.detector_runs
+        return runs
+
+    def process(self, frame: object, timestamp: float | None = None) -> FrameResult:
+        """Perceive one RGB ``uint8`` frame ``(H, W, 3)``; ``timestamp`` in seconds (video mode)."""
+        t0 = time.perf_counter()
+        image = validate_frame(frame)
+        ts = self.frames / DEFAULT_FPS if timestamp is None else float(timestamp)
+        self.frames += 1
+        h, w = image.shape[:2]
+        result = FrameResult(width=w, height=h)
+        timings = result.timings
+        if self.face_tracker is not None:
+            try:
+                result.faces = self.face_tracker.update(image, ts, timings)
+            except Exception:
+                self._fail("face", result)
+        if self.pose_tracker is not None:
+            try:
+                result.poses = self.pose_tracker.update(image, ts, timings)
+            except Exception:
+                self._fail("pose", result)
+        if self.hand_tracker is not None:
+            try:
+                result.hands = self.hand_tracker.update(image, ts, timings)
+            except Exception:
+                self._fail("hands", result)
+        if self.segmenter is not None:
+            try:
+                with timed(timings, "segmentation"):
+                    result.segmentation = self.segmenter.run(image)
+            except Exception:
+                self._fail("segmentation", result)
+        timings["total"] = (time.perf_counter() - t0) * 1e3
+        return result
+
+    def _fail(self, stage: str, result: FrameResult) -> None:
+        self.failures[stage] += 1
+        result.errors.append(stage)
+        if self.failures[stage] == 1 or self.failures[stage] % 100 == 0:
+            logger.exception("%s stage failed on frame %d (%d failures so far)", stage, self.frames, self.failures[stage])
+        tracker = {"face": self.face_tracker, "pose": self.pose_tracker, "hands": self.hand_tracker}.get(stage)
+        if tracker is not None:
+            tracker.reset()

@@ -1,0 +1,64 @@
+"""Person segmentation with MediaPipe's selfie segmentation models, at frame size, smoothed over time.
+
+Preprocessing as MediaPipe's graph: the whole frame stretched to the model input (tensor pixel
+``i`` samples the frame at ``i / size``), values in [0, 1]; the model's probability map is
+resized back to the frame bilinearly.
+
+Temporal smoothing (our own): ``mask = cur + w · (prev − cur)`` with ``w = ratio · (1 − |2·cur − 1|)``.
+Confident pixels (near 0 or 1) follow the current frame at once, so a moving person does not
+trail; uncertain pixels (the edges, around 0.5) blend with the previous frame, which removes
+edge flicker.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from tryon.frame import Frame
+from tryon.geometry import Roi, crop, to_tensor
+from tryon.results import Segmentation
+from tryon.runtime.session import OnnxModel
+
+MODELS = {"general": "selfie_segmentation", "landscape": "selfie_segmentation_landscape"}
+
+
+def smooth_mask(
+    current: NDArray[np.float32], previous: NDArray[np.float32] | None, ratio: float
+) -> NDArray[np.float32]:
+    """Uncertainty-weighted blend of the current mask with the previous output (see module doc)."""
+    if previous is None or previous.shape != current.shape or ratio <= 0:
+        return current
+    weight = ratio * (1.0 - np.abs(2.0 * current - 1.0))
+    return (current + weight * (previous - current)).astype(np.float32)
+
+
+class SelfieSegmenter:
+    """``run(frame) -> Segmentation``; holds the previous mask for smoothing (``reset()`` drops it)."""
+
+    def __init__(self, model: OnnxModel, smoothing: float = 0.6) -> None:
+        if not 0.0 <= smoothing < 1.0:
+            raise ValueError(f"smoothing: expected a ratio in [0, 1), got {smoothing}")
+        self.model = model
+        self.smoothing = smoothing
+        self.input_name = next(iter(model.inputs))
+        shape = model.inputs[self.input_name][0]
+        self.tensor_h, self.tensor_w = int(shape[1]), int(shape[2])
+        self._previous: NDArray[np.float32] | None = None
+
+    def reset(self) -> None:
+        self._previous = None
+
+    def probabilities(self, frame: Frame) -> NDArray[np.float32]:
+        """Unsmoothed person probability at frame size."""
+        h, w = frame.shape[:2]
+        image = crop(frame, Roi(w / 2, h / 2, w, h), self.tensor_w, self.tensor_h, border=cv2.BORDER_CONSTANT)
+        out = self.model.run({self.input_name: to_tensor(image, (0.0, 1.0))})
+        small = out[self.model.output_names[0]][0, :, :, 0]
+        return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), dtype=np.float32)
+
+    def run(self, frame: Frame) -> Segmentation:
+        mask = smooth_mask(self.probabilities(frame), self._previous, self.smoothing)
+        self._previous = mask
+        return Segmentation(mask)
