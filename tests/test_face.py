@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from sequences import STILL_TRANSFORMS, Transform, moving, noisy_still
 
 from tryon.detect.ssd import FACE_FULL_RANGE, FACE_SHORT_RANGE, SsdDetector
 from tryon.errors import InputError
@@ -21,6 +20,7 @@ from tryon.landmarks.face import FaceLandmarkModel
 from tryon.landmarks.iris import IrisModel
 from tryon.runtime.session import ModelLoader, RuntimeConfig
 from tryon.runtime.store import ModelStore
+from tryon.testing import STILL_TRANSFORMS, Transform, moving, noisy_still
 from tryon.track.faces import FaceTracker, FaceTrackerConfig
 
 
@@ -44,7 +44,9 @@ def tracker(parts: dict[str, Any], **kw: Any) -> FaceTracker:
     return FaceTracker(parts["short"], parts["mesh"], FaceTrackerConfig(**kw), iris=iris)
 
 
-def mp_faces(frames: list[NDArray[np.uint8]], static: bool, max_faces: int = 1) -> list[list[NDArray[np.float64]]]:
+def mp_faces(
+    frames: list[NDArray[np.uint8]], static: bool, max_faces: int = 1
+) -> list[list[NDArray[np.float64]]]:
     import mediapipe as mp
 
     out = []
@@ -112,7 +114,9 @@ def test_tracking_follows_known_transforms(parts: dict[str, Any], portrait: NDAr
     assert track.detector_runs == 2
 
 
-def test_still_noise_jitter_no_worse_than_mediapipe(parts: dict[str, Any], portrait: NDArray[np.uint8]) -> None:
+def test_still_noise_jitter_no_worse_than_mediapipe(
+    parts: dict[str, Any], portrait: NDArray[np.uint8]
+) -> None:
     frames = list(noisy_still(portrait, 20, sigma=6.0))
     refs = np.stack([r[0] for r in mp_faces(frames, static=False)])
     track = tracker(parts)
@@ -199,7 +203,9 @@ def test_bad_frames_raise_clear_errors(frame: Any, message: str, loader: ModelLo
 def test_no_face_gives_empty_results(parts: dict[str, Any]) -> None:
     track = tracker(parts)
     rng = np.random.default_rng(0)
-    for i, frame in enumerate([np.full((480, 640, 3), 128, np.uint8), rng.integers(0, 255, (480, 640, 3), np.uint8)]):
+    for i, frame in enumerate(
+        [np.full((480, 640, 3), 128, np.uint8), rng.integers(0, 255, (480, 640, 3), np.uint8)]
+    ):
         assert track.update(frame, i / 30, {}) == []
     tiny = np.full((16, 16, 3), 200, np.uint8)
     assert track.update(tiny, 1.0, {}) == []

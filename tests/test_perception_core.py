@@ -27,8 +27,9 @@ from tryon.segment.selfie import smooth_mask
 from tryon.smooth.one_euro import LandmarkSmoother, OneEuroParams, VisibilitySmoother
 
 
-@pytest.mark.parametrize(("spec", "count"), [(FACE_SHORT_RANGE, 896), (FACE_FULL_RANGE, 2304), (PALM, 2016),
-                                             (POSE, 2254)])
+@pytest.mark.parametrize(
+    ("spec", "count"), [(FACE_SHORT_RANGE, 896), (FACE_FULL_RANGE, 2304), (PALM, 2016), (POSE, 2254)]
+)
 def test_anchor_counts_match_the_models(spec: object, count: int) -> None:
     anchors = generate_anchors(spec.anchors)  # type: ignore[attr-defined]
     assert anchors.shape == (count, 2)
@@ -74,11 +75,17 @@ def test_rotation_between_matches_mediapipe_convention() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(
-    cx=st.floats(50, 500), cy=st.floats(50, 500), w=st.floats(20, 300), h=st.floats(20, 300),
-    angle=st.floats(-math.pi, math.pi), u=st.floats(0, 1), v=st.floats(0, 1),
+    cx=st.floats(50, 500),
+    cy=st.floats(50, 500),
+    w=st.floats(20, 300),
+    h=st.floats(20, 300),
+    angle=st.floats(-math.pi, math.pi),
+    u=st.floats(0, 1),
+    v=st.floats(0, 1),
 )
-def test_tensor_map_puts_tensor_corners_on_roi_corners(cx: float, cy: float, w: float, h: float, angle: float,
-                                                       u: float, v: float) -> None:
+def test_tensor_map_puts_tensor_corners_on_roi_corners(
+    cx: float, cy: float, w: float, h: float, angle: float, u: float, v: float
+) -> None:
     roi = Roi(cx, cy, w, h, angle)
     m = tensor_to_image(roi, 64, 32)
     corners = apply_affine(m, np.array([[0, 0], [64, 0], [64, 32], [0, 32]], np.float32))
@@ -87,7 +94,9 @@ def test_tensor_map_puts_tensor_corners_on_roi_corners(cx: float, cy: float, w: 
     centre = apply_affine(m, np.array([[32, 16]], np.float32))[0]
     np.testing.assert_allclose(centre, [cx, cy], atol=1e-3)
     p = apply_affine(m, np.array([[u * 64, v * 32]], np.float32))[0]
-    local = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]]) @ (p - [cx, cy])
+    local = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]]) @ (
+        p - [cx, cy]
+    )
     np.testing.assert_allclose(local, [(u - 0.5) * w, (v - 0.5) * h], atol=1e-2)
 
 
@@ -161,7 +170,9 @@ def test_one_euro_reset_and_non_increasing_time() -> None:
     assert 0 < held[0, 0] < 0.1
     np.testing.assert_array_equal(f.update(np.full((1, 2), 5.0), 1 / 30, 1.0), [[5.0, 5.0]])  # same time: raw
     f.reset()
-    np.testing.assert_array_equal(f.update(np.full((1, 2), 7.0), 2.0, 1.0), [[7.0, 7.0]])  # first sample passes
+    np.testing.assert_array_equal(
+        f.update(np.full((1, 2), 7.0), 2.0, 1.0), [[7.0, 7.0]]
+    )  # first sample passes
 
 
 def test_visibility_low_pass() -> None:

@@ -8,6 +8,7 @@ back with the same affine transform. All functions are pure.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
@@ -130,14 +131,18 @@ def crop(
     tensor_h: int,
     border: int = cv2.BORDER_REPLICATE,
     half_pixel: bool = False,
+    exact: bool = False,
 ) -> NDArray[np.uint8]:
     """Sample ``roi`` of ``frame`` into a ``(tensor_h, tensor_w, 3)`` image, bilinear.
 
     By default tensor pixel ``i`` samples the ROI at ``i / size`` (MediaPipe's ImageToTensor);
     with ``half_pixel`` at ``(i + 0.5) / size`` (its older ImageCropping, used for the iris model).
+    ``exact`` reproduces MediaPipe 0.10.14's sampling bit for bit (see :func:`crop_exact`).
     """
     if not roi.valid:
         raise InputError(f"region of interest: expected a finite, non-empty rectangle, got {roi}")
+    if exact:
+        return crop_exact(frame, roi, tensor_w, tensor_h, border)
     m = tensor_to_image(roi, tensor_w, tensor_h)
     if half_pixel:
         m = m.copy()
@@ -146,6 +151,50 @@ def crop(
         frame, m, (tensor_w, tensor_h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=border
     )
     return np.asarray(out, dtype=np.uint8)
+
+
+@functools.cache
+def _grid(w: int, h: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    return np.arange(w, dtype=np.float64)[None, :], np.arange(h, dtype=np.float64)[:, None]
+
+
+_MAX_FIXED = float(np.iinfo(np.int16).max) * 32
+
+
+def crop_exact(
+    frame: NDArray[np.uint8], roi: Roi, tensor_w: int, tensor_h: int, border: int = cv2.BORDER_REPLICATE
+) -> NDArray[np.uint8]:
+    """MediaPipe 0.10.14's crop, bit for bit (about 0.4 ms more than :func:`crop` at 256×256).
+
+    MediaPipe maps the ROI's float32 corners onto the tensor corners with a perspective matrix,
+    inverted by LU, and samples with its bundled OpenCV 3.4, which rounds every source position to
+    1/32 pixel (half to even, in double) and blends with 15-bit fixed-point weights; ``cv2.remap``
+    with fixed-point maps does the same blend. Today's ``cv2.warpAffine`` rounds positions
+    differently (1–3 levels off in a few percent of pixels), which is enough to move the landmarks
+    of the pose model, whose output is very sensitive to its crop, by a few percent.
+    """
+    box = ((roi.cx, roi.cy), (roi.width, roi.height), math.degrees(roi.rotation))
+    corners = np.asarray(cv2.boxPoints(box), dtype=np.float32)
+    dst = np.array([[0, tensor_h], [0, 0], [tensor_w, 0], [tensor_w, tensor_h]], dtype=np.float32)
+    ok, inv = cv2.invert(cv2.getPerspectiveTransform(corners, dst))
+    if not ok:
+        raise InputError(f"region of interest: degenerate sampling map for {roi}")
+    xs, ys = _grid(tensor_w, tensor_h)
+    w = (inv[2, 1] * ys + inv[2, 2]) + inv[2, 0] * xs
+    scale = np.divide(32.0, w, out=np.zeros_like(w), where=w != 0)
+    x = (inv[0, 1] * ys + inv[0, 2]) + inv[0, 0] * xs
+    x *= scale
+    y = (inv[1, 1] * ys + inv[1, 2]) + inv[1, 0] * xs
+    y *= scale
+    np.clip(x, -_MAX_FIXED, _MAX_FIXED, out=x)
+    np.clip(y, -_MAX_FIXED, _MAX_FIXED, out=y)
+    xi = np.rint(x).astype(np.int32)
+    yi = np.rint(y).astype(np.int32)
+    whole = np.empty((tensor_h, tensor_w, 2), dtype=np.int16)
+    whole[..., 0] = xi >> 5
+    whole[..., 1] = yi >> 5
+    frac = (((yi & 31) << 5) | (xi & 31)).astype(np.uint16)
+    return np.asarray(cv2.remap(frame, whole, frac, cv2.INTER_LINEAR, borderMode=border), dtype=np.uint8)
 
 
 def to_tensor(image: NDArray[np.uint8], value_range: tuple[float, float]) -> NDArray[np.float32]:

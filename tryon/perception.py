@@ -90,7 +90,7 @@ class Perception:
             )
         if c.poses:
             self.pose_tracker = PoseTracker(
-                SsdDetector(loader.load(POSE.model), POSE),
+                SsdDetector(loader.load(POSE.model), POSE, exact_sampling=True),
                 PoseLandmarkModel(loader.load("pose_landmark_full")),
                 PoseTrackerConfig(
                     max_poses=c.max_poses,
@@ -116,7 +116,9 @@ class Perception:
             )
         if c.segmentation:
             smoothing = 0.0 if c.static_image_mode else c.segmentation_smoothing
-            self.segmenter = SelfieSegmenter(loader.load(SEGMENTATION_MODELS[c.segmentation_model]), smoothing)
+            self.segmenter = SelfieSegmenter(
+                loader.load(SEGMENTATION_MODELS[c.segmentation_model]), smoothing
+            )
 
     def _min_score(self, spec: DetectorSpec) -> float:
         c = self.config.min_detection_confidence
@@ -131,7 +133,11 @@ class Perception:
     @property
     def detector_runs(self) -> dict[str, int]:
         runs = {}
-        for name, tracker in (("face", self.face_tracker), ("pose", self.pose_tracker), ("hands", self.hand_tracker)):
+        for name, tracker in (
+            ("face", self.face_tracker),
+            ("pose", self.pose_tracker),
+            ("hands", self.hand_tracker),
+        ):
             if tracker is not None:
                 runs[name] = tracker.detector_runs
         return runs
@@ -173,7 +179,11 @@ class Perception:
         self.failures[stage] += 1
         result.errors.append(stage)
         if self.failures[stage] == 1 or self.failures[stage] % 100 == 0:
-            logger.exception("%s stage failed on frame %d (%d failures so far)", stage, self.frames, self.failures[stage])
-        tracker = {"face": self.face_tracker, "pose": self.pose_tracker, "hands": self.hand_tracker}.get(stage)
+            logger.exception(
+                "%s stage failed on frame %d (%d failures so far)", stage, self.frames, self.failures[stage]
+            )
+        tracker = {"face": self.face_tracker, "pose": self.pose_tracker, "hands": self.hand_tracker}.get(
+            stage
+        )
         if tracker is not None:
             tracker.reset()

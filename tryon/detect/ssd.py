@@ -141,9 +141,11 @@ def weighted_nms(
 class SsdDetector:
     """Runs one SSD detector on a whole frame (letterboxed) and returns detections in pixels."""
 
-    def __init__(self, model: OnnxModel, spec: DetectorSpec) -> None:
+    def __init__(self, model: OnnxModel, spec: DetectorSpec, exact_sampling: bool = False) -> None:
         self.model = model
         self.spec = spec
+        self.exact_sampling = exact_sampling
+        """Sample the input exactly as MediaPipe does (:func:`tryon.geometry.crop_exact`)."""
         self.anchors = generate_anchors(spec.anchors)
         self.input_name = next(iter(model.inputs))
         shape = model.inputs[self.input_name][0]
@@ -157,7 +159,9 @@ class SsdDetector:
         """Detections in image pixels, best first (after weighted NMS)."""
         h, w = frame.shape[:2]
         roi, padding = letterbox(Roi(w / 2, h / 2, w, h), self.tensor_w, self.tensor_h)
-        image = crop(frame, roi, self.tensor_w, self.tensor_h, border=cv2.BORDER_CONSTANT)
+        image = crop(
+            frame, roi, self.tensor_w, self.tensor_h, border=cv2.BORDER_CONSTANT, exact=self.exact_sampling
+        )
         out = self.model.run({self.input_name: to_tensor(image, self.spec.value_range)})
         raw, logits = (out[n] for n in self.model.output_names)
         scores = sigmoid_scores(logits)

@@ -31,7 +31,8 @@ def smooth_mask(
     if previous is None or previous.shape != current.shape or ratio <= 0:
         return current
     weight = ratio * (1.0 - np.abs(2.0 * current - 1.0))
-    return (current + weight * (previous - current)).astype(np.float32)
+    out: NDArray[np.float32] = (current + weight * (previous - current)).astype(np.float32)
+    return out
 
 
 class SelfieSegmenter:

@@ -1,4 +1,5 @@
-"""Moving sequences made from a still portrait with known per-frame transforms."""
+"""Synthetic test material for developers: moving sequences made from a still image with known
+per-frame transforms (rotation, scale, shift, brightness), and noisy still sequences."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ class Transform:
     brightness: float = 1.0
 
     def matrix(self, w: int, h: int) -> NDArray[np.float64]:
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), self.angle, self.scale)
-        m[:, 2] += (self.dx, self.dy)
+        m = np.asarray(cv2.getRotationMatrix2D((w / 2, h / 2), self.angle, self.scale), dtype=np.float64)
+        m[:, 2] += np.array([self.dx, self.dy])
         return m
 
     def apply(self, img: NDArray[np.uint8], border: int = cv2.BORDER_REFLECT) -> NDArray[np.uint8]:
@@ -29,7 +30,7 @@ class Transform:
         out = cv2.warpAffine(img, self.matrix(w, h), (w, h), flags=cv2.INTER_LINEAR, borderMode=border)
         if self.brightness != 1.0:
             out = np.clip(out.astype(np.float32) * self.brightness, 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(out)
+        return np.ascontiguousarray(out, dtype=np.uint8)
 
     def points(self, xy: NDArray[np.floating], w: int, h: int) -> NDArray[np.float64]:
         m = self.matrix(w, h)
