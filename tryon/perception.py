@@ -50,7 +50,7 @@ class PerceptionConfig:
     max_hands: int = 2
     segmentation: bool = False
     segmentation_model: Literal["general", "landscape"] = "general"
-    segmentation_smoothing: float = 0.6
+    segmentation_smoothing: float = 0.8
     static_image_mode: bool = False
     smooth: bool = True
     min_detection_confidence: float | None = None
