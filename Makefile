@@ -35,6 +35,7 @@ test: models lint
 
 bench: models
 	$(PY) benchmarks/models.py
+	$(PY) benchmarks/perception.py
 
 clean:
 	rm -rf $(VENV) models/*.onnx .pytest_cache .mypy_cache .ruff_cache
