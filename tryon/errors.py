@@ -41,3 +41,28 @@ class RuntimeSetupError(TryOnError):
 
 class InputError(TryOnError, ValueError):
     """An input (array, file, request) does not have the expected form."""
+
+
+class CatalogError(TryOnError):
+    """The product catalog, or a product or shade asked of it, is not as expected."""
+
+
+class ProductValidationError(CatalogError):
+    """A product file is malformed: names the file and the field at fault."""
+
+    def __init__(self, path: str, field: str, message: str) -> None:
+        super().__init__(f"{path}: {field}: {message}")
+        self.path = path
+        self.field = field
+        self.message = message
+
+
+class UnknownProductError(CatalogError, KeyError):
+    """No product (or no shade of a product) has the requested id."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class MediaError(TryOnError):
+    """An image or video file cannot be read or written."""
