@@ -1,0 +1,398 @@
+"""Makeup renderers: ``render(frame, face, params) -> frame``, stateless, from the 468 landmarks.
+
+Every renderer builds a soft mask for its region, then blends the shade in linear light: the
+shade's chromaticity replaces the surface's, its luminance is the shade's modulated by the
+surface's own relative shading (so lips keep their form and the light stays the scene's), and
+the finish adds sheen, gloss or sparkle. Pixels outside the mask are returned byte-identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from tryon.errors import InputError
+from tryon.frame import validate_frame
+from tryon.render import regions as rg
+from tryon.render.color import linear_color, luminance, to_linear, to_srgb
+from tryon.render.finish import (
+    FINISHES,
+    Finish,
+    highlight,
+    light_level,
+    smoothstep,
+    sparkle_field,
+    specular_prior,
+)
+from tryon.render.masks import Mask, polygon_mask
+from tryon.results import Face
+
+MAKEUP_KINDS = ("foundation", "blush", "brow", "eyeshadow", "eyeliner", "lipstick", "lip_gloss")
+"""Makeup kinds in the order a look applies them (base first, gloss last)."""
+
+RGB = tuple[int, int, int]
+Frame = NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class KindStyle:
+    opacity: float
+    """Coverage at intensity 1 unless the shade sets its own."""
+    feather: float
+    """Feathering sigma, as a fraction of the inter-ocular distance."""
+
+
+STYLES: dict[str, KindStyle] = {
+    "lipstick": KindStyle(opacity=1.0, feather=0.012),
+    "lip_gloss": KindStyle(opacity=0.55, feather=0.012),
+    "blush": KindStyle(opacity=0.4, feather=0.09),
+    "eyeshadow": KindStyle(opacity=0.7, feather=0.025),
+    "eyeliner": KindStyle(opacity=1.0, feather=0.006),
+    "brow": KindStyle(opacity=0.6, feather=0.02),
+    "foundation": KindStyle(opacity=0.55, feather=0.05),
+}
+
+
+@dataclass(frozen=True)
+class MakeupParams:
+    kind: str
+    color: RGB
+    finish: str = "satin"
+    intensity: float = 1.0
+    opacity: float | None = None
+    shimmer_color: RGB | None = None
+    wing: bool = False
+    thickness: float = 1.0
+    seed: int = 0
+    """Fixes the sparkle pattern (derive it from the product and shade ids)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in STYLES:
+            raise InputError(f"makeup kind: expected one of {', '.join(MAKEUP_KINDS)}, got {self.kind!r}")
+        if self.finish not in FINISHES:
+            raise InputError(f"finish: expected one of {', '.join(FINISHES)}, got {self.finish!r}")
+        for name, value in (("intensity", self.intensity), ("opacity", self.opacity)):
+            if value is None and name == "opacity":
+                continue
+            if not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
+                raise InputError(f"{name}: expected a number in [0, 1], got {value!r}")
+        for name, rgb in (("color", self.color), ("shimmer_color", self.shimmer_color)):
+            if rgb is None and name == "shimmer_color":
+                continue
+            if not (
+                isinstance(rgb, tuple)
+                and len(rgb) == 3
+                and all(isinstance(c, int) and 0 <= c <= 255 for c in rgb)
+            ):
+                raise InputError(f"{name}: expected an (r, g, b) tuple of ints in 0..255, got {rgb!r}")
+        if not 0.3 <= self.thickness <= 3.0:
+            raise InputError(f"thickness: expected a number in [0.3, 3.0], got {self.thickness!r}")
+
+    @property
+    def coverage(self) -> float:
+        base = STYLES[self.kind].opacity if self.opacity is None else self.opacity
+        return float(base) * float(self.intensity)
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    lm: rg.Points
+    iod: float
+    width: int
+    height: int
+
+
+def _ctx(frame: Frame, face: Face | NDArray[np.floating]) -> _Ctx:
+    lm = rg.check_landmarks(face.landmarks if isinstance(face, Face) else face)
+    return _Ctx(lm, max(rg.interocular(lm), 1.0), frame.shape[1], frame.shape[0])
+
+
+def _reference_luminance(y: NDArray[np.float32], alpha: NDArray[np.float32]) -> float:
+    """The region's typical luminance: weighted mean over the mask's core, robust to glints."""
+    w = alpha * alpha
+    total = float(w.sum())
+    if total <= 1e-6:
+        return max(float(y.mean()), 1e-4)
+    mean = float((w * y).sum() / total)
+    clipped = np.minimum(y, 2.5 * mean)
+    return max(float((w * clipped).sum() / total), 1e-4)
+
+
+def paint(
+    frame: Frame,
+    mask: Mask,
+    params: MakeupParams,
+    *,
+    finish: Finish | None = None,
+    prior: NDArray[np.float32] | None = None,
+    sparkles: NDArray[np.float32] | None = None,
+    weight: Callable[[NDArray[np.float32], float], NDArray[np.float32]] | None = None,
+) -> None:
+    """Blend ``params``' shade into ``frame`` (in place) through ``mask``, in linear light.
+
+    ``prior``: where highlights go (box-sized); ``sparkles``: a sparkle map (box-sized);
+    ``weight(Y, Y_ref)``: a per-pixel factor on coverage (e.g. brow hairs over skin)."""
+    box = mask.box
+    coverage = params.coverage
+    if box.empty or coverage <= 0.0:
+        return
+    alpha = mask.alpha * np.float32(coverage)
+    touched = alpha > 0
+    if not touched.any():
+        return
+    f = finish or FINISHES[params.finish]
+    src = frame[box.slices]
+    lin = to_linear(src)
+    y = luminance(lin)
+    y_ref = _reference_luminance(y, mask.alpha)
+    c = linear_color(params.color)
+    y_c = max(float(luminance(c)), 1e-4)
+    y_t = y_c ** (1.0 - f.carry) * y_ref**f.carry
+    relative = y / np.float32(y_ref)
+    shade = np.power(relative, np.float32(f.shading))
+    target = (c * np.float32(y_t / y_c))[None, None, :] * shade[..., None]
+    light = light_level(y_ref)
+    if prior is not None and (f.sheen > 0 or f.gloss > 0):
+        spec_color = c / max(float(c.max()), 1e-4) if f.metallic else np.ones(3, np.float32)
+        spec = f.sheen * highlight(relative, prior, sharp=False) + f.gloss * highlight(
+            relative, prior, sharp=True
+        )
+        target = target + (spec * np.float32(light))[..., None] * spec_color
+    if sparkles is not None and f.sparkle > 0:
+        tint = (
+            linear_color(params.shimmer_color)
+            if params.shimmer_color
+            else 0.5 + 0.5 * c / max(float(c.max()), 1e-4)
+        )
+        lit = 0.4 + 0.6 * np.clip(relative, 0.0, 1.5)
+        target = target + (sparkles * lit * np.float32(f.sparkle * light))[..., None] * tint
+    if weight is not None:
+        alpha = alpha * weight(y, y_ref)
+    out = lin + alpha[..., None] * (target - lin)
+    encoded = to_srgb(out)
+    frame[box.slices] = np.where(touched[..., None], encoded, src)
+
+
+# ---------------------------------------------------------------------------------------------
+# Region masks (public: the tests check them against the landmark polygons)
+
+
+def lip_mask(ctx: _Ctx, kind: str = "lipstick") -> Mask:
+    sigma = STYLES[kind].feather * ctx.iod
+    return polygon_mask(
+        [rg.lips_outer(ctx.lm)],
+        sigma,
+        ctx.width,
+        ctx.height,
+        holes=[rg.lips_inner(ctx.lm)],
+        hole_sigma=0.7 * sigma,
+    )
+
+
+def eyeshadow_mask(ctx: _Ctx, height: float = 1.2) -> Mask:
+    polys, holes = [], []
+    for eye in rg.EYES:
+        lash, crease = rg.lid(ctx.lm, eye, height)
+        polys.append(np.concatenate([lash, crease[::-1]]))
+        holes.append(rg.eye_opening(ctx.lm, eye))
+    return polygon_mask(polys, STYLES["eyeshadow"].feather * ctx.iod, ctx.width, ctx.height, holes=holes)
+
+
+def blush_mask(ctx: _Ctx) -> Mask:
+    polys = [rg.cheek(ctx.lm, eye) for eye in rg.EYES]
+    return polygon_mask(polys, STYLES["blush"].feather * ctx.iod, ctx.width, ctx.height)
+
+
+def brow_mask(ctx: _Ctx) -> Mask:
+    polys = [rg.brow(ctx.lm, eye) for eye in rg.EYES]
+    return polygon_mask(polys, STYLES["brow"].feather * ctx.iod, ctx.width, ctx.height)
+
+
+def liner_polygons(ctx: _Ctx, thickness: float, wing: bool) -> list[rg.Points]:
+    polys = []
+    for eye in rg.EYES:
+        lash = rg.resample(rg.lash_line(ctx.lm, eye), 17)  # outer → inner
+        up = rg.up_vector(ctx.lm, eye)
+        t = np.linspace(0.0, 1.0, len(lash))
+        width = ctx.iod * 0.042 * thickness * (1.0 - 0.8 * t**0.8)
+        # follow the lid's own normal (not only the eye axis) so the band hugs the curve
+        tangent = np.gradient(lash, axis=0)
+        normal = np.stack([tangent[:, 1], -tangent[:, 0]], axis=1)
+        normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-6)
+        normal *= np.sign((normal @ up)[:, None] + 1e-9)
+        top = lash + normal * width[:, None]
+        base = lash - normal * (0.01 * ctx.iod)  # into the lashes; the eye opening is cut out
+        if wing:
+            # the flick continues the lower lid's line outwards and up, from the outer corner
+            axis = ctx.lm[eye.outer] - ctx.lm[eye.inner]
+            axis /= max(float(np.linalg.norm(axis)), 1e-6)
+            angle = np.deg2rad(18.0)
+            direction = axis * np.cos(angle) + up * np.sin(angle)
+            tip = lash[0] + direction * ctx.iod * 0.11 * thickness
+            k = len(top) // 3
+            polys.append(np.concatenate([[tip], top[:k], base[:1]]))
+        polys.append(np.concatenate([top, base[::-1]]))
+    return polys
+
+
+def eyeliner_mask(ctx: _Ctx, thickness: float = 1.0, wing: bool = False) -> Mask:
+    holes = [rg.eye_opening(ctx.lm, eye) for eye in rg.EYES]
+    polys = liner_polygons(ctx, thickness, wing)
+    return polygon_mask(polys, STYLES["eyeliner"].feather * ctx.iod, ctx.width, ctx.height, holes=holes)
+
+
+def foundation_mask(ctx: _Ctx) -> Mask:
+    lm, iod = ctx.lm, ctx.iod
+    holes = [rg.grow(rg.eye_opening(lm, eye), 0.06 * iod) for eye in rg.EYES]
+    holes += [rg.grow(rg.brow(lm, eye), 0.02 * iod) for eye in rg.EYES]
+    holes.append(rg.grow(rg.lips_outer(lm), 0.015 * iod))
+    sigma = STYLES["foundation"].feather * iod
+    oval = rg.grow(rg.face_oval(lm), -1.5 * sigma)  # feather inwards: nothing on hair or background
+    return polygon_mask([oval], sigma, ctx.width, ctx.height, holes=holes, hole_sigma=0.03 * iod)
+
+
+# ---------------------------------------------------------------------------------------------
+# Renderers: each paints one face in place; the public ``render_*`` wrap them (copy, validate).
+
+
+def _sparkle_scale(ctx: _Ctx) -> tuple[float, float]:
+    """Sparkles per square pixel and their blur, both relative to the face's size."""
+    return 400.0 / ctx.iod**2, max(0.45, 0.008 * ctx.iod)
+
+
+def _lips(frame: Frame, ctx: _Ctx, p: MakeupParams) -> None:
+    mask = lip_mask(ctx, p.kind)
+    if mask.box.empty:
+        return
+    lm = ctx.lm
+    lower_o, lower_i = lm[list(rg.LIPS_LOWER_OUTER)], lm[list(rg.LIPS_LOWER_INNER)]
+    upper_o, upper_i = lm[list(rg.LIPS_UPPER_OUTER)], lm[list(rg.LIPS_UPPER_INNER)]
+    quads = np.concatenate(
+        [
+            rg.strip_quads(lower_o + (lower_i - lower_o) * 0.25, lower_o + (lower_i - lower_o) * 0.7),
+            rg.strip_quads(upper_o + (upper_i - upper_o) * 0.35, upper_o + (upper_i - upper_o) * 0.75),
+        ]
+    )
+    bell = np.exp(-(((np.arange(10) - 4.5) / 2.6) ** 2))
+    prior = specular_prior(mask.box, quads, np.concatenate([bell, 0.6 * bell]), 0.02 * ctx.iod)
+    finish = FINISHES[p.finish]
+    if p.kind == "lip_gloss":  # sheer: more of the lips' own colour shows through
+        finish = Finish(**{**finish.__dict__, "carry": max(finish.carry, 0.6)})
+    sparkles = None
+    if finish.sparkle > 0:
+        density, size = _sparkle_scale(ctx)
+        sparkles = sparkle_field(mask.box, rg.lip_quads(lm), p.seed, density, size)
+    paint(frame, mask, p, finish=finish, prior=prior, sparkles=sparkles)
+
+
+def _fan_quads(poly: rg.Points) -> NDArray[np.float64]:
+    c = poly.mean(axis=0)
+    nxt = np.roll(poly, -1, axis=0)
+    return np.stack([np.repeat(c[None], len(poly), axis=0), poly, nxt, nxt], axis=1)
+
+
+def _blush(frame: Frame, ctx: _Ctx, p: MakeupParams) -> None:
+    mask = blush_mask(ctx)
+    finish = FINISHES[p.finish]
+    finish = Finish(**{**finish.__dict__, "carry": max(finish.carry, 0.6)})
+    sparkles = None
+    if finish.sparkle > 0:
+        density, size = _sparkle_scale(ctx)
+        quads = np.concatenate([_fan_quads(rg.cheek(ctx.lm, eye)) for eye in rg.EYES])
+        sparkles = sparkle_field(mask.box, quads, p.seed, density * 0.5, size)
+    paint(frame, mask, p, finish=finish, prior=mask.alpha, sparkles=sparkles)
+
+
+def _eyeshadow(frame: Frame, ctx: _Ctx, p: MakeupParams) -> None:
+    mask = eyeshadow_mask(ctx)
+    sparkles = None
+    if FINISHES[p.finish].sparkle > 0:
+        density, size = _sparkle_scale(ctx)
+        quads = np.concatenate([rg.strip_quads(*rg.lid(ctx.lm, eye, 1.2)) for eye in rg.EYES])
+        sparkles = sparkle_field(mask.box, quads, p.seed, density, size)
+    paint(frame, mask, p, prior=mask.alpha, sparkles=sparkles)
+
+
+def _eyeliner(frame: Frame, ctx: _Ctx, p: MakeupParams) -> None:
+    mask = eyeliner_mask(ctx, p.thickness, p.wing)
+    finish = FINISHES[p.finish]
+    finish = Finish(**{**finish.__dict__, "carry": 0.1, "shading": 0.4})
+    paint(frame, mask, p, finish=finish, prior=mask.alpha)
+
+
+def _hairs(y: NDArray[np.float32], y_ref: float) -> NDArray[np.float32]:
+    """Brow tint goes on the hairs (darker than the brow's mean) more than on the skin between."""
+    out: NDArray[np.float32] = 0.35 + 0.65 * smoothstep(-0.1, 0.35, 1.0 - y / np.float32(y_ref))
+    return out
+
+
+def _brow(frame: Frame, ctx: _Ctx, p: MakeupParams) -> None:
+    paint(frame, brow_mask(ctx), p, weight=_hairs)
+
+
+def _foundation(frame: Frame, ctx: _Ctx, p: MakeupParams) -> None:
+    mask = foundation_mask(ctx)
+    box = mask.box
+    if box.empty or p.coverage <= 0:
+        return
+    src = frame[box.slices]
+    # even the skin: edge-preserving smoothing, half of it, so pores and texture stay
+    smooth = cv2.bilateralFilter(src, d=0, sigmaColor=14.0, sigmaSpace=max(1.0, 0.02 * ctx.iod))
+    a = (mask.alpha * np.float32(0.5 * p.coverage))[..., None]
+    mixed = np.clip(src + a * (smooth.astype(np.float32) - src), 0, 255) + 0.5
+    frame[box.slices] = np.where(a > 0, mixed.astype(np.uint8), src)
+    paint(frame, mask, p, prior=mask.alpha)
+
+
+_RENDERERS: dict[str, Callable[[Frame, _Ctx, MakeupParams], None]] = {
+    "foundation": _foundation,
+    "blush": _blush,
+    "brow": _brow,
+    "eyeshadow": _eyeshadow,
+    "eyeliner": _eyeliner,
+    "lipstick": _lips,
+    "lip_gloss": _lips,
+}
+
+
+def render(frame: object, face: Face | NDArray[np.floating], params: MakeupParams) -> Frame:
+    """One product on one face; returns a new frame (the input is not modified)."""
+    out = validate_frame(frame).copy()
+    _RENDERERS[params.kind](out, _ctx(out, face), params)
+    return out
+
+
+def render_look(frame: object, faces: list[Face], look: list[MakeupParams]) -> Frame:
+    """Several products on every face, applied in :data:`MAKEUP_KINDS` order (stable for ties)."""
+    out = validate_frame(frame).copy()
+    ordered = sorted(look, key=lambda p: MAKEUP_KINDS.index(p.kind))
+    for face in faces:
+        ctx = _ctx(out, face)
+        for params in ordered:
+            _RENDERERS[params.kind](out, ctx, params)
+    return out
+
+
+def region_mask(frame_shape: tuple[int, ...], face: Face | NDArray[np.floating], kind: str) -> Mask:
+    """The soft mask a kind paints through on ``face`` (before coverage), for tests and tools."""
+    h, w = frame_shape[:2]
+    lm = rg.check_landmarks(face.landmarks if isinstance(face, Face) else face)
+    ctx = _Ctx(lm, max(rg.interocular(lm), 1.0), w, h)
+    builders: dict[str, Callable[[_Ctx], Mask]] = {
+        "lipstick": lip_mask,
+        "lip_gloss": lambda c: lip_mask(c, "lip_gloss"),
+        "blush": blush_mask,
+        "eyeshadow": eyeshadow_mask,
+        "eyeliner": eyeliner_mask,
+        "brow": brow_mask,
+        "foundation": foundation_mask,
+    }
+    if kind not in builders:
+        raise InputError(f"makeup kind: expected one of {', '.join(MAKEUP_KINDS)}, got {kind!r}")
+    return builders[kind](ctx)
