@@ -1,0 +1,57 @@
+"""The product catalog: validated products (makeup, eyewear, jewellery, garments) and their shades.
+
+Products live in ``<root>/products/<id>/product.json``; see :mod:`tryon.catalog.schema` for the
+schema tables and :mod:`tryon.catalog.validate` for the rules.
+"""
+
+from tryon.catalog.loader import (
+    ASSETS_ENV,
+    Catalog,
+    catalog_files,
+    default_root,
+    find_product_files,
+    load_product,
+)
+from tryon.catalog.schema import (
+    ALL_FINISHES,
+    FINISHES,
+    KINDS,
+    MAKEUP_KINDS,
+    MAX_VARIANTS,
+    PARAMS,
+    REQUIRED_ANCHORS,
+    Asset,
+    ParamSpec,
+    Product,
+    Variant,
+    format_color,
+    is_makeup,
+    parse_color,
+)
+from tryon.errors import CatalogError, ProductValidationError, UnknownProductError
+
+__all__ = [
+    "ALL_FINISHES",
+    "ASSETS_ENV",
+    "FINISHES",
+    "KINDS",
+    "MAKEUP_KINDS",
+    "MAX_VARIANTS",
+    "PARAMS",
+    "REQUIRED_ANCHORS",
+    "Asset",
+    "Catalog",
+    "CatalogError",
+    "ParamSpec",
+    "Product",
+    "ProductValidationError",
+    "UnknownProductError",
+    "Variant",
+    "catalog_files",
+    "default_root",
+    "find_product_files",
+    "format_color",
+    "is_makeup",
+    "load_product",
+    "parse_color",
+]

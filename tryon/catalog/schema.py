@@ -1,0 +1,244 @@
+"""The product schema: kinds, finishes, parameters, anchors, and the frozen dataclasses of a product.
+
+The tables here (:data:`KINDS`, :data:`FINISHES`, :data:`PARAMS`, :data:`REQUIRED_ANCHORS`) are the
+single source of truth for :mod:`tryon.catalog.validate`; extend them to add a kind or a parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tryon.errors import UnknownProductError
+
+KINDS: tuple[str, ...] = (
+    "lipstick",
+    "lip_gloss",
+    "blush",
+    "eyeshadow",
+    "eyeliner",
+    "brow",
+    "foundation",
+    "glasses",
+    "sunglasses",
+    "earrings",
+    "hat",
+    "necklace",
+    "nails",
+    "top",
+    "dress",
+    "jacket",
+)
+"""Every product kind the catalog accepts."""
+
+MAKEUP_KINDS: tuple[str, ...] = KINDS[:7]
+"""The kinds drawn as colour on the face (lipstick … foundation)."""
+
+FINISHES: Mapping[str, frozenset[str]] = {
+    "lipstick": frozenset({"matte", "satin", "cream", "gloss", "shimmer", "metallic"}),
+    "lip_gloss": frozenset({"gloss", "shimmer"}),
+    "blush": frozenset({"matte", "satin", "shimmer"}),
+    "eyeshadow": frozenset({"matte", "satin", "shimmer", "metallic"}),
+    "eyeliner": frozenset({"matte", "gloss"}),
+    "brow": frozenset({"matte"}),
+    "foundation": frozenset({"matte", "satin", "natural"}),
+    "nails": frozenset({"cream", "gloss", "shimmer", "glitter"}),
+}
+"""Finishes allowed per kind; a kind listed here requires a colour and a finish on every variant."""
+
+ALL_FINISHES: frozenset[str] = frozenset[str]().union(*FINISHES.values())
+"""Finishes a variant of a kind not in :data:`FINISHES` may name (the finish is optional there)."""
+
+COLOR_REQUIRED_KINDS: frozenset[str] = frozenset(FINISHES)
+"""Kinds whose variants must have ``color`` and ``finish``: the makeup kinds and nails."""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One product-level parameter: ``"bool"`` or ``"number"`` (within ``[low, high]``) and its default."""
+
+    type: str
+    default: float | bool
+    low: float | None = None
+    high: float | None = None
+
+
+_INTENSITY = ParamSpec("number", 1.0, 0.0, 1.0)
+
+PARAMS: Mapping[str, Mapping[str, ParamSpec]] = {
+    "lipstick": {"intensity": _INTENSITY},
+    "lip_gloss": {"intensity": _INTENSITY},
+    "blush": {"intensity": _INTENSITY},
+    "eyeshadow": {"intensity": _INTENSITY},
+    "eyeliner": {
+        "intensity": _INTENSITY,
+        "wing": ParamSpec("bool", False),
+        "thickness": ParamSpec("number", 1.0, 0.3, 3.0),
+    },
+    "brow": {"intensity": _INTENSITY},
+    "foundation": {"intensity": _INTENSITY},
+}
+"""Product-level ``params`` allowed per kind; kinds not listed take none."""
+
+REQUIRED_ANCHORS: Mapping[str, tuple[str, ...]] = {
+    "glasses": ("left_lens", "right_lens", "bridge"),
+    "sunglasses": ("left_lens", "right_lens", "bridge"),
+    "earrings": ("hook",),
+    "hat": ("brim_left", "brim_right"),
+    "necklace": ("left_end", "right_end"),
+    "top": ("neck", "left_shoulder", "right_shoulder"),
+    "dress": ("neck", "left_shoulder", "right_shoulder"),
+    "jacket": ("neck", "left_shoulder", "right_shoulder"),
+}
+"""Anchors the ``front`` asset (or the first one) must have; a kind listed here needs at least one asset."""
+
+MAX_VARIANTS = 12
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+
+RGB = tuple[int, int, int]
+
+
+def is_makeup(kind: str) -> bool:
+    """Whether ``kind`` is one of :data:`MAKEUP_KINDS`."""
+    return kind in MAKEUP_KINDS
+
+
+def parse_color(text: str) -> RGB:
+    """``"#RRGGBB"`` (either case) → ``(r, g, b)`` ints in 0..255; :class:`ValueError` otherwise."""
+    if not isinstance(text, str) or not COLOR_RE.match(text):
+        raise ValueError(f'expected "#RRGGBB", got {text!r}')
+    return int(text[1:3], 16), int(text[3:5], 16), int(text[5:7], 16)
+
+
+def format_color(rgb: RGB) -> str:
+    """``(r, g, b)`` → ``"#RRGGBB"`` (upper case)."""
+    if len(rgb) != 3 or any(not 0 <= c <= 255 for c in rgb):
+        raise ValueError(f"expected three ints in 0..255, got {rgb!r}")
+    return "#{:02X}{:02X}{:02X}".format(*rgb)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One shade (or colourway) of a product. ``color`` is ``"#RRGGBB"`` (upper case) or ``None``.
+
+    ``opacity`` ``None`` means the renderer's default for the kind.
+    """
+
+    id: str
+    name: str
+    color: str | None = None
+    finish: str | None = None
+    opacity: float | None = None
+    shimmer_color: str | None = None
+    _rgb: RGB | None = field(default=None, init=False, repr=False, compare=False)
+    _shimmer_rgb: RGB | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_rgb", None if self.color is None else parse_color(self.color))
+        shimmer = None if self.shimmer_color is None else parse_color(self.shimmer_color)
+        object.__setattr__(self, "_shimmer_rgb", shimmer)
+
+    @property
+    def rgb(self) -> RGB | None:
+        """The colour as ``(r, g, b)`` ints; always set for makeup kinds and nails."""
+        return self._rgb
+
+    @property
+    def shimmer_rgb(self) -> RGB | None:
+        return self._shimmer_rgb
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "name": self.name}
+        for key in ("color", "finish", "opacity", "shimmer_color"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True)
+class Asset:
+    """An image of a product: ``file`` relative to the product folder, ``path`` the resolved one.
+
+    ``anchors`` are named points in pixels of that image; ``size_mm`` real sizes (e.g. ``width``).
+    """
+
+    name: str
+    file: str
+    path: Path
+    anchors: Mapping[str, tuple[float, float]]
+    size_mm: Mapping[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "file": self.file,
+            "anchors": {name: [x, y] for name, (x, y) in self.anchors.items()},
+        }
+        if self.size_mm:
+            out["size_mm"] = dict(self.size_mm)
+        return out
+
+
+@dataclass(frozen=True)
+class Product:
+    """A validated product (see ``assets/products/*/product.json``). ``params`` has defaults filled in."""
+
+    id: str
+    name: str
+    brand: str
+    kind: str
+    price: float
+    currency: str
+    buy_url: str
+    description: str
+    tags: tuple[str, ...]
+    params: Mapping[str, float | bool]
+    variants: tuple[Variant, ...]
+    assets: Mapping[str, Asset]
+    folder: Path
+
+    @property
+    def is_makeup(self) -> bool:
+        return is_makeup(self.kind)
+
+    @property
+    def default_variant(self) -> Variant:
+        return self.variants[0]
+
+    def variant(self, id_or_name: str) -> Variant:
+        """The variant with this id, else the one with this name (case-insensitive)."""
+        key = id_or_name.strip()
+        for v in self.variants:
+            if v.id == key:
+                return v
+        folded = key.casefold()
+        for v in self.variants:
+            if v.id.casefold() == folded or v.name.casefold() == folded:
+                return v
+        available = ", ".join(v.id for v in self.variants)
+        raise UnknownProductError(
+            f"product {self.id!r} has no shade {id_or_name!r}; available shades: {available}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The product as in its ``product.json`` (``params`` with defaults filled in), nothing derived."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "brand": self.brand,
+            "kind": self.kind,
+            "price": self.price,
+            "currency": self.currency,
+            "buy_url": self.buy_url,
+            "description": self.description,
+            "tags": list(self.tags),
+            "params": dict(self.params),
+            "variants": [v.to_json() for v in self.variants],
+            "assets": {name: a.to_json() for name, a in self.assets.items()},
+        }
