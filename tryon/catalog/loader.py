@@ -140,7 +140,7 @@ class Catalog:
         product = self.products.get(product_id)
         if product is not None:
             return product
-        close = difflib.get_close_matches(product_id, list(self.products), n=3, cutoff=0.5)
+        close = difflib.get_close_matches(product_id, list(self.products), n=3)
         hint = (
             f"; did you mean {', '.join(repr(c) for c in close)}?"
             if close

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from tryon.cli import doctor, landmarks, models
+from tryon.cli import catalog, doctor, landmarks, models
 from tryon.errors import TryOnError
 
 logger = logging.getLogger("tryon")
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.register(sub)
     doctor.register(sub)
     landmarks.register(sub)
+    catalog.register(sub)
     return parser
 
 
