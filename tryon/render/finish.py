@@ -60,7 +60,7 @@ def highlight(relative: NDArray[np.float32], prior: NDArray[np.float32], sharp: 
     """Where the specular goes: the region's shape prior, brightened where the light hits the
     surface (the surface's own relative luminance ``Y / Y_ref``)."""
     lit = smoothstep(0.85, 1.35, relative)
-    h = prior * (0.3 + 0.7 * lit)
+    h = prior * (0.15 + 0.85 * lit)
     out: NDArray[np.float32] = h * h if sharp else h
     return out
 

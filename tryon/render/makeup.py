@@ -327,8 +327,9 @@ def _eyeliner(frame: Frame, ctx: _Ctx, p: MakeupParams) -> None:
 
 
 def _hairs(y: NDArray[np.float32], y_ref: float) -> NDArray[np.float32]:
-    """Brow tint goes on the hairs (darker than the brow's mean) more than on the skin between."""
-    out: NDArray[np.float32] = 0.35 + 0.65 * smoothstep(-0.1, 0.35, 1.0 - y / np.float32(y_ref))
+    """Brow tint goes on the hairs (at or below the brow's mean luminance) more than on the
+    brighter skin between them."""
+    out: NDArray[np.float32] = 1.0 - 0.65 * smoothstep(1.0, 1.35, y / np.float32(y_ref))
     return out
 
 
@@ -379,9 +380,16 @@ def render_look(frame: object, faces: list[Face], look: list[MakeupParams]) -> F
     return out
 
 
-def region_mask(frame_shape: tuple[int, ...], face: Face | NDArray[np.floating], kind: str) -> Mask:
-    """The soft mask a kind paints through on ``face`` (before coverage), for tests and tools."""
+def region_mask(
+    frame_shape: tuple[int, ...], face: Face | NDArray[np.floating], kind: str | MakeupParams
+) -> Mask:
+    """The soft mask a kind (or a product's parameters) paints through on ``face``, before
+    coverage: for tests, tools and debugging views."""
     h, w = frame_shape[:2]
+    if isinstance(kind, MakeupParams):
+        params, kind = kind, kind.kind
+    else:
+        params = None
     lm = rg.check_landmarks(face.landmarks if isinstance(face, Face) else face)
     ctx = _Ctx(lm, max(rg.interocular(lm), 1.0), w, h)
     builders: dict[str, Callable[[_Ctx], Mask]] = {
@@ -389,7 +397,7 @@ def region_mask(frame_shape: tuple[int, ...], face: Face | NDArray[np.floating],
         "lip_gloss": lambda c: lip_mask(c, "lip_gloss"),
         "blush": blush_mask,
         "eyeshadow": eyeshadow_mask,
-        "eyeliner": eyeliner_mask,
+        "eyeliner": lambda c: eyeliner_mask(c, params.thickness, params.wing) if params else eyeliner_mask(c),
         "brow": brow_mask,
         "foundation": foundation_mask,
     }
