@@ -248,13 +248,15 @@ def eyeliner_mask(ctx: _Ctx, thickness: float = 1.0, wing: bool = False) -> Mask
 
 
 def foundation_mask(ctx: _Ctx) -> Mask:
+    """The face oval, feathered inwards, minus the eye openings and lips (foundation goes on the
+    lids, under the eyes and between the brows too: holes there would show as pale patches; hair
+    is spared by the renderer's skin weighting instead)."""
     lm, iod = ctx.lm, ctx.iod
-    holes = [rg.grow(rg.eye_opening(lm, eye), 0.06 * iod) for eye in rg.EYES]
-    holes += [rg.grow(rg.brow(lm, eye), 0.02 * iod) for eye in rg.EYES]
-    holes.append(rg.grow(rg.lips_outer(lm), 0.015 * iod))
+    holes = [rg.grow(rg.eye_opening(lm, eye), 0.012 * iod) for eye in rg.EYES]
+    holes.append(rg.grow(rg.lips_outer(lm), 0.01 * iod))
     sigma = STYLES["foundation"].feather * iod
     oval = rg.grow(rg.face_oval(lm), -1.5 * sigma)  # feather inwards: nothing on hair or background
-    return polygon_mask([oval], sigma, ctx.width, ctx.height, holes=holes, hole_sigma=0.03 * iod)
+    return polygon_mask([oval], sigma, ctx.width, ctx.height, holes=holes, hole_sigma=0.015 * iod)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,8 +323,11 @@ def _eyeshadow(frame: Frame, ctx: _Ctx, p: MakeupParams) -> None:
 
 def _eyeliner(frame: Frame, ctx: _Ctx, p: MakeupParams) -> None:
     mask = eyeliner_mask(ctx, p.thickness, p.wing)
-    finish = FINISHES[p.finish]
-    finish = Finish(**{**finish.__dict__, "carry": 0.1, "shading": 0.4})
+    f = FINISHES[p.finish]
+    # a thin line: a gloss shows as a faint wet sheen, not as white streaks along it
+    finish = Finish(
+        **{**f.__dict__, "carry": 0.1, "shading": 0.4, "gloss": 0.3 * f.gloss, "sheen": 0.3 * f.sheen}
+    )
     paint(frame, mask, p, finish=finish, prior=mask.alpha)
 
 
@@ -337,6 +342,12 @@ def _brow(frame: Frame, ctx: _Ctx, p: MakeupParams) -> None:
     paint(frame, brow_mask(ctx), p, weight=_hairs)
 
 
+def _skin(y: NDArray[np.float32], y_ref: float) -> NDArray[np.float32]:
+    """Foundation covers skin, not the much darker brow hairs, lashes or fringe over it."""
+    out: NDArray[np.float32] = 0.1 + 0.9 * smoothstep(0.25, 0.55, y / np.float32(y_ref))
+    return out
+
+
 def _foundation(frame: Frame, ctx: _Ctx, p: MakeupParams) -> None:
     mask = foundation_mask(ctx)
     box = mask.box
@@ -348,7 +359,7 @@ def _foundation(frame: Frame, ctx: _Ctx, p: MakeupParams) -> None:
     a = (mask.alpha * np.float32(0.5 * p.coverage))[..., None]
     mixed = np.clip(src + a * (smooth.astype(np.float32) - src), 0, 255) + 0.5
     frame[box.slices] = np.where(a > 0, mixed.astype(np.uint8), src)
-    paint(frame, mask, p, prior=mask.alpha)
+    paint(frame, mask, p, prior=mask.alpha, weight=_skin)
 
 
 _RENDERERS: dict[str, Callable[[Frame, _Ctx, MakeupParams], None]] = {
