@@ -9,6 +9,7 @@ last row shows full looks. Writes docs/makeup-contact-sheet.jpg.
 from __future__ import annotations
 
 import argparse
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -18,8 +19,8 @@ from numpy.typing import NDArray
 from skimage.data import astronaut
 
 from tryon.catalog import Catalog
-from tryon.pipeline import LookItem, makeup_params
 from tryon.perception import Perception, PerceptionConfig
+from tryon.pipeline import LookItem, makeup_params
 from tryon.render.makeup import MAKEUP_KINDS, render_look
 
 TILE_W, TILE_H = 240, 150
@@ -129,7 +130,7 @@ def main() -> None:
     rows.append(np.hstack(looks))
     sheet = np.vstack(rows)
     cv2.imwrite(str(args.out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
-    print(f"{args.out}: {sheet.shape[1]}x{sheet.shape[0]}")
+    sys.stdout.write(f"{args.out}: {sheet.shape[1]}x{sheet.shape[0]}\n")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def split_view(
     if not 0.0 <= position <= 1.0:
         raise InputError(f"split position: expected a number in [0, 1], got {position!r}")
     w = before.shape[1]
-    x = int(round(position * w))
+    x = round(position * w)
     out = after.copy()
     out[:, :x] = before[:, :x]
     lo, hi = max(0, x - 1), min(w, x + 1)
