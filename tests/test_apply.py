@@ -1,0 +1,155 @@
+"""``tryon apply``: products onto an image or a video from the command line."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from tryon.cli.main import main
+from tryon.media import read_image
+from tryon.render.compare import DIVIDER
+from tryon.testing import moving
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory: pytest.TempPathFactory, astronaut: NDArray[np.uint8]) -> Path:
+    path = tmp_path_factory.mktemp("apply") / "astronaut.png"
+    cv2.imwrite(str(path), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    return path
+
+
+def test_apply_image(photo: Path, tmp_path: Path, astronaut: NDArray[np.uint8]) -> None:
+    out = tmp_path / "out.png"
+    assert main(["apply", "--product", "velvet-matte-lipstick:ruby-red", str(photo), "-o", str(out)]) == 0
+    result = read_image(out)
+    assert result.shape == astronaut.shape
+    diff = np.abs(result.astype(np.int16) - astronaut).sum(axis=2)
+    ys, xs = np.nonzero(diff)
+    assert 120 < ys.mean() < 160, "the change is at the mouth"
+    assert 190 < xs.mean() < 260
+    assert diff[:100].max() == 0
+    assert diff[200:].max() == 0
+
+
+def test_apply_compare_and_intensity(photo: Path, tmp_path: Path, astronaut: NDArray[np.uint8]) -> None:
+    out = tmp_path / "cmp.png"
+    code = main(
+        [
+            "apply",
+            "-p",
+            "velvet-matte-lipstick",
+            "-p",
+            "lit-glow-blush",
+            "--intensity",
+            "0.5",
+            "--compare",
+            str(photo),
+            "-o",
+            str(out),
+        ]
+    )
+    assert code == 0
+    result = read_image(out)
+    w = astronaut.shape[1]
+    assert result.shape == (512, 2 * w + DIVIDER, 3)
+    assert np.array_equal(result[:, :w], astronaut), "left half is the untouched original"
+    assert not np.array_equal(result[:, w + DIVIDER :], astronaut)
+    zero = tmp_path / "zero.png"
+    assert (
+        main(["apply", "-p", "velvet-matte-lipstick", "--intensity", "0", str(photo), "-o", str(zero)]) == 0
+    )
+    assert np.array_equal(read_image(zero), astronaut)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-p", "no-such-product"], "no-such-product"),
+        (["-p", "velvet-matte-lipstick:not-a-shade"], "not-a-shade"),
+        (
+            ["-p", "velvet-matte-lipstick", "--intensity", "2"],
+            "intensity: expected a number in [0, 1], got 2.0",
+        ),
+    ],
+)
+def test_apply_bad_requests(
+    photo: Path, tmp_path: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bad.png"
+    assert main(["apply", *args, str(photo), "-o", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_apply_unreadable_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "broken.png"
+    bad.write_text("not an image")
+    assert main(["apply", "-p", "velvet-matte-lipstick", str(bad), "-o", str(tmp_path / "o.png")]) == 2
+    assert "broken.png" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "apply",
+                "-p",
+                "velvet-matte-lipstick",
+                str(tmp_path / "missing.png"),
+                "-o",
+                str(tmp_path / "o.png"),
+            ]
+        )
+        == 2
+    )
+
+
+def _make_video(path: Path, portrait: NDArray[np.uint8], frames: int) -> None:
+    """A moving portrait at 15 fps with a 440 Hz AAC soundtrack."""
+    h, w = portrait.shape[:2]
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=15)
+        video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+        audio = container.add_stream("aac", rate=16000)
+        for t in moving(frames):
+            frame = av.VideoFrame.from_ndarray(t.apply(portrait), format="rgb24")
+            for packet in video.encode(frame):
+                container.mux(packet)
+        samples = int(16000 * frames / 15)
+        tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(samples) / 16000)).astype(np.float32)
+        for start in range(0, samples, 1024):
+            chunk = tone[start : start + 1024][None, :]
+            aframe = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+            aframe.sample_rate = 16000
+            aframe.pts = start
+            aframe.time_base = Fraction(1, 16000)
+            for packet in audio.encode(aframe):
+                container.mux(packet)
+        for stream in (video, audio):
+            for packet in stream.encode(None):
+                container.mux(packet)
+
+
+def test_apply_video_keeps_frames_and_audio(tmp_path: Path, portrait: NDArray[np.uint8]) -> None:
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    _make_video(src, portrait, 12)
+    assert main(["apply", "-p", "velvet-matte-lipstick:ruby-red", str(src), "-o", str(dst)]) == 0
+    with av.open(str(src)) as a, av.open(str(dst)) as b:
+        assert len(b.streams.audio) == 1
+        fa = [f.to_ndarray(format="rgb24") for f in a.decode(video=0)]
+        fb = [f.to_ndarray(format="rgb24") for f in b.decode(video=0)]
+    assert len(fb) == len(fa) == 12
+    red = np.array([155, 17, 30], np.float64)
+    moved = 0
+    for x, y in zip(fa, fb, strict=True):
+        diff = np.abs(x.astype(np.int16) - y).sum(axis=2)
+        changed = diff > 30
+        assert changed.sum() > 50
+        # the change is lipstick: the changed pixels moved towards the shade
+        before = np.abs(x[changed].astype(np.float64) - red).sum(axis=1).mean()
+        after = np.abs(y[changed].astype(np.float64) - red).sum(axis=1).mean()
+        moved += after < before
+    assert moved == len(fa)
