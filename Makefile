@@ -36,6 +36,7 @@ test: models lint
 bench: models
 	$(PY) benchmarks/models.py
 	$(PY) benchmarks/perception.py
+	$(PY) benchmarks/render.py
 
 clean:
 	rm -rf $(VENV) models/*.onnx .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,89 @@
+"""Renderer cost at 640×480: each makeup kind and finish, and full looks, on tracked faces.
+
+Landmarks come from our perception on a moving 640×480 sequence made from
+skimage.data.astronaut() (computed once, outside the timing); each renderer is then timed on
+every frame. Prints a table and writes JSON.
+
+    python benchmarks/render.py [--frames 60] [--out benchmarks/results/render.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from perception import frames_640x480
+from rich.console import Console
+from rich.table import Table
+
+from tryon.perception import Perception, PerceptionConfig
+from tryon.render.makeup import MakeupParams, render_look
+from tryon.results import Face
+
+CASES: dict[str, list[MakeupParams]] = {
+    "lipstick matte": [MakeupParams("lipstick", (155, 17, 30), "matte")],
+    "lipstick gloss": [MakeupParams("lipstick", (214, 96, 120), "gloss")],
+    "lipstick shimmer": [MakeupParams("lipstick", (170, 80, 90), "shimmer", seed=1)],
+    "lip_gloss gloss": [MakeupParams("lip_gloss", (220, 130, 140), "gloss")],
+    "blush matte": [MakeupParams("blush", (226, 114, 120), "matte")],
+    "eyeshadow shimmer": [MakeupParams("eyeshadow", (180, 140, 80), "shimmer", seed=1)],
+    "eyeliner wing": [MakeupParams("eyeliner", (30, 26, 32), "matte", wing=True)],
+    "brow": [MakeupParams("brow", (70, 45, 30), "matte")],
+    "foundation": [MakeupParams("foundation", (214, 170, 140), "natural")],
+}
+CASES["full look (5 products)"] = [
+    CASES["foundation"][0],
+    CASES["blush matte"][0],
+    CASES["eyeshadow shimmer"][0],
+    CASES["eyeliner wing"][0],
+    CASES["lipstick matte"][0],
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/render.json"))
+    args = parser.parse_args()
+    frames = frames_640x480(args.frames)
+    perception = Perception(PerceptionConfig())
+    faces: list[list[Face]] = [perception.process(f, i / 30).faces for i, f in enumerate(frames)]
+    usable = [(f, fs) for f, fs in zip(frames, faces, strict=True) if fs]
+    results: dict[str, dict[str, float]] = {}
+    for name, look in CASES.items():
+        ms: list[float] = []
+        for _ in range(2):  # the first pass warms caches
+            ms = []
+            for frame, fs in usable:
+                t0 = time.perf_counter()
+                render_look(frame, fs, look)
+                ms.append((time.perf_counter() - t0) * 1e3)
+        a: NDArray[np.float64] = np.asarray(ms)
+        results[name] = {"median_ms": float(np.median(a)), "p95_ms": float(np.percentile(a, 95))}
+    table = Table(title=f"makeup renderers at 640x480, {len(usable)} frames with a face")
+    for col in ("renderer", "median ms", "p95 ms"):
+        table.add_column(col, justify="left" if col == "renderer" else "right")
+    for name, r in results.items():
+        table.add_row(name, f"{r['median_ms']:.2f}", f"{r['p95_ms']:.2f}")
+    Console().print(table)
+    doc = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "frames": len(usable),
+        "results": results,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=2) + "\n")
+    Console(stderr=True).print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
