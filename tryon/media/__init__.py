@@ -1,0 +1,27 @@
+"""Media files in and out for ``tryon apply``: still images, and videos run frame by frame.
+
+Every frame is an RGB ``uint8`` ``(H, W, 3)`` C-contiguous array. Images go through OpenCV,
+videos through PyAV (FFmpeg); :func:`transcode_video` keeps the audio and the timestamps.
+"""
+
+from __future__ import annotations
+
+from tryon.media.images import IMAGE_SUFFIXES, is_image, read_image, write_image
+from tryon.media.transcode import OUTPUT_MUXERS, FrameFn, TranscodeStats, transcode_video
+from tryon.media.video import VIDEO_SUFFIXES, VideoInfo, is_video, iter_video_frames, probe_video
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "OUTPUT_MUXERS",
+    "VIDEO_SUFFIXES",
+    "FrameFn",
+    "TranscodeStats",
+    "VideoInfo",
+    "is_image",
+    "is_video",
+    "iter_video_frames",
+    "probe_video",
+    "read_image",
+    "transcode_video",
+    "write_image",
+]

@@ -1,0 +1,114 @@
+"""Still images in and out: RGB ``uint8`` ``(H, W, 3)`` arrays, read and written with OpenCV."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from tryon.errors import InputError, MediaError
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+"""Suffixes :func:`is_image` recognises (any case)."""
+
+WRITE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+"""Suffixes :func:`write_image` can write (any case)."""
+
+JPEG_QUALITY = 95
+WEBP_QUALITY = 95
+
+
+def is_image(path: str | Path) -> bool:
+    """Whether ``path`` names a still image, judged by its suffix only (the file need not exist)."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def read_image(path: str | Path) -> NDArray[np.uint8]:
+    """Read an image file as a C-contiguous RGB ``uint8`` ``(H, W, 3)`` array.
+
+    Alpha is dropped (the colour channels are kept as stored, not composited), grey becomes
+    RGB, 16-bit samples are reduced to 8 bits, and an EXIF orientation is applied (JPEG), so the
+    array is upright as a viewer shows it. Raises :class:`MediaError` naming the path and why
+    when the file is missing, unreadable or not an image OpenCV can decode.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise MediaError(f"{p}: no such file")
+    if p.is_dir():
+        raise MediaError(f"{p}: is a directory, not an image")
+    try:
+        data = np.fromfile(str(p), dtype=np.uint8)  # not cv2.imread: it fails silently on some paths
+    except OSError as exc:
+        raise MediaError(f"{p}: cannot read the file: {exc.strerror or exc}") from exc
+    if data.size == 0:
+        raise MediaError(f"{p}: empty file, not an image")
+    try:
+        # IMREAD_COLOR: 3 channels BGR, 8 bits, EXIF orientation applied.
+        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error as exc:
+        raise MediaError(f"{p}: not an image OpenCV can read ({exc.err})") from exc
+    if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3 or bgr.dtype != np.uint8:
+        raise MediaError(f"{p}: not an image OpenCV can read")
+    rgb: NDArray[np.uint8] = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+    return rgb
+
+
+def check_rgb(array: Any, name: str = "image") -> NDArray[np.uint8]:
+    """Return ``array`` if it is an ``(H, W, 3)`` ``uint8`` array, else raise :class:`InputError`."""
+    if not isinstance(array, np.ndarray):
+        raise InputError(f"{name}: expected an (H, W, 3) uint8 array, got {type(array).__name__}")
+    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3 or 0 in array.shape:
+        raise InputError(
+            f"{name}: expected an (H, W, 3) uint8 array, got shape {tuple(array.shape)} {array.dtype}"
+        )
+    return array
+
+
+def write_image(path: str | Path, rgb: NDArray[np.uint8]) -> None:
+    """Write an RGB ``uint8`` ``(H, W, 3)`` array to ``path``, the format chosen by its suffix.
+
+    ``.png`` is lossless; ``.jpg``/``.jpeg`` and ``.webp`` are written at quality 95. A malformed
+    array raises :class:`InputError`; an unknown suffix, a missing directory or an unwritable
+    path raise :class:`MediaError`. The file is written beside the target and renamed into place,
+    so a failure leaves nothing behind (and an existing file untouched). Directories are not
+    created.
+    """
+    p = Path(path)
+    array = check_rgb(rgb)
+    suffix = p.suffix.lower()
+    if suffix not in WRITE_SUFFIXES:
+        raise MediaError(
+            f"{p}: cannot write images with suffix {p.suffix!r}; use one of {', '.join(WRITE_SUFFIXES)}"
+        )
+    if not p.parent.is_dir():
+        raise MediaError(f"{p}: no such directory {str(p.parent)!r}")
+    params: list[int] = []
+    if suffix in (".jpg", ".jpeg"):
+        params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+    elif suffix == ".webp":
+        params = [cv2.IMWRITE_WEBP_QUALITY, WEBP_QUALITY]
+    bgr = cv2.cvtColor(np.ascontiguousarray(array), cv2.COLOR_RGB2BGR)
+    try:
+        ok, encoded = cv2.imencode(suffix, bgr, params)
+    except cv2.error as exc:
+        raise MediaError(f"{p}: OpenCV cannot encode {suffix} ({exc.err})") from exc
+    if not ok:
+        raise MediaError(f"{p}: OpenCV cannot encode {suffix}")
+    tmp = p.with_name(f".{p.name}.{secrets.token_hex(4)}.part")
+    try:
+        tmp.write_bytes(encoded.tobytes())
+        os.replace(tmp, p)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise MediaError(f"{p}: cannot write the file: {exc.strerror or exc}") from exc
+    logger.debug("wrote %s (%dx%d, %d bytes)", p, array.shape[1], array.shape[0], encoded.size)
