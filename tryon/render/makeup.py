@@ -29,7 +29,7 @@ from tryon.render.finish import (
     sparkle_field,
     specular_prior,
 )
-from tryon.render.masks import Mask, polygon_mask
+from tryon.render.masks import Box, Mask, polygon_mask
 from tryon.results import Face
 
 MAKEUP_KINDS = ("foundation", "blush", "brow", "eyeshadow", "eyeliner", "lipstick", "lip_gloss")
@@ -50,10 +50,10 @@ class KindStyle:
 STYLES: dict[str, KindStyle] = {
     "lipstick": KindStyle(opacity=1.0, feather=0.012),
     "lip_gloss": KindStyle(opacity=0.55, feather=0.012),
-    "blush": KindStyle(opacity=0.4, feather=0.09),
+    "blush": KindStyle(opacity=0.4, feather=0.05),
     "eyeshadow": KindStyle(opacity=0.7, feather=0.025),
     "eyeliner": KindStyle(opacity=1.0, feather=0.006),
-    "brow": KindStyle(opacity=0.6, feather=0.02),
+    "brow": KindStyle(opacity=0.6, feather=0.012),
     "foundation": KindStyle(opacity=0.55, feather=0.05),
 }
 
@@ -204,9 +204,30 @@ def eyeshadow_mask(ctx: _Ctx, height: float = 1.2) -> Mask:
     return polygon_mask(polys, STYLES["eyeshadow"].feather * ctx.iod, ctx.width, ctx.height, holes=holes)
 
 
+def cheek_ellipse(ctx: _Ctx, eye: rg.EyeIndices) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
+    """The ellipse (centre, semi-axes, angle in radians) fitted to a cheek apple's landmarks."""
+    pts = rg.cheek(ctx.lm, eye).astype(np.float32)
+    (cx, cy), (d1, d2), angle = cv2.fitEllipse(pts)
+    return np.array([cx, cy]), np.array([max(d1, 1.0) / 2, max(d2, 1.0) / 2]), float(np.deg2rad(angle))
+
+
 def blush_mask(ctx: _Ctx) -> Mask:
-    polys = [rg.cheek(ctx.lm, eye) for eye in rg.EYES]
-    return polygon_mask(polys, STYLES["blush"].feather * ctx.iod, ctx.width, ctx.height)
+    """An airbrushed blob on each cheek apple: full inside 0.4 of the fitted ellipse's radius,
+    fading smoothly to nothing at 1.6, so its half-level contour is the ellipse itself."""
+    ellipses = [cheek_ellipse(ctx, eye) for eye in rg.EYES]
+    reach = max(float(axes.max()) for _, axes, _ in ellipses) * 1.6 + 2
+    centres = np.array([c for c, _, _ in ellipses])
+    box = Box.around(centres, reach, ctx.width, ctx.height)
+    if box.empty:
+        return Mask(box, np.zeros((max(box.height, 0), max(box.width, 0)), np.float32))
+    ys, xs = np.mgrid[box.y0 : box.y1, box.x0 : box.x1].astype(np.float32)
+    alpha = np.zeros((box.height, box.width), np.float32)
+    for (cx, cy), (a, b), theta in ellipses:
+        dx, dy = xs - np.float32(cx), ys - np.float32(cy)
+        c, s = np.float32(np.cos(theta)), np.float32(np.sin(theta))
+        rho = np.sqrt(((dx * c + dy * s) / np.float32(a)) ** 2 + ((-dx * s + dy * c) / np.float32(b)) ** 2)
+        alpha = np.maximum(alpha, 1.0 - smoothstep(0.4, 1.6, rho))
+    return Mask(box, alpha)
 
 
 def brow_mask(ctx: _Ctx) -> Mask:
