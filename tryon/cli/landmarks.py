@@ -20,7 +20,8 @@ from numpy.typing import NDArray
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from tryon.errors import InputError
+from tryon.errors import InputError, MediaError
+from tryon.media import iter_video_frames, probe_video
 from tryon.perception import Perception, PerceptionConfig
 
 
@@ -68,25 +69,13 @@ def read_image(path: Path) -> NDArray[np.uint8] | None:
 
 
 def video_frames(path: Path) -> tuple[int, Iterator[tuple[float, NDArray[np.uint8]]]]:
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise InputError(f"{path}: cannot read it as an image or a video")
-    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-
-    def frames() -> Iterator[tuple[float, NDArray[np.uint8]]]:
-        index = 0
-        try:
-            while True:
-                ok, bgr = cap.read()
-                if not ok:
-                    break
-                yield index / fps, np.ascontiguousarray(bgr[:, :, ::-1])
-                index += 1
-        finally:
-            cap.release()
-
-    return total, frames()
+    """Frame count (0 if unknown) and ``(timestamp_s, rgb)`` pairs from the stream's own
+    timestamps (variable frame rate and rotation handled by :mod:`tryon.media`)."""
+    try:
+        info = probe_video(path)
+    except MediaError as exc:
+        raise InputError(f"{path}: cannot read it as an image or a video ({exc})") from exc
+    return info.frames or 0, ((ts, frame) for frame, ts in iter_video_frames(path))
 
 
 def cmd_landmarks(args: argparse.Namespace) -> int:
