@@ -9,8 +9,7 @@ the finish adds sheen, gloss or sparkle. Pixels outside the mask are returned by
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -70,7 +69,6 @@ class MakeupParams:
     thickness: float = 1.0
     seed: int = 0
     """Fixes the sparkle pattern (derive it from the product and shade ids)."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in STYLES:
