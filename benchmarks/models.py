@@ -9,12 +9,9 @@ rounds so that drift in machine load hits both alike. Prints a table and writes 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 from numpy.typing import NDArray
+from report import write_results
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -160,21 +158,15 @@ def main() -> int:
             f"[green]{ratio}[/green]" if r["ratio"] <= 1.0 else f"[red]{ratio}[/red]",
         )
     Console().print(table)
-    doc = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpus": os.cpu_count(),
+    write_results(
+        args.out,
+        {
+            "onnxruntime": ort.__version__,
+            "threads": args.threads,
+            "optimization": args.opt,
+            "results": results,
         },
-        "onnxruntime": ort.__version__,
-        "threads": args.threads,
-        "optimization": args.opt,
-        "results": results,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=2) + "\n")
-    Console(stderr=True).print(f"wrote {args.out}")
+    )
     return 0
 
 

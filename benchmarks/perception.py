@@ -10,19 +10,17 @@ selfie segmentation. Prints two tables (pipelines with ratios; our per-stage tim
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+from report import write_results
 from rich.console import Console
 from rich.table import Table
 
@@ -140,16 +138,14 @@ def main() -> int:
     for stage, row in stage_rows.items():
         st.add_row(stage, f"{row['median_ms']:.2f}", f"{row['p95_ms']:.2f}")
     console.print(st)
-    doc = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
-        "frames": args.frames,
-        "threads": args.threads,
-        "results": results,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=2) + "\n")
-    Console(stderr=True).print(f"wrote {args.out}")
+    write_results(
+        args.out,
+        {
+            "frames": args.frames,
+            "threads": args.threads,
+            "results": results,
+        },
+    )
     return 0
 
 

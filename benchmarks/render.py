@@ -10,16 +10,13 @@ every frame. Prints a table and writes JSON.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 from perception import frames_640x480
+from report import write_results
 from rich.console import Console
 from rich.table import Table
 
@@ -73,15 +70,13 @@ def main() -> int:
     for name, r in results.items():
         table.add_row(name, f"{r['median_ms']:.2f}", f"{r['p95_ms']:.2f}")
     Console().print(table)
-    doc = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
-        "frames": len(usable),
-        "results": results,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=2) + "\n")
-    Console(stderr=True).print(f"wrote {args.out}")
+    write_results(
+        args.out,
+        {
+            "frames": len(usable),
+            "results": results,
+        },
+    )
     return 0
 
 
