@@ -22,7 +22,7 @@ models: $(STAMP)
 	$(TRYON) models build
 
 run: models
-	$(TRYON) doctor
+	$(TRYON) serve
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

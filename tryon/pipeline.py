@@ -50,6 +50,20 @@ def check_intensity(value: object, name: str = "intensity") -> float:
     return float(value)
 
 
+def resolve_item(catalog: Catalog, spec: str | LookItem, intensity: float = 1.0) -> LookItem:
+    """``"ID[:variant]"`` as a look item of a kind this version renders, or a clear error."""
+    if isinstance(spec, LookItem):
+        return replace(spec, intensity=check_intensity(spec.intensity))
+    if not isinstance(spec, str):
+        raise InputError(f'product: expected "ID[:variant]", got {spec!r}')
+    product, variant = catalog.resolve(spec)
+    if product.kind not in RENDERED_KINDS:
+        raise InputError(
+            f"product {product.id!r} is a {product.kind}; this version renders {', '.join(RENDERED_KINDS)}"
+        )
+    return LookItem(product, variant, check_intensity(intensity))
+
+
 def makeup_params(item: LookItem) -> MakeupParams:
     """A catalog product and shade as renderer parameters."""
     p, v = item.product, item.variant
@@ -127,17 +141,7 @@ class TryOnPipeline:
         return self._look
 
     def resolve(self, spec: str | LookItem, intensity: float = 1.0) -> LookItem:
-        if isinstance(spec, LookItem):
-            return replace(spec, intensity=check_intensity(spec.intensity))
-        if not isinstance(spec, str):
-            raise InputError(f'product: expected "ID[:variant]", got {spec!r}')
-        product, variant = self.catalog.resolve(spec)
-        if product.kind not in RENDERED_KINDS:
-            raise InputError(
-                f"product {product.id!r} is a {product.kind}; this version renders "
-                f"{', '.join(RENDERED_KINDS)}"
-            )
-        return LookItem(product, variant, check_intensity(intensity))
+        return resolve_item(self.catalog, spec, intensity)
 
     def set_look(self, products: Sequence[str | LookItem], intensity: float = 1.0) -> None:
         """Replace the look; everything is validated first, so a bad item changes nothing."""

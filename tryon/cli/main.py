@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from tryon.cli import apply, catalog, doctor, landmarks, models
+from tryon.cli import apply, catalog, doctor, landmarks, models, serve
 from tryon.errors import TryOnError
 
 logger = logging.getLogger("tryon")
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     landmarks.register(sub)
     catalog.register(sub)
     apply.register(sub)
+    serve.register(sub)
     return parser
 
 

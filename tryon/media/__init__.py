@@ -6,7 +6,7 @@ videos through PyAV (FFmpeg); :func:`transcode_video` keeps the audio and the ti
 
 from __future__ import annotations
 
-from tryon.media.images import IMAGE_SUFFIXES, is_image, read_image, write_image
+from tryon.media.images import IMAGE_SUFFIXES, decode_image, encode_png, is_image, read_image, write_image
 from tryon.media.transcode import OUTPUT_MUXERS, FrameFn, TranscodeStats, transcode_video
 from tryon.media.video import VIDEO_SUFFIXES, VideoInfo, is_video, iter_video_frames, probe_video
 
@@ -17,6 +17,8 @@ __all__ = [
     "FrameFn",
     "TranscodeStats",
     "VideoInfo",
+    "decode_image",
+    "encode_png",
     "is_image",
     "is_video",
     "iter_video_frames",

@@ -49,17 +49,39 @@ def read_image(path: str | Path) -> NDArray[np.uint8]:
         data = np.fromfile(str(p), dtype=np.uint8)  # not cv2.imread: it fails silently on some paths
     except OSError as exc:
         raise MediaError(f"{p}: cannot read the file: {exc.strerror or exc}") from exc
-    if data.size == 0:
-        raise MediaError(f"{p}: empty file, not an image")
+    return decode_image(data, str(p))
+
+
+MAX_PIXELS = 80_000_000
+"""Decoded images larger than this are refused (a small compressed file can decode huge)."""
+
+
+def decode_image(data: bytes | NDArray[np.uint8], name: str = "image") -> NDArray[np.uint8]:
+    """Decode an encoded image (PNG, JPEG, WebP, ...) held in memory, as :func:`read_image` does."""
+    buf = np.frombuffer(data, np.uint8) if isinstance(data, bytes | bytearray) else data
+    if buf.size == 0:
+        raise MediaError(f"{name}: empty file, not an image")
     try:
         # IMREAD_COLOR: 3 channels BGR, 8 bits, EXIF orientation applied.
-        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     except cv2.error as exc:
-        raise MediaError(f"{p}: not an image OpenCV can read ({exc.err})") from exc
+        raise MediaError(f"{name}: not an image OpenCV can read ({exc.err})") from exc
     if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3 or bgr.dtype != np.uint8:
-        raise MediaError(f"{p}: not an image OpenCV can read")
+        raise MediaError(f"{name}: not an image OpenCV can read")
+    if bgr.shape[0] * bgr.shape[1] > MAX_PIXELS:
+        raise MediaError(f"{name}: expected at most {MAX_PIXELS} pixels, got {bgr.shape[1]}x{bgr.shape[0]}")
     rgb: NDArray[np.uint8] = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
     return rgb
+
+
+def encode_png(rgb: NDArray[np.uint8], compression: int = 3) -> bytes:
+    """An RGB ``uint8`` ``(H, W, 3)`` array as PNG bytes (in memory; nothing is written)."""
+    array = check_rgb(rgb)
+    bgr = cv2.cvtColor(np.ascontiguousarray(array), cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, compression])
+    if not ok:
+        raise MediaError("PNG encoding failed")
+    return bytes(buf)
 
 
 def check_rgb(array: Any, name: str = "image") -> NDArray[np.uint8]:

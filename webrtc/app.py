@@ -1,0 +1,265 @@
+"""The live try-on server: an aiohttp app built by :func:`create_app` (no module globals).
+
+Routes: ``GET /`` (the page), ``GET /static/*``, ``GET /api/config``, ``GET /api/catalog``,
+``GET /api/products/{id}/assets/{name}``, ``POST /offer`` (SDP offer in, answer out),
+``GET /api/sessions/{id}/snapshot.png``, ``POST /api/photo``, ``GET /metrics``, ``GET /healthz``.
+Every refusal is JSON ``{"error": message}`` with a 4xx or 503 status; the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from aiohttp import web
+from aiortc import RTCSessionDescription
+from aiortc.sdp import SessionDescription
+
+from tryon.catalog import Catalog
+from tryon.errors import TryOnError
+from tryon.pipeline import RENDERED_KINDS, LookItem, TryOnPipeline, resolve_item
+from webrtc.config import ServerConfig
+from webrtc.metrics import CONTENT_TYPE, Metrics
+from webrtc.photo import PhotoService, snapshot_response
+from webrtc.session import Session
+from webrtc.track import FramePipeline
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).with_name("static")
+PipelineFactory = Callable[[Sequence[LookItem]], FramePipeline]
+
+
+def json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+class Server:
+    """The state of one app: its sessions, catalog, pipeline factory and metrics."""
+
+    def __init__(self, config: ServerConfig, catalog: Catalog, factory: PipelineFactory) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.factory = factory
+        self.metrics = Metrics()
+        self.sessions: dict[str, Session] = {}
+        self.pending = 0
+        self.started_at = time.time()
+        # Building a pipeline opens model sessions: off the event loop, not on the encoders' pool.
+        self.setup_executor = ThreadPoolExecutor(2, thread_name_prefix="tryon-setup")
+        self.photos = PhotoService(config, catalog, self.metrics)
+
+    def resolve(self, spec: str) -> LookItem:
+        return resolve_item(self.catalog, spec)
+
+    # -- pages and catalog --------------------------------------------------------------------
+
+    async def index(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def page_config(self, request: web.Request) -> web.Response:
+        return web.json_response(self.config.page_config())
+
+    async def catalog_json(self, request: web.Request) -> web.Response:
+        products = []
+        for p in sorted(self.catalog.products.values(), key=lambda p: (_kind_rank(p.kind), p.name)):
+            item = p.to_json()
+            item["renderable"] = p.kind in RENDERED_KINDS
+            item["thumbnail"] = f"/api/products/{p.id}/assets/thumbnail" if "thumbnail" in p.assets else None
+            products.append(item)
+        return web.json_response({"products": products, "kinds": list(RENDERED_KINDS)})
+
+    async def product_asset(self, request: web.Request) -> web.StreamResponse:
+        pid, name = request.match_info["id"], request.match_info["name"]
+        try:
+            product = self.catalog.get(pid)
+        except TryOnError as exc:
+            return json_error(404, str(exc))
+        asset = product.assets.get(name)
+        if asset is None:
+            return json_error(404, f"product {pid!r} has no asset {name!r}")
+        return web.FileResponse(asset.path, headers={"Cache-Control": "max-age=3600"})
+
+    # -- live sessions ------------------------------------------------------------------------
+
+    async def offer(self, request: web.Request) -> web.Response:
+        try:
+            offer, items = await self._read_offer(request)
+        except OfferRefusedError as r:
+            self.metrics.offers_rejected.labels(r.reason).inc()
+            return json_error(r.status, r.message)
+        if len(self.sessions) + self.pending >= self.config.max_sessions:
+            self.metrics.offers_rejected.labels("capacity").inc()
+            return json_error(
+                503,
+                f"the try-on is at capacity ({self.config.max_sessions} live sessions); try again shortly",
+            )
+        self.pending += 1
+        session: Session | None = None
+        try:
+            loop = asyncio.get_running_loop()
+            pipeline = await loop.run_in_executor(self.setup_executor, self.factory, items)
+            sid = secrets.token_urlsafe(16)
+            session = Session(sid, self.config, pipeline, self.resolve, self.metrics, self._closed)
+            answer = await session.accept(offer)
+        except Exception as exc:
+            if session is not None:
+                await session.close("negotiation failed")
+            self.metrics.offers_rejected.labels("negotiation").inc()
+            if isinstance(exc, TryOnError | ValueError):
+                return json_error(400, f"could not negotiate the offer: {exc}")
+            logger.exception("offer failed")
+            return json_error(500, f"could not start the session: {type(exc).__name__}")
+        finally:
+            self.pending -= 1
+        self.sessions[session.id] = session
+        self.metrics.sessions.inc()
+        self.metrics.sessions_total.inc()
+        logger.info("session %s started (%d live)", session.id[:6], len(self.sessions))
+        return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id})
+
+    async def _read_offer(self, request: web.Request) -> tuple[RTCSessionDescription, list[LookItem]]:
+        limit = self.config.max_offer_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise _malformed(
+                f"offer too large: expected at most {limit} bytes, got {request.content_length}", "size"
+            )
+        body = await request.content.read(limit + 1)
+        if len(body) > limit:
+            raise _malformed(f"offer too large: expected at most {limit} bytes", "size")
+        expected = "expected a JSON object {sdp, type, products}"
+        try:
+            msg = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise _malformed(f"{expected}, got invalid JSON ({exc})") from None
+        if not isinstance(msg, dict):
+            raise _malformed(f"{expected}, got {type(msg).__name__}")
+        sdp, kind, products = msg.get("sdp"), msg.get("type"), msg.get("products", [])
+        if kind != "offer":
+            raise _malformed(f'type: expected "offer", got {kind!r}')
+        if not isinstance(sdp, str) or not sdp.strip():
+            raise _malformed("sdp: expected the offer's SDP text, got " + repr(sdp)[:40])
+        if not isinstance(products, list) or not all(isinstance(p, str) for p in products):
+            raise _malformed(f'products: expected a list of "ID[:variant]", got {products!r}'[:200])
+        if len(products) > self.config.max_look:
+            raise _malformed(f"products: expected at most {self.config.max_look}, got {len(products)}")
+        try:
+            parsed = SessionDescription.parse(sdp)
+        except Exception as exc:  # aiortc's parser raises assorted exceptions on bad SDP
+            raise _malformed(f"malformed SDP: {type(exc).__name__}: {exc}"[:300]) from None
+        if not any(m.kind == "video" and m.direction == "sendrecv" for m in parsed.media):
+            raise _malformed("the offer has no camera track: expected a sendrecv video m-line")
+        try:
+            items = [self.resolve(p) for p in products]
+        except TryOnError as exc:
+            raise _malformed(str(exc), "product") from None
+        return RTCSessionDescription(sdp=sdp, type="offer"), items
+
+    def _closed(self, session: Session) -> None:
+        if self.sessions.pop(session.id, None) is not None:
+            self.metrics.sessions.dec()
+
+    async def snapshot(self, request: web.Request) -> web.StreamResponse:
+        session = self.sessions.get(request.match_info["sid"])
+        if session is None:
+            return json_error(404, "no live session with this id")
+        pair = request.query.get("pair", "0") in ("1", "true", "yes")
+        try:
+            image = session.processor.snapshot(pair)
+        except TryOnError as exc:
+            return json_error(409, str(exc))
+        return await snapshot_response(image, self.setup_executor, "tryon-pair" if pair else "tryon")
+
+    # -- health -------------------------------------------------------------------------------
+
+    async def metrics_text(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "status": "ok",
+                "sessions": len(self.sessions),
+                "max_sessions": self.config.max_sessions,
+                "uptime_s": round(time.time() - self.started_at, 1),
+                "products": len(self.catalog.products),
+            }
+        )
+
+    async def shutdown(self, app: web.Application) -> None:
+        await asyncio.gather(*(s.close("server shutting down") for s in list(self.sessions.values())))
+        self.setup_executor.shutdown(wait=False, cancel_futures=True)
+        self.photos.shutdown()
+
+
+class OfferRefusedError(Exception):
+    def __init__(self, reason: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.reason, self.message, self.status = reason, message, status
+
+
+def _malformed(message: str, reason: str = "malformed") -> OfferRefusedError:
+    return OfferRefusedError(reason, message)
+
+
+def _kind_rank(kind: str) -> int:
+    return RENDERED_KINDS.index(kind) if kind in RENDERED_KINDS else len(RENDERED_KINDS)
+
+
+@web.middleware
+async def errors_as_json(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Unexpected failures become a JSON 500 (logged); the server keeps serving."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and (request.path.startswith("/api/") or request.path == "/offer"):
+            return json_error(exc.status, exc.reason)
+        raise
+    except Exception:
+        logger.exception("%s %s failed", request.method, request.path)
+        return json_error(500, "internal error; the server logged it")
+
+
+SERVER_KEY = web.AppKey("server", Server)
+
+
+def default_factory(catalog: Catalog) -> PipelineFactory:
+    def make(items: Sequence[LookItem]) -> FramePipeline:
+        return TryOnPipeline(items, catalog=catalog)
+
+    return make
+
+
+def create_app(
+    config: ServerConfig | None = None,
+    *,
+    catalog: Catalog | None = None,
+    pipeline_factory: PipelineFactory | None = None,
+) -> web.Application:
+    """The server as an aiohttp application; run it with ``web.run_app`` or ``tryon serve``."""
+    config = config or ServerConfig()
+    catalog = catalog if catalog is not None else Catalog.load()
+    server = Server(config, catalog, pipeline_factory or default_factory(catalog))
+    app = web.Application(middlewares=[errors_as_json], client_max_size=config.max_photo_bytes + 1024)
+    app[SERVER_KEY] = server
+    r = app.router
+    r.add_get("/", server.index)
+    r.add_static("/static/", STATIC, show_index=False)
+    r.add_get("/api/config", server.page_config)
+    r.add_get("/api/catalog", server.catalog_json)
+    r.add_get("/api/products/{id}/assets/{name}", server.product_asset)
+    r.add_post("/offer", server.offer)
+    r.add_get("/api/sessions/{sid}/snapshot.png", server.snapshot)
+    r.add_post("/api/photo", server.photos.handle)
+    r.add_get("/metrics", server.metrics_text)
+    r.add_get("/healthz", server.healthz)
+    app.on_shutdown.append(server.shutdown)
+    return app

@@ -1,0 +1,127 @@
+"""Server settings: one frozen dataclass, built from the CLI or by an embedding application."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCIceServer
+
+from tryon.errors import InputError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+
+
+@dataclass(frozen=True)
+class IceServer:
+    """A STUN or TURN server handed to both peers (``urls`` like ``turn:host:3478``)."""
+
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.urls:
+            raise InputError("ice server: expected at least one URL, got none")
+        for url in self.urls:
+            if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+                raise InputError(f"ice server: expected a stun:, stuns:, turn: or turns: URL, got {url!r}")
+            if url.startswith("turn") and (self.username is None or self.credential is None):
+                raise InputError(f"ice server {url!r}: a TURN server needs a username and a credential")
+
+    @classmethod
+    def parse(cls, spec: str | Mapping[str, Any]) -> IceServer:
+        """``"turn:user:pass@host:3478"``, ``"stun:host:3478"`` or ``{"urls", "username", "credential"}``."""
+        if isinstance(spec, Mapping):
+            urls = spec.get("urls")
+            if isinstance(urls, str):
+                urls = [urls]
+            if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+                raise InputError(f"ice server: expected urls as a string or a list of strings, got {urls!r}")
+            return cls(tuple(urls), spec.get("username"), spec.get("credential"))
+        if not isinstance(spec, str):
+            raise InputError(f"ice server: expected a URL string or a mapping, got {type(spec).__name__}")
+        scheme, sep, rest = spec.partition(":")
+        if not sep:
+            raise InputError(f"ice server: expected SCHEME:[USER:PASS@]HOST[:PORT], got {spec!r}")
+        if "@" in rest:
+            auth, _, host = rest.rpartition("@")
+            user, colon, password = auth.partition(":")
+            if not colon:
+                raise InputError(f"ice server {spec!r}: expected USER:PASS before '@'")
+            return cls((f"{scheme}:{host}",), user, password)
+        return cls((spec,))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"urls": list(self.urls)}
+        if self.username is not None:
+            out["username"] = self.username
+            out["credential"] = self.credential
+        return out
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    camera_size: tuple[int, int] = (640, 480)
+    """What the page asks of the camera (width, height)."""
+    output_size: tuple[int, int] = (640, 480)
+    """Every frame sent back has this size: the input is scaled to fit and centred."""
+    max_sessions: int = 4
+    """Concurrent live sessions; the next offer gets 503."""
+    max_offer_bytes: int = 64 * 1024
+    max_message_bytes: int = 4096
+    """Largest control message accepted on the data channel."""
+    connect_timeout: float = 20.0
+    """Seconds for a new peer connection to reach ``connected`` before it is closed."""
+    idle_timeout: float = 15.0
+    """Seconds without a camera frame, once connected, before the session is closed."""
+    stats_interval: float = 1.0
+    max_photo_bytes: int = 15 * 1024 * 1024
+    max_photo_side: int = 2048
+    """Photos larger than this (either side) are scaled down before try-on."""
+    max_look: int = 12
+    """Products in one look."""
+    ice_servers: tuple[IceServer, ...] = field(default_factory=tuple)
+    """None by default: aiortc would otherwise use a public STUN server that a closed network
+    cannot reach."""
+
+    def __post_init__(self) -> None:
+        for name in ("camera_size", "output_size"):
+            w, h = getattr(self, name)
+            if not (16 <= w <= 3840 and 16 <= h <= 2160) or w % 2 or h % 2:
+                raise InputError(f"{name}: expected even sides within 16x16..3840x2160, got {w}x{h}")
+        if self.max_sessions < 1:
+            raise InputError(f"max_sessions: expected at least 1, got {self.max_sessions}")
+        for name in ("connect_timeout", "idle_timeout", "stats_interval"):
+            if getattr(self, name) <= 0:
+                raise InputError(f"{name}: expected a positive number of seconds, got {getattr(self, name)}")
+
+    def rtc_configuration(self) -> RTCConfiguration:
+        return RTCConfiguration(
+            iceServers=[RTCIceServer(list(s.urls), s.username, s.credential) for s in self.ice_servers]
+        )
+
+    def page_config(self) -> dict[str, Any]:
+        """What the page needs to know (``GET /api/config``)."""
+        return {
+            "camera": {"width": self.camera_size[0], "height": self.camera_size[1]},
+            "output": {"width": self.output_size[0], "height": self.output_size[1]},
+            "ice_servers": [s.to_json() for s in self.ice_servers],
+            "limits": {"photo_bytes": self.max_photo_bytes, "look": self.max_look},
+        }
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"640x480"`` → ``(640, 480)``."""
+    w, sep, h = text.lower().partition("x")
+    if not sep or not w.isdigit() or not h.isdigit():
+        raise InputError(f"size: expected WIDTHxHEIGHT such as 640x480, got {text!r}")
+    return int(w), int(h)
+
+
+def ice_servers(specs: Sequence[str | Mapping[str, Any]]) -> tuple[IceServer, ...]:
+    return tuple(IceServer.parse(s) for s in specs)

@@ -1,0 +1,53 @@
+"""Prometheus metrics of one server (``GET /metrics``): a registry per app, no globals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = r = CollectorRegistry(auto_describe=True)
+        self.sessions = Gauge("tryon_sessions_active", "Live sessions now", registry=r)
+        self.sessions_total = Counter("tryon_sessions_started", "Sessions started", registry=r)
+        self.offers_rejected = Counter(
+            "tryon_offers_rejected", "Offers refused, by reason", ["reason"], registry=r
+        )
+        self.frames_in = Counter("tryon_frames_in", "Camera frames received", registry=r)
+        self.frames_out = Counter("tryon_frames_out", "Frames sent back", registry=r)
+        self.frames_dropped = Counter(
+            "tryon_frames_dropped", "Camera frames skipped because a newer one was waiting", registry=r
+        )
+        self.frames_failed = Counter(
+            "tryon_frames_failed", "Frames passed through unprocessed, by stage", ["stage"], registry=r
+        )
+        self.control_messages = Counter(
+            "tryon_control_messages", "Control messages, by type and result", ["type", "result"], registry=r
+        )
+        self.photos = Counter("tryon_photos", "Photo-mode requests, by result", ["result"], registry=r)
+        self.stage_seconds = Histogram(
+            "tryon_stage_seconds",
+            "Per-frame time of each pipeline stage",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.frame_seconds = Histogram(
+            "tryon_frame_latency_seconds",
+            "From a camera frame's arrival to its processed frame leaving for the encoder",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+
+    def observe_stages(self, timings: Mapping[str, float]) -> None:
+        for stage, ms in timings.items():
+            self.stage_seconds.labels(stage).observe(ms / 1e3)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,216 @@
+"""Test and benchmark material for the live path: a frame counter drawn as large blocks that
+survive video compression, and a synthetic camera track made from a still portrait in motion.
+
+The counter sits in the top-left corner, where no renderer draws (faces are tracked away from it
+in the sequences made here): 16 bits of the frame number and a 4-bit check, one 16-pixel block
+each, black or white, in a 5×4 grid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError
+from av import VideoFrame
+from numpy.typing import NDArray
+
+BLOCK = 16
+COLS, ROWS = 5, 4
+BITS = 16
+CHECK_BITS = COLS * ROWS - BITS
+MARGIN = 8
+LOW, HIGH = 16, 235
+VIDEO_CLOCK = 90_000
+
+
+def counter_box() -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)`` of the counter's area, margin included."""
+    return 0, 0, 2 * MARGIN + COLS * BLOCK, 2 * MARGIN + ROWS * BLOCK
+
+
+def _bits(value: int) -> list[int]:
+    value %= 1 << BITS
+    check = bin(value).count("1") % (1 << CHECK_BITS)
+    return [(value >> i) & 1 for i in range(BITS)] + [(check >> i) & 1 for i in range(CHECK_BITS)]
+
+
+def draw_counter(frame: NDArray[np.uint8], value: int) -> None:
+    """Draw ``value`` (mod 2**16) into the top-left corner of ``frame``, in place."""
+    x1, y1 = counter_box()[2:]
+    frame[:y1, :x1] = 128
+    for i, bit in enumerate(_bits(value)):
+        r, c = divmod(i, COLS)
+        y, x = MARGIN + r * BLOCK, MARGIN + c * BLOCK
+        frame[y : y + BLOCK, x : x + BLOCK] = HIGH if bit else LOW
+
+
+def read_counter(frame: NDArray[np.uint8]) -> int | None:
+    """The counter drawn by :func:`draw_counter`, or ``None`` when it does not read back cleanly."""
+    bits = []
+    q = BLOCK // 4
+    for i in range(COLS * ROWS):
+        r, c = divmod(i, COLS)
+        y, x = MARGIN + r * BLOCK, MARGIN + c * BLOCK
+        level = float(frame[y + q : y + BLOCK - q, x + q : x + BLOCK - q].mean())
+        if abs(level - (LOW + HIGH) / 2) < (HIGH - LOW) / 4:
+            return None
+        bits.append(int(level > (LOW + HIGH) / 2))
+    value = sum(b << i for i, b in enumerate(bits[:BITS]))
+    return value if _bits(value) == bits else None
+
+
+class SyntheticCamera(MediaStreamTrack):
+    """A live video track at ``fps`` from ``make_frame(i) -> RGB``, each frame stamped with its number.
+
+    ``sent[i]`` is the monotonic time at which frame ``i`` left :meth:`recv` (the encoder's side).
+    """
+
+    kind = "video"
+
+    def __init__(self, make_frame: Callable[[int], NDArray[np.uint8]], fps: float = 30.0) -> None:
+        super().__init__()
+        self._make = make_frame
+        self._period = 1.0 / fps
+        self._start: float | None = None
+        self._index = 0
+        self.sent: dict[int, float] = {}
+
+    async def recv(self) -> VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now
+        due = self._start + self._index * self._period
+        if due > now:
+            await asyncio.sleep(due - now)
+        else:  # late (a slow machine): keep the schedule, do not burst
+            self._start += now - due
+        i = self._index
+        self._index += 1
+        rgb = self._make(i).copy()
+        draw_counter(rgb, i)
+        frame = VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame.pts = round(i * self._period * VIDEO_CLOCK)
+        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        self.sent[i] = time.monotonic()
+        return frame
+
+
+@dataclass
+class Received:
+    counter: int | None
+    """The frame number read back from the blocks (``None`` when unreadable)."""
+    at: float
+    """Monotonic arrival time of the decoded frame."""
+    latency: float | None
+    """Seconds from the camera frame leaving the synthetic camera to its return, decoded."""
+
+
+class ProbeClient:
+    """An aiortc peer that plays a synthetic camera to a tryon server and reads the video back.
+
+    ``keep(counter)`` says which returned frames to keep as RGB arrays in ``images``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        make_frame: Callable[[int], NDArray[np.uint8]],
+        fps: float = 30.0,
+        keep: Callable[[int], bool] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.camera = SyntheticCamera(make_frame, fps)
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.channel = self.pc.createDataChannel("control")
+        self.received: list[Received] = []
+        self.images: dict[int, NDArray[np.uint8]] = {}
+        self.stats: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []
+        self.session: str | None = None
+        self._keep = keep or (lambda _: False)
+        self._replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._next_id = 0
+        self._reader: asyncio.Task[None] | None = None
+        self._opened = asyncio.Event()
+        self.channel.on("open", self._opened.set)
+        self.channel.on("message", self._on_message)
+        self.pc.on("track", self._on_track)
+
+    async def connect(self, http: Any, products: Sequence[str] = ()) -> None:
+        """Offer (no trickle ICE), post it with ``products``, apply the answer; raises on a refusal."""
+        self.pc.addTransceiver(self.camera, direction="sendrecv")
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        body = {"sdp": self.pc.localDescription.sdp, "type": "offer", "products": list(products)}
+        async with http.post(f"{self.base_url}/offer", json=body) as resp:
+            answer = await resp.json()
+            if resp.status != 200:
+                raise RuntimeError(f"offer refused ({resp.status}): {answer.get('error')}")
+        self.session = answer["session"]
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+        await asyncio.wait_for(self._opened.wait(), 20)
+
+    async def request(self, message: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
+        """Send a control message and wait for the reply (``ack``, ``pong`` or ``error``) to it."""
+        self._next_id += 1
+        mid = self._next_id
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._replies[mid] = future
+        self.channel.send(json.dumps({**message, "id": mid}))
+        return await asyncio.wait_for(future, timeout)
+
+    def _on_message(self, raw: str | bytes) -> None:
+        msg = json.loads(raw)
+        if msg.get("type") == "stats":
+            self.stats.append(msg)
+            return
+        self.messages.append(msg)
+        future = self._replies.pop(msg.get("id"), None) if isinstance(msg.get("id"), int) else None
+        if future is not None and not future.done():
+            future.set_result(msg)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "video":
+            self._reader = asyncio.ensure_future(self._read(track))
+
+    async def _read(self, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                now = time.monotonic()
+                assert isinstance(frame, VideoFrame)
+                rgb = np.asarray(frame.to_ndarray(format="rgb24"), np.uint8)
+                n = read_counter(rgb)
+                sent = self.camera.sent.get(n) if n is not None else None
+                self.received.append(Received(n, now, None if sent is None else now - sent))
+                if n is not None and self._keep(n):
+                    self.images[n] = rgb
+
+    async def wait_frames(self, n: int, timeout: float = 30.0) -> None:
+        """Wait until ``n`` more frames have come back."""
+        target = len(self.received) + n
+        deadline = time.monotonic() + timeout
+        while len(self.received) < target:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"expected {n} frames back within {timeout} s, got {len(self.received)}")
+            await asyncio.sleep(0.02)
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        await self.pc.close()

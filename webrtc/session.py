@@ -1,0 +1,255 @@
+"""One shopper's live session: a peer connection, its try-on track, its control channel, its timers.
+
+Everything a session holds (peer connection, tracks, relay, worker thread, pipeline) is released
+by :meth:`Session.close`, which runs once whatever ends the session: the page hanging up, the
+connection failing, no ``connected`` state within the connect timeout, no camera frame within the
+idle timeout (a browser that vanished), or the server shutting down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError
+
+from tryon.errors import TryOnError
+from tryon.pipeline import LookItem, check_intensity
+from webrtc.config import ServerConfig
+from webrtc.control import (
+    ControlError,
+    LookRequest,
+    PauseRequest,
+    PingRequest,
+    Request,
+    SplitRequest,
+    parse_message,
+    reply,
+)
+from webrtc.metrics import Metrics
+from webrtc.track import CountingTrack, FramePipeline, LiveProcessor, SessionCounters, TryOnTrack
+
+logger = logging.getLogger(__name__)
+
+CONTROL_LABEL = "control"
+
+
+class Session:
+    def __init__(
+        self,
+        sid: str,
+        config: ServerConfig,
+        pipeline: FramePipeline,
+        resolve: Callable[[str], LookItem],
+        metrics: Metrics,
+        on_closed: Callable[[Session], None],
+    ) -> None:
+        self.id = sid
+        self.config = config
+        self.metrics = metrics
+        self.counters = SessionCounters()
+        self.processor = LiveProcessor(pipeline, config.output_size)
+        self.intensity = 1.0
+        self.created_at = time.monotonic()
+        self.connected_at: float | None = None
+        self.close_reason: str | None = None
+        self.closed = asyncio.Event()
+        self.pc = RTCPeerConnection(config.rtc_configuration())
+        self.channel: RTCDataChannel | None = None
+        self.track: TryOnTrack | None = None
+        self._resolve = resolve
+        self._on_closed = on_closed
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"tryon-{sid[:6]}")
+        self._relay = MediaRelay()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    # -- negotiation --------------------------------------------------------------------------
+
+    async def accept(self, offer: RTCSessionDescription) -> RTCSessionDescription:
+        """Apply the offer and return the answer; the caller closes the session if this raises."""
+        pc = self.pc
+        pc.on("track", self._on_track)
+        pc.on("datachannel", self._on_datachannel)
+        pc.on("connectionstatechange", self._on_state)
+        await pc.setRemoteDescription(offer)
+        if self.track is None:
+            raise TryOnError("the offer has no camera track: expected a sendrecv video m-line")
+        await pc.setLocalDescription(await pc.createAnswer())
+        self._spawn(self._watch())
+        answer: RTCSessionDescription = pc.localDescription
+        return answer
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind != "video" or self.track is not None:
+            # Audio, or a second camera: consumed and discarded, so nothing piles up.
+            self._spawn(_drain(track))
+            return
+        counting = CountingTrack(track, self.counters, self.metrics)
+        newest = self._relay.subscribe(counting, buffered=False)
+        self.track = TryOnTrack(newest, counting, self.processor, self._executor, self.counters, self.metrics)
+        self.pc.addTrack(self.track)
+
+    async def _on_state(self) -> None:
+        state = self.pc.connectionState
+        logger.info("session %s: connection %s", self.id[:6], state)
+        if state == "connected" and self.connected_at is None:
+            self.connected_at = time.monotonic()
+        elif state in ("failed", "closed"):
+            await self.close(f"connection {state}")
+
+    # -- control channel ----------------------------------------------------------------------
+
+    def _on_datachannel(self, channel: RTCDataChannel) -> None:
+        if channel.label != CONTROL_LABEL or self.channel is not None:
+            channel.on("message", lambda _: self._send(reply("error", message="unexpected channel"), channel))
+            return
+        self.channel = channel
+        channel.on("message", self.handle_message)
+        self._send(reply("hello", session=self.id, look=self.look_specs(), intensity=self.intensity))
+
+    def handle_message(self, raw: str | bytes) -> None:
+        """Apply one control message; a bad one is answered with an error and changes nothing."""
+        kind = "invalid"
+        try:
+            request = parse_message(raw, self.config.max_message_bytes, self.config.max_look)
+            kind = type(request).__name__.removesuffix("Request").lower()
+            self._send(self.apply(request))
+        except TryOnError as exc:
+            self.metrics.control_messages.labels(kind, "error").inc()
+            self._send(reply("error", getattr(exc, "id", None) or _message_id(raw), message=str(exc)))
+            return
+        self.metrics.control_messages.labels(kind, "ok").inc()
+
+    def apply(self, request: Request) -> str:
+        """Apply a validated request; returns the acknowledgement to send."""
+        p = self.processor
+        if isinstance(request, LookRequest):
+            intensity = self.intensity if request.intensity is None else check_intensity(request.intensity)
+            items = []
+            for spec, item_intensity in request.products:
+                try:
+                    item = self._resolve(spec)
+                except TryOnError as exc:
+                    raise ControlError(str(exc), request.id) from None
+                items.append(replace(item, intensity=item_intensity * intensity))
+            try:
+                p.pipeline.set_look(items)
+            except TryOnError as exc:
+                raise ControlError(str(exc), request.id) from None
+            self.intensity = intensity
+            return reply("ack", request.id, request="look", look=self.look_specs(), intensity=intensity)
+        if isinstance(request, SplitRequest):
+            p.split = None if request.position is None else (request.position, request.before)
+            return reply("ack", request.id, request="split", position=request.position, before=request.before)
+        if isinstance(request, PauseRequest):
+            p.paused = request.paused
+            return reply("ack", request.id, request="pause", paused=request.paused)
+        assert isinstance(request, PingRequest)
+        return reply("pong", request.id, time=time.time())
+
+    def look_specs(self) -> list[str]:
+        return [item.spec for item in self.processor.pipeline.look]
+
+    def _send(self, text: str, channel: RTCDataChannel | None = None) -> None:
+        channel = channel or self.channel
+        if channel is not None and channel.readyState == "open":
+            channel.send(text)
+
+    # -- stats and watchdog -------------------------------------------------------------------
+
+    def stats(self, fps_in: float = 0.0, fps_out: float = 0.0) -> dict[str, Any]:
+        c = self.counters
+        return {
+            "type": "stats",
+            "fps_in": round(fps_in, 1),
+            "fps_out": round(fps_out, 1),
+            "frames_in": c.frames_in,
+            "frames_out": c.frames_out,
+            "dropped": c.dropped,
+            "failures": sum(c.failures.values()),
+            "latency_ms": round(c.latency_ms, 1),
+            "stages": {k: round(v, 2) for k, v in self.processor.pipeline.stats.timings.items()},
+            "look": self.look_specs(),
+            "paused": self.processor.paused,
+        }
+
+    async def _watch(self) -> None:
+        interval = self.config.stats_interval
+        tick = min(interval, 0.5)
+        last_t, last_in, last_out = time.monotonic(), 0, 0
+        while not self.closed.is_set():
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            if self.connected_at is None:
+                if now - self.created_at > self.config.connect_timeout:
+                    await self.close(f"not connected within {self.config.connect_timeout:g} s")
+                continue
+            last_frame = self.counters.last_frame_at or self.connected_at
+            if now - last_frame > self.config.idle_timeout:
+                await self.close(f"no camera frame for {self.config.idle_timeout:g} s")
+                continue
+            if now - last_t >= interval:
+                c = self.counters
+                dt = now - last_t
+                fps_in, fps_out = (c.frames_in - last_in) / dt, (c.frames_out - last_out) / dt
+                last_t, last_in, last_out = now, c.frames_in, c.frames_out
+                self._send(json.dumps(self.stats(fps_in, fps_out)))
+
+    # -- teardown -----------------------------------------------------------------------------
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self, reason: str) -> None:
+        """Release everything the session holds; safe to call more than once, from anywhere."""
+        if self._closing:
+            return
+        self._closing = True
+        self.close_reason = reason
+        c = self.counters
+        logger.info(
+            "session %s closed (%s): %d frames in, %d out, %d dropped, %d failed",
+            self.id[:6],
+            reason,
+            c.frames_in,
+            c.frames_out,
+            c.dropped,
+            sum(c.failures.values()),
+        )
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+        if self.track is not None:
+            self.track.stop()
+        with contextlib.suppress(Exception):
+            await self.pc.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.closed.set()
+        self._on_closed(self)
+
+
+def _message_id(raw: str | bytes) -> Any:
+    with contextlib.suppress(Exception):
+        msg = json.loads(raw)
+        if isinstance(msg, dict):
+            return msg.get("id")
+    return None
+
+
+async def _drain(track: MediaStreamTrack) -> None:
+    with contextlib.suppress(MediaStreamError):
+        while True:
+            await track.recv()
