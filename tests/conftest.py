@@ -39,3 +39,25 @@ def astronaut() -> NDArray[np.uint8]:
 def portrait(astronaut: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """Head-and-shoulders 360×360 crop of the astronaut: the face fills a webcam-like share."""
     return np.ascontiguousarray(astronaut[0:360, 50:410])
+
+
+CAMERA_SIZE = (640, 480)
+
+
+@pytest.fixture(scope="session")
+def camera_scene(portrait: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """A 640×480 webcam-like frame: the portrait at 360×360 on grey, clear of the top-left corner
+    (where the live tests draw their frame counter)."""
+    import cv2
+
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[60:420, 180:540] = cv2.resize(portrait, (360, 360), interpolation=cv2.INTER_AREA)
+    return frame
+
+
+def moving_frame(scene: NDArray[np.uint8], i: int) -> NDArray[np.uint8]:
+    """Frame ``i`` of a slow head-and-camera motion over ``scene`` (rotation ±5°, drift ±12 px)."""
+    from tryon.testing import Transform
+
+    t = Transform(angle=5 * np.sin(i / 15), dx=12 * np.sin(i / 20), dy=6 * np.sin(i / 25))
+    return t.apply(scene)

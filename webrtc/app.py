@@ -153,8 +153,14 @@ class Server:
             parsed = SessionDescription.parse(sdp)
         except Exception as exc:  # aiortc's parser raises assorted exceptions on bad SDP
             raise _malformed(f"malformed SDP: {type(exc).__name__}: {exc}"[:300]) from None
-        if not any(m.kind == "video" and m.direction == "sendrecv" for m in parsed.media):
+        video = [m for m in parsed.media if m.kind == "video" and m.direction == "sendrecv"]
+        if not video:
             raise _malformed("the offer has no camera track: expected a sendrecv video m-line")
+        ice, dtls = video[0].ice, video[0].dtls
+        if ice is None or not ice.usernameFragment or not ice.password:
+            raise _malformed("the offer's video has no ICE credentials: expected a=ice-ufrag and a=ice-pwd")
+        if dtls is None or not dtls.fingerprints:
+            raise _malformed("the offer's video has no DTLS fingerprint: expected a=fingerprint")
         try:
             items = [self.resolve(p) for p in products]
         except TryOnError as exc:

@@ -1,0 +1,108 @@
+"""Shared pieces of the live-server tests: a server on loopback and probe peers (see webrtc.probe)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import aiohttp
+import numpy as np
+import pytest
+from aiohttp.test_utils import TestServer
+from conftest import moving_frame
+from numpy.typing import NDArray
+
+from tryon.catalog import Catalog
+from tryon.perception import Perception, PerceptionConfig
+from tryon.render.makeup import region_mask
+from webrtc import ServerConfig, create_app
+from webrtc.probe import ProbeClient
+
+LIPSTICK = "velvet-matte-lipstick:ruby-red"
+
+
+class Live:
+    """A server on loopback plus an HTTP client; ``client()`` makes probe peers."""
+
+    def __init__(self, server: TestServer, http: aiohttp.ClientSession, scene: NDArray[np.uint8]) -> None:
+        self.server, self.http, self.scene = server, http, scene
+        self.clients: list[ProbeClient] = []
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("/"))
+
+    def frame(self, i: int) -> NDArray[np.uint8]:
+        return moving_frame(self.scene, i)
+
+    async def client(
+        self,
+        products: Sequence[str] = (),
+        keep: Callable[[int], bool] | None = None,
+        fps: float = 30.0,
+        still: bool = False,
+    ) -> ProbeClient:
+        """A connected probe peer playing the moving portrait (``still``: the scene, unmoving)."""
+        c = ProbeClient(self.url, (lambda _: self.scene) if still else self.frame, fps=fps, keep=keep)
+        self.clients.append(c)
+        await c.connect(self.http, products)
+        return c
+
+    async def get(self, path: str) -> tuple[int, Any]:
+        async with self.http.get(self.server.make_url(path)) as r:
+            body = await r.json() if r.content_type == "application/json" else await r.read()
+            return r.status, body
+
+    async def post_offer(self, body: bytes | dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        kw: dict[str, Any] = {"json": body} if isinstance(body, dict) else {"data": body}
+        async with self.http.post(self.server.make_url("/offer"), **kw) as r:
+            return r.status, await r.json()
+
+    async def sessions(self) -> int:
+        status, body = await self.get("/healthz")
+        assert status == 200
+        return int(body["sessions"])
+
+    async def wait_sessions(self, n: int, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while (got := await self.sessions()) != n:
+            assert time.monotonic() < deadline, f"expected {n} live sessions within {timeout} s, got {got}"
+            await asyncio.sleep(0.1)
+
+    async def works(self) -> None:
+        """A fresh session connects, takes a product and returns frames: the server still serves."""
+        c = await self.client([LIPSTICK])
+        await c.wait_frames(10)
+        assert [r.counter for r in c.received[-5:] if r.counter is not None], "no readable frames"
+        await c.close()
+
+
+@functools.cache
+def shared_catalog() -> Catalog:
+    return Catalog.load()
+
+
+def live_fixture(**config: Any) -> Callable[..., AsyncIterator[Live]]:
+    async def fixture(camera_scene: NDArray[np.uint8], request: pytest.FixtureRequest) -> AsyncIterator[Live]:
+        factory = getattr(request, "param", None)
+        app = create_app(ServerConfig(**config), catalog=shared_catalog(), pipeline_factory=factory)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        async with aiohttp.ClientSession() as http:
+            live = Live(server, http, camera_scene)
+            yield live
+            for c in live.clients:
+                await c.close()
+        await server.close()
+
+    return fixture
+
+
+def lip_mask(frame: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    perception = Perception(PerceptionConfig(static_image_mode=True))
+    faces = perception.process(frame).faces
+    assert len(faces) == 1
+    return region_mask(frame.shape, faces[0], "lipstick").full(frame.shape[1], frame.shape[0]) > 0.5
