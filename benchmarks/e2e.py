@@ -1,0 +1,268 @@
+"""The live server end to end, over loopback WebRTC: latency, throughput and a soak.
+
+The server runs in its own process (``tryon``'s app with the real pipeline, or a pass-through
+pipeline that returns the camera frame untouched); probe peers in this process play a 640×480
+portrait in motion at 30 fps with frame numbers drawn as blocks, and read the numbers back from
+the decoded video. Both servers are measured in the same run, so the added latency of try-on
+(perception + rendering + the frame conversions) is a difference of like for like: the clients'
+encoding and decoding, the network stack and aiortc's jitter buffer are in both.
+
+    python benchmarks/e2e.py [--seconds 20] [--soak 300] [--out benchmarks/results/e2e.json]
+
+On a 2-core machine the clients (encode + decode per session) compete with the server for the
+same cores: throughput with several sessions is a lower bound of what a server alone would do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+from numpy.typing import NDArray
+from perception import frames_640x480
+from report import write_results
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from tryon.pipeline import LookItem, PipelineStats
+from webrtc.probe import ProbeClient, Received
+
+LOOK = [
+    "velvet-matte-lipstick:ruby-red",
+    "soft-focus-matte-blush",
+    "precision-liquid-eyeliner",
+]
+console = Console()
+
+
+# -- the server process ------------------------------------------------------------------------
+
+
+class PassThrough:
+    """A pipeline that returns the frame untouched: the baseline for added latency."""
+
+    def __init__(self) -> None:
+        self.stats = PipelineStats()
+        self._look: tuple[LookItem, ...] = ()
+
+    @property
+    def look(self) -> tuple[LookItem, ...]:
+        return self._look
+
+    def set_look(self, products: Sequence[str | LookItem], intensity: float = 1.0) -> None:
+        self._look = tuple(p for p in products if isinstance(p, LookItem))
+
+    def process(self, frame: object, timestamp: float | None = None) -> NDArray[np.uint8]:
+        assert isinstance(frame, np.ndarray)
+        self.stats.frames += 1
+        return frame
+
+
+def serve(mode: str, port: int) -> None:
+    from aiohttp import web
+
+    from webrtc import ServerConfig, create_app
+
+    factory = (lambda items: PassThrough()) if mode == "passthrough" else None
+    app = create_app(ServerConfig(port=port, max_sessions=8, idle_timeout=30), pipeline_factory=factory)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+class ServerProcess:
+    def __init__(self, mode: str) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", mode, "--port", str(self.port)],
+            stdout=subprocess.DEVNULL,
+        )
+
+    async def ready(self, http: aiohttp.ClientSession, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(self.url + "healthz") as r:
+                    if r.status == 200:
+                        return
+            await asyncio.sleep(0.2)
+        raise RuntimeError("the server did not start")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+# -- measuring ---------------------------------------------------------------------------------
+
+
+def summary(received: Sequence[Received], seconds: float) -> dict[str, float]:
+    lat = np.array([r.latency for r in received if r.latency is not None]) * 1e3
+    return {
+        "fps_out": len(received) / seconds,
+        "latency_p50_ms": float(np.percentile(lat, 50)) if lat.size else float("nan"),
+        "latency_p95_ms": float(np.percentile(lat, 95)) if lat.size else float("nan"),
+        "frames": len(received),
+    }
+
+
+async def run_sessions(
+    url: str,
+    http: aiohttp.ClientSession,
+    frames: list[NDArray[np.uint8]],
+    n: int,
+    seconds: float,
+    warmup: float = 3,
+) -> list[dict[str, float]]:
+    clients = [ProbeClient(url, lambda i: frames[i % len(frames)]) for _ in range(n)]
+    for c in clients:
+        await c.connect(http, LOOK)
+    await asyncio.sleep(warmup)
+    marks = [len(c.received) for c in clients]
+    await asyncio.sleep(seconds)
+    out = []
+    for c, m in zip(clients, marks, strict=True):
+        s = summary(c.received[m:], seconds)
+        last = c.stats[-1] if c.stats else {}
+        s["dropped_share"] = last.get("dropped", 0) / max(1, last.get("frames_in", 1))
+        out.append(s)
+    for c in clients:
+        await c.close()
+    await asyncio.sleep(1.0)
+    return out
+
+
+async def soak(
+    server: ServerProcess, http: aiohttp.ClientSession, frames: list[NDArray[np.uint8]], seconds: float
+) -> dict[str, Any]:
+    c = ProbeClient(server.url, lambda i: frames[i % len(frames)])
+    await c.connect(http, LOOK)
+    window = 30.0
+    samples: list[dict[str, float]] = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("soak", total=seconds)
+        start = time.monotonic()
+        mark = 0
+        while (elapsed := time.monotonic() - start) < seconds:
+            await asyncio.sleep(min(window, seconds - elapsed))
+            s = summary(c.received[mark:], window)
+            mark = len(c.received)
+            s.update(t_s=round(time.monotonic() - start), rss_mb=server.rss_mb())
+            samples.append(s)
+            progress.update(task, completed=time.monotonic() - start)
+    await c.close()
+    first = samples[1] if len(samples) > 2 else samples[0]  # after the first window: warm
+    last = samples[-1]
+    return {
+        "seconds": seconds,
+        "windows": samples,
+        "rss_growth_mb": last["rss_mb"] - first["rss_mb"],
+        "latency_p50_first_ms": first["latency_p50_ms"],
+        "latency_p50_last_ms": last["latency_p50_ms"],
+    }
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    frames = frames_640x480(90)
+    results: dict[str, Any] = {"look": LOOK, "seconds_per_run": args.seconds}
+    async with aiohttp.ClientSession() as http:
+        latency: dict[str, dict[str, float]] = {}
+        for mode in ("passthrough", "tryon"):
+            server = ServerProcess(mode)
+            try:
+                await server.ready(http)
+                console.print(f"[bold]{mode}[/]: 1 session, {args.seconds:g} s")
+                latency[mode] = (await run_sessions(server.url, http, frames, 1, args.seconds))[0]
+                if mode == "tryon":
+                    sessions: dict[str, Any] = {}
+                    for n in (1, 2, 4):
+                        console.print(f"tryon: {n} concurrent sessions, {args.seconds:g} s")
+                        per = await run_sessions(server.url, http, frames, n, args.seconds)
+                        sessions[str(n)] = {
+                            "fps_per_session": float(np.mean([p["fps_out"] for p in per])),
+                            "fps_total": float(np.sum([p["fps_out"] for p in per])),
+                            "latency_p95_ms": float(np.max([p["latency_p95_ms"] for p in per])),
+                            "dropped_share": float(np.mean([p["dropped_share"] for p in per])),
+                        }
+                    results["throughput"] = sessions
+                    if args.soak > 0:
+                        console.print(f"tryon: soak, 1 session, {args.soak:g} s")
+                        results["soak"] = await soak(server, http, frames, args.soak)
+            finally:
+                server.stop()
+        results["latency"] = latency
+        results["added_latency_ms"] = {
+            q: latency["tryon"][f"latency_{q}_ms"] - latency["passthrough"][f"latency_{q}_ms"]
+            for q in ("p50", "p95")
+        }
+    return results
+
+
+def report(results: dict[str, Any]) -> None:
+    t = Table(title="Loopback latency, 1 session, 640×480 @ 30 fps (ms, camera → decoded return)")
+    for col in ("server", "fps out", "p50", "p95"):
+        t.add_column(col, justify="right")
+    for mode, s in results["latency"].items():
+        t.add_row(mode, f"{s['fps_out']:.1f}", f"{s['latency_p50_ms']:.1f}", f"{s['latency_p95_ms']:.1f}")
+    a = results["added_latency_ms"]
+    t.add_row("added by try-on", "", f"{a['p50']:.1f}", f"{a['p95']:.1f}")
+    console.print(t)
+    t = Table(title="Concurrent sessions (try-on server)")
+    for col in ("sessions", "fps / session", "fps total", "p95 latency ms", "dropped"):
+        t.add_column(col, justify="right")
+    for n, s in results["throughput"].items():
+        t.add_row(
+            n,
+            f"{s['fps_per_session']:.1f}",
+            f"{s['fps_total']:.1f}",
+            f"{s['latency_p95_ms']:.1f}",
+            f"{100 * s['dropped_share']:.0f}%",
+        )
+    console.print(t)
+    if "soak" in results:
+        s = results["soak"]
+        console.print(
+            f"soak {s['seconds']:g} s: RSS growth {s['rss_growth_mb']:+.1f} MB after warm-up; "
+            f"latency p50 {s['latency_p50_first_ms']:.1f} → {s['latency_p50_last_ms']:.1f} ms"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per run")
+    parser.add_argument("--soak", type=float, default=300.0, help="soak seconds (0: no soak)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/e2e.json"))
+    parser.add_argument("--serve", choices=("tryon", "passthrough"), help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port)
+        return 0
+    results = asyncio.run(bench(args))
+    report(results)
+    write_results(args.out, results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
