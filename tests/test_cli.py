@@ -70,3 +70,39 @@ def test_error_exit_code_and_message(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["models", "build", "no_such_model"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("tryon: error: unknown model 'no_such_model'")
+
+
+def test_serve_prints_its_address_and_serves(store: ModelStore) -> None:
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tryon", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in line, (line, proc.stderr.read() if proc.poll() else "")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+            assert json.loads(r.read())["status"] == "ok"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+            assert b"<html" in r.read().lower()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_serve_rejects_bad_settings() -> None:
+    proc = run_cli("serve", "--output", "641x480")
+    assert proc.returncode == 2
+    assert "even sides" in proc.stderr
+    proc = run_cli("serve", "--ice-server", "turn:127.0.0.1:3478")
+    assert proc.returncode == 2
+    assert "username" in proc.stderr

@@ -15,8 +15,10 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
@@ -71,6 +73,17 @@ def read_counter(frame: NDArray[np.uint8]) -> int | None:
         bits.append(int(level > (LOW + HIGH) / 2))
     value = sum(b << i for i, b in enumerate(bits[:BITS]))
     return value if _bits(value) == bits else None
+
+
+def write_y4m(path: str | Path, frames: Sequence[NDArray[np.uint8]], fps: int = 30) -> None:
+    """RGB frames as 8-bit 4:2:0 YUV4MPEG2 with plain ``FRAME`` headers: a clip Chromium plays as
+    its camera (``--use-file-for-fake-video-capture``)."""
+    h, w = frames[0].shape[:2]
+    with Path(path).open("wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for rgb in frames:
+            f.write(b"FRAME\n")
+            f.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes())
 
 
 class SyntheticCamera(MediaStreamTrack):

@@ -1,0 +1,205 @@
+"""The shopper's page in Debian's Chromium (headless, driven by Playwright), with a fake camera
+playing a y4m clip of a portrait in motion: the page connects, a product is clicked, the remote
+video shows the try-on, the snapshot downloads, the language switches, a deep link works.
+
+Skipped when /usr/bin/chromium is missing, unless TRYON_REQUIRE_BROWSER=1 (CI sets it: there a
+missing browser is a failure). Never uses `playwright install`.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestServer
+from conftest import moving_frame
+from live_helpers import LIPSTICK, lip_mask, shared_catalog
+from numpy.typing import NDArray
+
+from tryon.media import decode_image
+from webrtc import ServerConfig, create_app
+from webrtc.probe import draw_counter, read_counter, write_y4m
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [pytest.mark.asyncio, pytest.mark.slow, pytest.mark.browser]
+
+if not CHROMIUM.exists():
+    if os.environ.get("TRYON_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(
+            "the browser test needs Debian's chromium: apt-get install chromium chromium-driver"
+        )
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+CLIP_FRAMES = 90
+
+
+def clip_frame(scene: NDArray[np.uint8], i: int) -> NDArray[np.uint8]:
+    frame = moving_frame(scene, i)
+    draw_counter(frame, i)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory, camera_scene: NDArray[np.uint8]) -> Path:
+    path = tmp_path_factory.mktemp("camera") / "clip.y4m"
+    write_y4m(path, [clip_frame(camera_scene, i) for i in range(CLIP_FRAMES)])
+    return path
+
+
+@pytest_asyncio.fixture
+async def server() -> AsyncIterator[TestServer]:
+    app = create_app(ServerConfig(), catalog=shared_catalog())
+    srv = TestServer(app, host="127.0.0.1")
+    await srv.start_server()
+    yield srv
+    await srv.close()
+
+
+@pytest_asyncio.fixture
+async def browser(clip: Path) -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={clip}",
+                # Loopback ICE candidates, and real addresses rather than mDNS names, so the
+                # server (on this machine, no STUN) can reach the page.
+                "--allow-loopback-in-peer-connection",
+                "--disable-features=WebRtcHideLocalIpsWithMdns",
+            ],
+        )
+        yield b
+        await b.close()
+
+
+async def remote_frame(page: Any) -> NDArray[np.uint8]:
+    """The frame the remote <video> shows now, as the page decoded it (unmirrored pixels)."""
+    data_url = await page.evaluate(
+        """() => {
+            const v = document.querySelector('#remote-video');
+            const c = document.createElement('canvas');
+            c.width = v.videoWidth; c.height = v.videoHeight;
+            c.getContext('2d').drawImage(v, 0, 0);
+            return c.toDataURL('image/png');
+        }"""
+    )
+    return decode_image(base64.b64decode(data_url.split(",", 1)[1]))
+
+
+def lipstick_on(frame: NDArray[np.uint8], scene: NDArray[np.uint8]) -> tuple[bool, str]:
+    """Whether ``frame`` (a returned frame, counter readable) shows the ruby lipstick, compared
+    with the camera frame of the same number."""
+    assert frame.shape == (480, 640, 3), frame.shape
+    n = read_counter(frame)
+    if n is None:
+        return False, "counter unreadable"
+    sent = clip_frame(scene, n % CLIP_FRAMES)
+    lips = lip_mask(sent)
+    change = frame[lips].astype(np.float32).mean(0) - sent[lips].astype(np.float32).mean(0)
+    return bool(change[1] < -25 and change[0] - change[1] > 20), f"frame {n}: lip colour change {change}"
+
+
+async def wait_live(page: Any) -> None:
+    await page.wait_for_function("document.body.dataset.state === 'live'", timeout=30_000)
+
+
+async def wait_lipstick(page: Any, scene: NDArray[np.uint8], tries: int = 30) -> NDArray[np.uint8]:
+    why = ""
+    for _ in range(tries):
+        frame = await remote_frame(page)
+        on, why = lipstick_on(frame, scene)
+        if on:
+            return frame
+        await page.wait_for_timeout(200)
+    raise AssertionError(f"the remote video never showed the lipstick: {why}")
+
+
+async def test_page_tries_a_product_on_the_fake_camera_and_downloads_a_snapshot(
+    server: TestServer, browser: Any, camera_scene: NDArray[np.uint8], tmp_path: Path
+) -> None:
+    page = await browser.new_page(accept_downloads=True, locale="en-US")
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(str(server.make_url("/?debug=1")))
+    await page.click("#start-camera")
+    await wait_live(page)
+    frame = await remote_frame(page)
+    assert not lipstick_on(frame, camera_scene)[0], "lipstick before any product was picked"
+
+    await page.click('.product-card[data-product-id="velvet-matte-lipstick"]')
+    await page.click('.swatch[data-variant-id="ruby-red"]')
+    await wait_lipstick(page, camera_scene)
+    await page.screenshot(path=str(tmp_path / "page.png"))
+    stats = await page.evaluate("window.tryon.lastStats")
+    assert stats["look"] == [LIPSTICK]
+    assert stats["frames_out"] > 10
+
+    async with page.expect_download() as info:
+        await page.click("#snapshot")
+    download = await info.value
+    assert download.suggested_filename.endswith(".png")
+    path = tmp_path / "snapshot.png"
+    await download.save_as(str(path))
+    snap = decode_image(path.read_bytes())
+    on, why = lipstick_on(snap, camera_scene)
+    assert on, why
+
+    # The language switch re-labels the page without dropping the session.
+    english = await page.inner_text("#snapshot")
+    await page.select_option("#lang", "fr")
+    assert await page.inner_text("#snapshot") != english
+    assert await page.evaluate("document.documentElement.lang") == "fr"
+    assert await page.evaluate("window.tryon.state") == "live"
+    assert errors == []
+
+
+async def test_deep_link_opens_wearing_the_product(
+    server: TestServer, browser: Any, camera_scene: NDArray[np.uint8]
+) -> None:
+    page = await browser.new_page(locale="fr-FR")
+    await page.goto(str(server.make_url(f"/?product={LIPSTICK}")))
+    assert await page.evaluate("document.documentElement.lang") == "fr"
+    await page.click("#start-camera")
+    await wait_live(page)
+    await wait_lipstick(page, camera_scene)
+
+
+async def test_refused_camera_gets_a_clear_message(server: TestServer, clip: Path) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--use-fake-device-for-media-stream",
+                "--deny-permission-prompts",
+            ],
+        )
+        page = await b.new_page(locale="en-US")
+        await page.goto(str(server.make_url("/")))
+        await page.click("#start-camera")
+        await page.wait_for_selector('#message[data-kind="error"]', state="visible", timeout=15_000)
+        text = await page.inner_text("#message")
+        assert "camera" in text.lower()
+        await b.close()
