@@ -4,7 +4,7 @@ Starts the server on a free loopback port, plays skimage.data.astronaut() (publi
 motion as Chromium's fake camera, picks a look on the page and takes a screenshot. Needs Debian's
 chromium (/usr/bin/chromium) and the test extras (scikit-image, playwright).
 
-    python docs/live_screenshot.py [--out docs/live-page.png] [--compare]
+    python docs/live_screenshot.py [--out docs/live-page.png] [--compare] [--stats]
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from webrtc import ServerConfig, create_app
 from webrtc.probe import write_y4m
 
 LOOK = [
+    ("everyday-matte-eyeshadow", "soft-caramel"),
+    ("precision-liquid-eyeliner", "jet-black"),
+    ("soft-focus-matte-blush", "ballet-pink"),
     ("velvet-matte-lipstick", "berry-crush"),
-    ("soft-focus-matte-blush", None),
-    ("midnight-shimmer-eyeshadow", None),
 ]
 
 
@@ -38,7 +39,7 @@ def clip(n: int = 90) -> list[np.ndarray]:
     return [Transform(angle=3 * np.sin(i / 14), dx=6 * np.sin(i / 20)).apply(scene) for i in range(n)]
 
 
-async def shoot(out: Path, compare: bool) -> None:
+async def shoot(out: Path, compare: bool, stats: bool) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -63,17 +64,17 @@ async def shoot(out: Path, compare: bool) -> None:
                 ],
             )
             page = await browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
-            await page.goto(f"http://127.0.0.1:{port}/?debug=1")
+            await page.goto(f"http://127.0.0.1:{port}/" + ("?debug=1" if stats else ""))
             await page.click("#start-camera")
             await page.wait_for_function("document.body.dataset.state === 'live'", timeout=30_000)
             for product, shade in LOOK:
                 await page.click(f'.product-card[data-product-id="{product}"]')
                 if shade:
                     await page.click(f'.swatch[data-variant-id="{shade}"]')
-            await page.click(f'.product-card[data-product-id="{LOOK[0][0]}"]')
             if compare:
                 await page.click("#compare-toggle")
             await page.wait_for_timeout(4000)
+            await page.evaluate("window.scrollTo(0, 0)")
             await page.screenshot(path=str(out))
             await browser.close()
     await runner.cleanup()
@@ -85,8 +86,9 @@ def main() -> int:
     )
     parser.add_argument("--out", type=Path, default=Path("docs/live-page.png"))
     parser.add_argument("--compare", action="store_true", help="with the before/after split on")
+    parser.add_argument("--stats", action="store_true", help="with the developers' stats overlay")
     args = parser.parse_args()
-    asyncio.run(shoot(args.out, args.compare))
+    asyncio.run(shoot(args.out, args.compare, args.stats))
     return 0
 
 
