@@ -37,6 +37,7 @@ bench: models
 	$(PY) benchmarks/models.py
 	$(PY) benchmarks/perception.py
 	$(PY) benchmarks/render.py
+	$(PY) benchmarks/e2e.py
 
 clean:
 	rm -rf $(VENV) models/*.onnx .pytest_cache .mypy_cache .ruff_cache

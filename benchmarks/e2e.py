@@ -183,6 +183,17 @@ async def soak(
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     frames = frames_640x480(90)
     results: dict[str, Any] = {"look": LOOK, "seconds_per_run": args.seconds}
+    if args.soak_only:
+        async with aiohttp.ClientSession() as http:
+            server = ServerProcess(args.soak_only)
+            try:
+                await server.ready(http)
+                console.print(f"{args.soak_only}: soak, 1 session, {args.soak:g} s")
+                results["soak"] = await soak(server, http, frames, args.soak)
+                results["soak"]["server"] = args.soak_only
+            finally:
+                server.stop()
+        return results
     async with aiohttp.ClientSession() as http:
         latency: dict[str, dict[str, float]] = {}
         for mode in ("passthrough", "tryon"):
@@ -217,6 +228,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def report(results: dict[str, Any]) -> None:
+    if "latency" not in results:
+        report_soak(results["soak"])
+        return
     t = Table(title="Loopback latency, 1 session, 640×480 @ 30 fps (ms, camera → decoded return)")
     for col in ("server", "fps out", "p50", "p95"):
         t.add_column(col, justify="right")
@@ -238,11 +252,26 @@ def report(results: dict[str, Any]) -> None:
         )
     console.print(t)
     if "soak" in results:
-        s = results["soak"]
-        console.print(
-            f"soak {s['seconds']:g} s: RSS growth {s['rss_growth_mb']:+.1f} MB after warm-up; "
-            f"latency p50 {s['latency_p50_first_ms']:.1f} → {s['latency_p50_last_ms']:.1f} ms"
+        report_soak(results["soak"])
+
+
+def report_soak(s: dict[str, Any]) -> None:
+    t = Table(title=f"Soak, 1 session, {s['seconds']:g} s ({s.get('server', 'tryon')} server)")
+    for col in ("t s", "fps out", "p50 ms", "p95 ms", "server RSS MB"):
+        t.add_column(col, justify="right")
+    for w in s["windows"]:
+        t.add_row(
+            str(w["t_s"]),
+            f"{w['fps_out']:.1f}",
+            f"{w['latency_p50_ms']:.1f}",
+            f"{w['latency_p95_ms']:.1f}",
+            f"{w['rss_mb']:.1f}",
         )
+    console.print(t)
+    console.print(
+        f"RSS growth {s['rss_growth_mb']:+.1f} MB after warm-up; "
+        f"latency p50 {s['latency_p50_first_ms']:.1f} → {s['latency_p50_last_ms']:.1f} ms"
+    )
 
 
 def main() -> int:
@@ -251,6 +280,11 @@ def main() -> int:
     )
     parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per run")
     parser.add_argument("--soak", type=float, default=300.0, help="soak seconds (0: no soak)")
+    parser.add_argument(
+        "--soak-only",
+        choices=("tryon", "passthrough"),
+        help="only the soak, on this server (to compare the delay's drift with the baseline's)",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/e2e.json"))
     parser.add_argument("--serve", choices=("tryon", "passthrough"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)

@@ -1,0 +1,245 @@
+// The shop rail: catalog and look (the model), product cards with thumbnails, kind filters, the shades
+// of the focused product and the look list. A change of the look goes to the server through live.js
+// (camera) or photo.js (photo).
+import { LOCALES, finishName, getLang, kindName, t } from "/static/i18n.js";
+import { app, el, params } from "/static/state.js";
+import { errorText, h, safeColor } from "/static/util.js";
+import { showMessage, updateUI } from "/static/view.js";
+import { sendLook } from "/static/live.js";
+import { schedulePhoto } from "/static/photo.js";
+
+// Filter chips: kinds grouped the way a shopper browses.
+const GROUPS = [
+  ["lips", ["lipstick", "lip_gloss"]], ["eyes", ["eyeshadow", "eyeliner", "brow"]], ["face", ["blush", "foundation"]],
+  ["nails", ["nails"]], ["accessories", ["glasses", "sunglasses", "earrings", "hat", "necklace"]], ["clothes", ["top", "dress", "jacket"]],
+];
+const groupOf = (kind) => GROUPS.find(([, kinds]) => kinds.includes(kind))?.[0] ?? "other";
+
+// -- catalog and look ----------------------------------------------------------------------------------
+
+const productOf = (id) => app.catalog.get(id) ?? null;
+const variantOf = (p, id) => p?.variants?.find((v) => v.id === id) ?? p?.variants?.[0] ?? null;
+const lookItem = (productId) => app.look.find((i) => i.productId === productId) ?? null;
+const specOf = (item) => (item.variantId ? `${item.productId}:${item.variantId}` : item.productId);
+export const lookSpecs = () => app.look.map(specOf);
+const maxLook = () => app.config.limits?.look ?? 12;
+/** The shade a product shows: the one in the look, else the last one picked, else the first. */
+const shownVariant = (p) => variantOf(p, lookItem(p.id)?.variantId ?? app.shadeMemory.get(p.id));
+
+/** Put `p` in the look with `variantId`, replacing the product of the same kind; false if refused. */
+function putInLook(p, variantId) {
+  if (!p?.renderable) return false;
+  const item = { productId: p.id, variantId: variantId ?? null };
+  const at = app.look.findIndex((i) => i.productId === p.id || productOf(i.productId)?.kind === p.kind);
+  if (at < 0 && app.look.length >= maxLook()) {
+    showMessage({ kind: "error", lines: [{ key: "err.tooManyProducts", vars: { count: maxLook() } }] });
+    return false;
+  }
+  if (at >= 0) app.look[at] = item;
+  else app.look.push(item);
+  if (variantId) app.shadeMemory.set(p.id, variantId);
+  return true;
+}
+
+export function lookChanged() {
+  renderLook();
+  updateCards();
+  renderDetail();
+  updateUI();
+  if (app.mode === "camera") sendLook();
+  else if (app.mode === "photo") schedulePhoto();
+}
+
+export function selectProduct(id) {
+  const p = productOf(id);
+  if (!p?.renderable) return;
+  app.focusedId = id;
+  if (!lookItem(id) && putInLook(p, shownVariant(p)?.id)) return lookChanged();
+  updateCards();
+  renderDetail();
+}
+
+export function selectShade(variantId) {
+  const p = productOf(app.focusedId);
+  if (p && putInLook(p, variantId)) lookChanged();
+}
+
+export function removeFromLook(id) { app.look = app.look.filter((i) => i.productId !== id); lookChanged(); }
+
+/** `/?product=ID[:variant]` (repeatable): checked against the catalog, put in the look. */
+function applyDeepLink() {
+  const problems = [];
+  for (const spec of params.getAll("product").flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean)) {
+    const cut = spec.indexOf(":");
+    const [id, shade] = cut < 0 ? [spec, ""] : [spec.slice(0, cut), spec.slice(cut + 1)];
+    const p = productOf(id);
+    const v = shade ? p?.variants?.find((x) => x.id === shade) : variantOf(p, null);
+    if (!p) problems.push({ key: "err.unknownProduct", vars: { id: spec } });
+    else if (!p.renderable) problems.push({ key: "err.notRenderable", vars: { name: p.name } });
+    else if (shade && !v) problems.push({ key: "err.unknownShade", vars: { shade, name: p.name } });
+    else if (putInLook(p, v?.id ?? null)) app.focusedId = p.id;
+  }
+  if (problems.length) showMessage({ kind: "error", lines: problems });
+}
+
+// -- thumbnails: the catalog's image, else an icon of the kind in the shown shade ------------------------
+
+const DARK = "#2b272d";
+const ICONS = {
+  lipstick: (c) => `<rect x="21" y="36" width="22" height="24" rx="3" fill="${DARK}"/><rect x="23" y="29" width="18" height="8" rx="1.5" fill="#c9a86a"/><path d="M25.5 29V15.5L38.5 8V29Z" fill="${c}"/><path d="M28 27V16.5l3-1.7V27Z" fill="#fff" opacity=".3"/>`,
+  lip_gloss: (c) => `<rect x="25" y="3" width="14" height="17" rx="3" fill="${DARK}"/><rect x="23" y="20" width="18" height="41" rx="6" fill="${c}" stroke="${DARK}" stroke-opacity=".25"/><rect x="26.5" y="24" width="3.5" height="32" rx="1.75" fill="#fff" opacity=".5"/>`,
+  blush: (c) => `<circle cx="32" cy="33" r="25" fill="${DARK}"/><circle cx="32" cy="33" r="19" fill="${c}"/><path d="M20 27a14 14 0 0 1 10-9" stroke="#fff" stroke-width="3" stroke-linecap="round" fill="none" opacity=".45"/>`,
+  eyeshadow: (c) => `<rect x="8" y="8" width="48" height="48" rx="10" fill="${DARK}"/><circle cx="32" cy="32" r="17" fill="${c}"/><circle cx="26" cy="26" r="2" fill="#fff" opacity=".55"/><circle cx="36" cy="24" r="1.3" fill="#fff" opacity=".45"/><circle cx="38" cy="37" r="1.6" fill="#fff" opacity=".4"/>`,
+  eyeliner: (c) => `<g transform="rotate(40 32 32)"><rect x="27" y="22" width="10" height="38" rx="2.5" fill="${DARK}"/><rect x="27" y="22" width="10" height="5" fill="${c}"/><path d="M28.5 22 32 5l3.5 17Z" fill="${c}"/></g>`,
+  brow: (c) => `<g transform="rotate(40 32 32)"><rect x="28" y="17" width="8" height="38" fill="${c}"/><rect x="28" y="17" width="3" height="38" fill="#fff" opacity=".2"/><path d="M28 17 32 5l4 12Z" fill="#e6cba3"/><path d="M30.7 9 32 5l1.3 4Z" fill="${c}"/><rect x="28" y="54" width="8" height="6" rx="1" fill="${DARK}"/></g>`,
+  foundation: (c) => `<rect x="17" y="22" width="30" height="38" rx="7" fill="${c}" stroke="${DARK}" stroke-opacity=".2"/><rect x="25" y="14" width="14" height="8" rx="1" fill="${DARK}"/><rect x="30" y="6" width="4" height="8" fill="${DARK}"/><rect x="30" y="5" width="13" height="4" rx="2" fill="${DARK}"/><rect x="21" y="27" width="4" height="26" rx="2" fill="#fff" opacity=".35"/>`,
+  other: (c) => `<path d="M32 6 52 20 46 52H18L12 20Z" fill="${c}" stroke="${DARK}" stroke-opacity=".25"/><path d="M32 16l3 7 7 .6-5.4 4.6 1.7 7L32 31.4 25.7 35l1.7-7L22 23.6l7-.6Z" fill="#fff" opacity=".55"/>`,
+};
+const CHECK_SVG = '<svg viewBox="0 0 16 16" aria-hidden="true" focusable="false"><path d="M3.5 8.5l3 3 6-7" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round"/></svg>';
+
+function fillThumb(thumb, p) {
+  if (p.thumbnail) {
+    if (!thumb.firstChild) thumb.append(h("img", { src: p.thumbnail, alt: "", loading: "lazy", decoding: "async" }));
+    return;
+  }
+  const color = safeColor(shownVariant(p)?.color);
+  if (thumb.dataset.color === color) return;
+  thumb.dataset.color = color;
+  thumb.innerHTML = `<svg viewBox="0 0 64 64" aria-hidden="true" focusable="false">${(ICONS[p.kind] ?? ICONS.other)(color)}</svg>`;
+}
+
+// -- rendering: filters, product cards, shades, look -----------------------------------------------------
+
+function formatPrice(p) {
+  if (typeof p.price !== "number") return "";
+  try {
+    return new Intl.NumberFormat(LOCALES[getLang()], { style: "currency", currency: p.currency || "EUR" }).format(p.price);
+  } catch {
+    return `${p.price} ${p.currency ?? ""}`.trim();
+  }
+}
+
+function buildCard(p) {
+  const thumb = h("span", { class: "thumb", "aria-hidden": "true" });
+  fillThumb(thumb, p);
+  const check = h("span", { class: "card-check" });
+  check.innerHTML = CHECK_SVG;
+  const url = /^(https?:\/\/|\/)/i.test(p.buy_url || "") ? p.buy_url : null;
+  const buy = url && h("a", { class: "buy", href: url, target: "_blank", rel: "noopener", text: t("products.buy"),
+    "aria-label": t("products.buyLabel", { name: p.name }) });
+  return h("button", { type: "button", class: "product-card", "data-product-id": p.id, "aria-disabled": p.renderable ? null : "true" },
+    thumb, check,
+    h("span", { class: "card-kind", text: kindName(p.kind) }),
+    h("span", { class: "card-name", text: p.name }),
+    p.brand && h("span", { class: "card-brand", text: p.brand }),
+    !p.renderable && h("span", { class: "card-soon", text: t("products.comingSoon") }),
+    h("span", { class: "visually-hidden card-state" }),
+    h("span", { class: "card-foot" }, h("span", { class: "card-price", text: formatPrice(p) }), buy));
+}
+
+export function renderFilters() {
+  const present = new Set(app.products.map((p) => groupOf(p.kind)));
+  const groups = [...GROUPS.map(([g]) => g), "other"].filter((g) => present.has(g));
+  if (!groups.includes(app.filter)) app.filter = "all";
+  el.kindFilters.replaceChildren(...(groups.length < 2 ? [] : ["all", ...groups].map((g) => h("button", {
+    type: "button", class: "kind-chip", "data-group": g, "aria-pressed": String(app.filter === g), text: t(`group.${g}`),
+  }))));
+}
+
+export function renderProducts() {
+  el.products.setAttribute("aria-busy", String(!app.catalogLoaded));
+  if (!app.catalogLoaded || !app.products.length) {
+    const key = !app.catalogLoaded ? "products.loading" : app.catalogError ? "err.catalog" : "products.none";
+    return el.products.replaceChildren(h("p", { class: "muted", text: t(key) }));
+  }
+  el.products.replaceChildren(...app.products.map(buildCard), h("p", { class: "muted products-none", text: t("products.none") }));
+  updateCards();
+}
+
+/** Card states in place (rebuilding would lose the keyboard focus). */
+export function updateCards() {
+  let shown = 0;
+  for (const card of el.products.querySelectorAll(".product-card")) {
+    const p = productOf(card.dataset.productId);
+    const inLook = !!lookItem(p.id);
+    card.hidden = app.filter !== "all" && groupOf(p.kind) !== app.filter;
+    shown += card.hidden ? 0 : 1;
+    card.classList.toggle("is-in-look", inLook);
+    card.classList.toggle("is-focused", app.focusedId === p.id);
+    card.dataset.selected = String(inLook);
+    card.querySelector(".card-state").textContent = inLook ? `(${t("products.inLook")})` : "";
+    fillThumb(card.querySelector(".thumb"), p);
+  }
+  const none = el.products.querySelector(".products-none");
+  if (none) none.hidden = shown > 0;
+}
+
+export function renderDetail(force = false) {
+  const p = productOf(app.focusedId);
+  if (!p) {
+    el.productDetail.replaceChildren(h("p", { class: "muted", text: t("detail.hint") }));
+    el.shades.replaceChildren();
+    el.shades.removeAttribute("aria-label");
+    return delete el.shades.dataset.productId;
+  }
+  const v = shownVariant(p);
+  el.productDetail.replaceChildren(
+    h("h3", { text: p.name }),
+    h("p", { class: "detail-meta", text: [p.brand, kindName(p.kind), formatPrice(p)].filter(Boolean).join(" · ") }),
+    p.description && h("p", { class: "detail-desc", text: p.description }),
+    v && h("p", { class: "detail-current", text: t("detail.current", { shade: v.name ?? v.id, finish: finishName(v.finish) || "—" }) }));
+  el.shades.setAttribute("aria-label", t("detail.shades", { name: p.name }));
+  if (force || el.shades.dataset.productId !== p.id) {
+    el.shades.dataset.productId = p.id;
+    el.shades.replaceChildren(...(p.variants ?? []).map((x) => {
+      const name = x.name ?? x.id;
+      const swatch = h("button", { type: "button", class: "swatch", "data-variant-id": x.id, title: name, "aria-label": name });
+      swatch.style.background = safeColor(x.color);
+      return h("div", { class: "shade" }, swatch, x.finish && h("span", { class: "finish", text: finishName(x.finish) }));
+    }));
+  }
+  const chosen = lookItem(p.id)?.variantId;
+  for (const sw of el.shades.querySelectorAll(".swatch")) sw.setAttribute("aria-pressed", String(sw.dataset.variantId === chosen));
+}
+
+export function renderLook(focusIndex = -1) {
+  el.look.replaceChildren(...app.look.map((item) => {
+    const p = productOf(item.productId);
+    const v = variantOf(p, item.variantId);
+    const name = p?.name ?? item.productId;
+    const dot = h("span", { class: "look-dot", "aria-hidden": "true" });
+    dot.style.background = safeColor(v?.color);
+    return h("li", { class: "look-item", "data-product-id": item.productId, "data-spec": specOf(item) }, dot,
+      h("button", { type: "button", class: "look-name", title: t("look.edit", { name }),
+        text: v ? t("look.item", { name, shade: v.name ?? v.id }) : name }),
+      h("button", { type: "button", class: "look-remove", "aria-label": t("look.remove", { name }), title: t("look.remove", { name }), text: "×" }));
+  }));
+  el.lookEmpty.hidden = app.look.length > 0;
+  if (focusIndex >= 0) { // after a removal: keep the keyboard focus nearby
+    const buttons = el.look.querySelectorAll(".look-remove");
+    (buttons[Math.min(focusIndex, buttons.length - 1)] ?? el.products.querySelector(".product-card"))?.focus();
+  }
+}
+
+// -- loading the catalog (at start-up) ------------------------------------------------------------------
+
+export async function loadCatalog() {
+  try {
+    const resp = await fetch("/api/catalog", { cache: "no-store" });
+    if (!resp.ok) throw new Error(await errorText(resp));
+    const data = await resp.json();
+    app.products = Array.isArray(data.products) ? data.products : [];
+    app.catalog = new Map(app.products.map((p) => [p.id, p]));
+    applyDeepLink();
+  } catch (err) {
+    console.error("could not load /api/catalog", err);
+    app.catalogError = true;
+    showMessage({ kind: "error", lines: [{ key: "err.catalog" }], detail: err?.message });
+  }
+  app.catalogLoaded = true;
+  renderFilters();
+  renderProducts();
+  renderLook();
+  renderDetail(true);
+  updateUI();
+}

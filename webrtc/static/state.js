@@ -1,0 +1,25 @@
+// The page's shared state: every module reads and writes these objects, none keeps its own copy.
+//   el     every element with an id, camel-cased (el.remoteVideo is #remote-video), filled by app.js at start
+//   app    the mutable state: mode, look, catalog, the live camera session, photo mode, message, stats
+//   tryon  what tests and tools read, as window.tryon (kept in step by updateUI and the stats handlers)
+
+export const el = {}; // every element with an id, camel-cased: el.remoteVideo is #remote-video
+export const params = new URLSearchParams(location.search);
+export const app = {
+  state: "idle",
+  mode: "none", // "none" | "camera" | "photo"
+  gen: 0, // bumped whenever a pending camera start must be abandoned
+  config: { camera: { width: 640, height: 480 }, ice_servers: [], limits: {} },
+  ready: Promise.resolve(),
+  catalog: new Map(), products: [], catalogLoaded: false, catalogError: false, filter: "all",
+  look: [], // [{productId, variantId}], at most one product per kind
+  focusedId: null, // the product whose shades are shown
+  shadeMemory: new Map(), // product id → last shade picked
+  intensity: 1, nextId: 1,
+  cam: null, // the live session: {stream, pc, dc, session, offered, gotFrame, timers, closing}
+  photo: null, // photo mode: {file, originalUrl, resultUrl, resultBlob, seq, timer, controller, busy, faces}
+  message: null, messageTimer: null, snapshotBusy: false,
+  lastStats: null, browserStats: null,
+};
+export const tryon = { state: "idle", session: null, lastStats: null, look: [], lang: "en" };
+window.tryon = tryon;

@@ -1,0 +1,121 @@
+// The stage and page chrome, drawn from `app`: body data-state/data-mode, what the stage shows, badges,
+// control states, the before/after divider, the #message toast and the stats overlay.
+import { LOCALES, getLang, t } from "/static/i18n.js";
+import { app, el, tryon } from "/static/state.js";
+import { h, num } from "/static/util.js";
+import { lookSpecs } from "/static/rail.js";
+import { startCamera } from "/static/live.js";
+import { choosePhoto } from "/static/photo.js";
+
+const TOAST_MS = { info: 8000, error: 12000 };
+
+// -- messages ------------------------------------------------------------------------------------------
+
+/** Show {kind: "error"|"info", lines: [{key, vars}], detail, actions: ["retry"|"photo"], sticky} in #message. */
+export function showMessage(msg) {
+  app.message = { kind: "error", actions: [], ...msg };
+  clearTimeout(app.messageTimer);
+  if (!app.message.sticky) app.messageTimer = setTimeout(clearMessage, TOAST_MS[app.message.kind] ?? 10000);
+  renderMessage();
+}
+
+export function clearMessage() { clearTimeout(app.messageTimer); app.message = null; renderMessage(); }
+
+export function renderMessage() {
+  const m = app.message;
+  if (!m) { el.message.replaceChildren(); return el.message.removeAttribute("data-kind"); }
+  el.message.dataset.kind = m.kind;
+  const actions = m.actions.map((a) => (a === "retry"
+    ? h("button", { type: "button", id: "retry", class: "btn btn-primary btn-small", text: t("msg.retry"), onclick: startCamera })
+    : h("button", { type: "button", id: "message-photo", class: "btn btn-secondary btn-small", text: t("msg.usePhoto"), onclick: choosePhoto })));
+  el.message.replaceChildren(
+    h("div", { class: "message-text" }, ...m.lines.map((l) => h("p", { text: t(l.key, l.vars) })),
+      m.detail && h("p", { class: "message-detail", text: m.detail }),
+      actions.length > 0 && h("div", { class: "message-actions" }, ...actions)),
+    h("button", { type: "button", class: "message-close", "aria-label": t("msg.dismiss"), title: t("msg.dismiss"), text: "×", onclick: clearMessage }));
+}
+
+// -- state and view ------------------------------------------------------------------------------------
+
+export function setState(state) { app.state = state; updateUI(); }
+
+/** Put the photo and the before/after overlay exactly over the displayed picture (object-fit: contain). */
+export function layoutStage() {
+  const img = el.photoResult.naturalWidth ? el.photoResult : el.photoOriginal;
+  const [w, hh] = app.mode === "photo" ? [img.naturalWidth, img.naturalHeight] : [el.remoteVideo.videoWidth, el.remoteVideo.videoHeight];
+  const [bw, bh] = [el.stage.clientWidth, el.stage.clientHeight];
+  const s = w && hh ? Math.min(bw / w, bh / hh) : 0;
+  const r = s ? { left: (bw - w * s) / 2, top: (bh - hh * s) / 2, width: w * s, height: hh * s } : { left: 0, top: 0, width: bw, height: bh };
+  for (const node of [el.photoFrame, el.splitWrap]) {
+    Object.assign(node.style, { left: `${r.left}px`, top: `${r.top}px`, width: `${r.width}px`, height: `${r.height}px` });
+  }
+}
+
+export function updateSplitView() {
+  const p = Number(el.split.value);
+  el.splitWrap.style.setProperty("--split", `${p}%`);
+  const clip = app.mode === "photo" && el.compareToggle.checked && app.photo?.resultUrl;
+  el.photoOriginal.style.clipPath = clip ? `inset(0 ${100 - p}% 0 0)` : ""; // the original shows left of the divider
+}
+
+export function updateUI() {
+  const { state, mode } = app;
+  const [camera, photo] = [mode === "camera", mode === "photo"];
+  const hasResult = photo && !!app.photo?.resultUrl;
+  document.body.dataset.state = state;
+  document.body.dataset.mode = mode;
+  el.startScreen.hidden = camera || photo;
+  el.remoteVideo.hidden = !camera;
+  el.localVideo.hidden = !camera || state === "live";
+  el.photoFrame.hidden = !photo;
+  el.photoResult.hidden = !hasResult;
+  el.photoOriginal.hidden = !photo || (hasResult && !el.compareToggle.checked);
+  el.photoOriginal.classList.toggle("is-placeholder", photo && !hasResult);
+  el.splitWrap.hidden = !(el.compareToggle.checked && ((camera && state === "live") || hasResult));
+  el.stage.classList.toggle("mirrored", el.mirror.checked);
+  el.stats.hidden = !el.statsToggle.checked;
+
+  const status = { starting: "status.starting", connecting: "status.connecting" }[state]
+    ?? (photo && app.photo?.busy ? "status.processing" : null);
+  el.stageStatus.hidden = !status;
+  el.stageStatusText.textContent = status ? t(status) : "";
+  const badge = camera && state === "live" ? (el.pause.checked ? "paused" : "live") : hasResult ? "photo" : null;
+  el.badge.hidden = !badge;
+  el.badge.dataset.kind = badge ?? "";
+  el.badge.textContent = badge ? t(`badge.${badge}`) : "";
+
+  el.compareToggle.disabled = !(camera || photo);
+  el.pause.disabled = !camera;
+  el.snapshot.disabled = app.snapshotBusy || !((camera && state === "live" && app.cam?.session) || hasResult);
+  el.photoChange.hidden = !photo;
+  el.stop.hidden = !(camera || photo);
+  el.stop.textContent = t(photo ? "controls.closePhoto" : "controls.stopCamera");
+  el.lookClear.disabled = app.look.length === 0;
+  el.intensityValue.textContent = new Intl.NumberFormat(LOCALES[getLang()], { style: "percent" }).format(app.intensity);
+  Object.assign(tryon, { state, mode, session: app.cam?.session ?? null, lastStats: app.lastStats, look: lookSpecs(),
+    lang: getLang(), intensity: app.intensity, faces: app.photo?.faces ?? null });
+  layoutStage();
+  updateSplitView();
+}
+
+// -- stats overlay (developers) ------------------------------------------------------------------------
+
+export function renderStats() {
+  el.stats.hidden = !el.statsToggle.checked;
+  if (el.stats.hidden) return;
+  const { lastStats: s, browserStats: b } = app;
+  const rows = [];
+  if (s) {
+    rows.push([t("stats.fps"), `${num(s.fps_in)} / ${num(s.fps_out)}`], [t("stats.frames"), `${num(s.frames_in, 0)} / ${num(s.frames_out, 0)}`],
+      [t("stats.dropped"), num(s.dropped, 0)], [t("stats.failures"), num(s.failures, 0)], [t("stats.latency"), `${num(s.latency_ms)} ms`]);
+    if (typeof s.paused === "boolean") rows.push([t("stats.paused"), t(s.paused ? "stats.yes" : "stats.no")]);
+    const stages = Object.entries(s.stages ?? {});
+    if (stages.length) rows.push([t("stats.stages"), ""], ...stages.map(([name, ms]) => [name, `${num(ms)} ms`, "stage-row"]));
+  }
+  if (b) {
+    rows.push([t("stats.browserFps"), num(b.fps)], [t("stats.resolution"), b.width && b.height ? `${b.width}×${b.height}` : "–"]);
+    if (typeof b.rtt === "number") rows.push([t("stats.rtt"), `${num(b.rtt * 1000)} ms`]);
+  }
+  const list = h("dl", {}, ...rows.flatMap(([label, value, cls]) => [h("dt", { class: cls, text: label }), h("dd", { text: value })]));
+  el.stats.replaceChildren(h("h3", { text: t("stats.heading") }), rows.length ? list : h("p", { text: t("stats.waiting") }));
+}
