@@ -160,12 +160,18 @@ async def soak(
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("soak", total=seconds)
         start = time.monotonic()
-        mark = 0
+        mark = stats_mark = 0
         while (elapsed := time.monotonic() - start) < seconds:
             await asyncio.sleep(min(window, seconds - elapsed))
             s = summary(c.received[mark:], window)
             mark = len(c.received)
-            s.update(t_s=round(time.monotonic() - start), rss_mb=server.rss_mb())
+            server_ms = [m["latency_ms"] for m in c.stats[stats_mark:]]
+            stats_mark = len(c.stats)
+            s.update(
+                t_s=round(time.monotonic() - start),
+                rss_mb=server.rss_mb(),
+                server_latency_ms=float(np.mean(server_ms)) if server_ms else float("nan"),
+            )
             samples.append(s)
             progress.update(task, completed=time.monotonic() - start)
     await c.close()
@@ -257,7 +263,7 @@ def report(results: dict[str, Any]) -> None:
 
 def report_soak(s: dict[str, Any]) -> None:
     t = Table(title=f"Soak, 1 session, {s['seconds']:g} s ({s.get('server', 'tryon')} server)")
-    for col in ("t s", "fps out", "p50 ms", "p95 ms", "server RSS MB"):
+    for col in ("t s", "fps out", "p50 ms", "p95 ms", "server ms", "server RSS MB"):
         t.add_column(col, justify="right")
     for w in s["windows"]:
         t.add_row(
@@ -265,6 +271,7 @@ def report_soak(s: dict[str, Any]) -> None:
             f"{w['fps_out']:.1f}",
             f"{w['latency_p50_ms']:.1f}",
             f"{w['latency_p95_ms']:.1f}",
+            f"{w.get('server_latency_ms', float('nan')):.1f}",
             f"{w['rss_mb']:.1f}",
         )
     console.print(t)

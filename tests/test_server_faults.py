@@ -4,13 +4,22 @@ session still works (the server keeps serving)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
+import threading
+import weakref
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 import pytest_asyncio
 from aiortc import RTCConfiguration, RTCPeerConnection
-from live_helpers import LIPSTICK, Live, live_fixture
+from live_helpers import LIPSTICK, Live, live_fixture, shared_catalog
+
+from tryon.pipeline import LookItem, TryOnPipeline
+from webrtc.app import SERVER_KEY
+from webrtc.track import FramePipeline
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
@@ -141,3 +150,66 @@ async def test_a_closed_peer_releases_its_session(live: Live) -> None:
     await clients[1].wait_frames(5)  # the other session is unaffected
     await clients[1].close()
     await live.wait_sessions(0)
+
+
+class Recorded:
+    """Pipelines made by the server, held weakly: a released session leaves none alive."""
+
+    def __init__(self) -> None:
+        self.refs: list[weakref.ref[Any]] = []
+
+    def __call__(self, items: Sequence[LookItem]) -> FramePipeline:
+        pipeline = TryOnPipeline(items, catalog=shared_catalog())
+        self.refs.append(weakref.ref(pipeline))
+        return pipeline
+
+    def alive(self) -> int:
+        gc.collect()
+        return sum(r() is not None for r in self.refs)
+
+
+recorded = Recorded()
+
+
+def session_threads(sessions: Sequence[str]) -> list[str]:
+    prefixes = tuple(f"tryon-{sid[:6]}" for sid in sessions)
+    return [t.name for t in threading.enumerate() if t.name.startswith(prefixes)]
+
+
+async def wait_no_threads(sessions: Sequence[str]) -> None:
+    for _ in range(50):  # a worker ends once its last frame is done
+        if not session_threads(sessions):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"session worker threads left running: {session_threads(sessions)}")
+
+
+@pytest.mark.parametrize("live", [recorded], indirect=True)
+async def test_ended_sessions_release_their_pipeline_and_threads(live: Live) -> None:
+    sessions = []
+    for ending in ("close", "vanish", "close"):
+        c = await live.client([LIPSTICK])
+        assert c.session is not None
+        sessions.append(c.session)
+        await c.wait_frames(5)
+        if ending == "close":
+            await c.close()
+        else:
+            c.camera.stop()
+            await c.pc.close()
+        await live.wait_sessions(0)
+    assert len(recorded.refs) == 3
+    assert recorded.alive() == 0, "a closed session's pipeline is still referenced"
+    await wait_no_threads(sessions)
+
+
+async def test_server_shutdown_closes_live_sessions(live: Live) -> None:
+    c = await live.client([LIPSTICK])
+    await c.wait_frames(5)
+    assert c.session is not None
+    server = live.server.app[SERVER_KEY]
+    session = server.sessions[c.session]
+    await asyncio.wait_for(live.server.close(), 15)
+    assert session.close_reason == "server shutting down"
+    assert server.sessions == {}
+    await wait_no_threads([c.session])
