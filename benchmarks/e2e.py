@@ -69,24 +69,29 @@ class PassThrough:
         return frame
 
 
-def serve(mode: str, port: int) -> None:
+def serve(mode: str, port: int, spin: bool) -> None:
     from aiohttp import web
 
+    from tryon.runtime.session import RuntimeConfig
     from webrtc import ServerConfig, create_app
 
     factory = (lambda items: PassThrough()) if mode == "passthrough" else None
-    app = create_app(ServerConfig(port=port, max_sessions=8, idle_timeout=30), pipeline_factory=factory)
+    config = ServerConfig(
+        port=port, max_sessions=8, idle_timeout=30, runtime=RuntimeConfig(allow_spinning=spin)
+    )
+    app = create_app(config, pipeline_factory=factory)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
 class ServerProcess:
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, spin: bool = False) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/"
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", mode, "--port", str(self.port)],
+            [sys.executable, __file__, "--serve", mode, "--port", str(self.port)]
+            + (["--spin"] if spin else []),
             stdout=subprocess.DEVNULL,
         )
 
@@ -188,10 +193,10 @@ async def soak(
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     frames = frames_640x480(90)
-    results: dict[str, Any] = {"look": LOOK, "seconds_per_run": args.seconds}
+    results: dict[str, Any] = {"look": LOOK, "seconds_per_run": args.seconds, "spin": args.spin}
     if args.soak_only:
         async with aiohttp.ClientSession() as http:
-            server = ServerProcess(args.soak_only)
+            server = ServerProcess(args.soak_only, args.spin)
             try:
                 await server.ready(http)
                 console.print(f"{args.soak_only}: soak, 1 session, {args.soak:g} s")
@@ -203,7 +208,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     async with aiohttp.ClientSession() as http:
         latency: dict[str, dict[str, float]] = {}
         for mode in ("passthrough", "tryon"):
-            server = ServerProcess(mode)
+            server = ServerProcess(mode, args.spin)
             try:
                 await server.ready(http)
                 console.print(f"[bold]{mode}[/]: 1 session, {args.seconds:g} s")
@@ -295,9 +300,12 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/e2e.json"))
     parser.add_argument("--serve", choices=("tryon", "passthrough"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--spin", action="store_true", help="let ONNX Runtime's threads spin (the server's default: no)"
+    )
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.port)
+        serve(args.serve, args.port, args.spin)
         return 0
     results = asyncio.run(bench(args))
     report(results)

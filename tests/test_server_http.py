@@ -63,6 +63,27 @@ async def test_snapshot_is_the_processed_frame_and_the_pair_on_request(live: Liv
     assert "session" in err["error"]
 
 
+async def test_snapshot_of_the_frame_shown_by_its_rtp_timestamp(live: Live) -> None:
+    from webrtc.probe import read_counter
+
+    c = await live.client([LIPSTICK])
+    await c.wait_frames(20)
+    for back in (1, 4, 8):  # frames the page may still be showing (the screen lags the network)
+        shown = [r for r in c.received if r.counter is not None][-back]
+        url = f"/api/sessions/{c.session}/snapshot.png?rtp={shown.rtp_timestamp}"
+        async with live.http.get(live.server.make_url(url)) as r:
+            assert r.status == 200
+            assert r.headers["X-TryOn-Frame"] == "shown"
+            assert read_counter(decode_image(await r.read())) == shown.counter
+    # A frame no longer kept (or an unknown timestamp): the last one sent, and the header says so.
+    async with live.http.get(live.server.make_url(f"/api/sessions/{c.session}/snapshot.png?rtp=1")) as r:
+        assert r.status == 200
+        assert r.headers["X-TryOn-Frame"] == "latest"
+    status, err = await live.get(f"/api/sessions/{c.session}/snapshot.png?rtp=-5")
+    assert status == 400
+    assert "RTP timestamp" in err["error"]
+
+
 async def test_split_and_pause_change_what_is_sent(live: Live) -> None:
     c = await live.client([LIPSTICK], keep=lambda n: True, still=True)
     await c.wait_frames(10)

@@ -25,6 +25,7 @@ from tryon.perception import Perception, PerceptionConfig
 from tryon.render.finish import seed_of
 from tryon.render.makeup import MAKEUP_KINDS, MakeupParams, render_look
 from tryon.results import FrameResult
+from tryon.runtime.session import RuntimeConfig
 from tryon.timing import timed
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,8 @@ class PipelineConfig:
     """While fewer than ``max_faces`` are tracked, look for new ones every N frames."""
     face_detector: str = "short"
     static_image_mode: bool = False
+    runtime: RuntimeConfig | None = None
+    """ONNX Runtime settings (providers, threads, spinning); ``None``: the defaults."""
     perception: PerceptionConfig | None = None
     """Overrides the perception configuration derived from the fields above."""
 
@@ -124,6 +127,7 @@ class TryOnPipeline:
                 face_detector="full" if c.face_detector == "full" else "short",
                 static_image_mode=c.static_image_mode,
                 detect_interval=c.detect_interval,
+                runtime=c.runtime or RuntimeConfig(),
             )
             perception = Perception(pc)
         self.perception = perception

@@ -23,7 +23,7 @@ from aiortc.sdp import SessionDescription
 
 from tryon.catalog import Catalog
 from tryon.errors import TryOnError
-from tryon.pipeline import RENDERED_KINDS, LookItem, TryOnPipeline, resolve_item
+from tryon.pipeline import RENDERED_KINDS, LookItem, PipelineConfig, TryOnPipeline, resolve_item
 from webrtc.config import ServerConfig
 from webrtc.metrics import CONTENT_TYPE, Metrics
 from webrtc.photo import PhotoService, snapshot_response
@@ -176,11 +176,23 @@ class Server:
         if session is None:
             return json_error(404, "no live session with this id")
         pair = request.query.get("pair", "0") in ("1", "true", "yes")
+        pts = None
+        rtp = request.query.get("rtp")
+        if rtp is not None:
+            if not rtp.isdigit() or int(rtp) >= 1 << 32:
+                return json_error(
+                    400, f"rtp: expected the shown frame's RTP timestamp (0..2^32-1), got {rtp!r}"
+                )
+            if session.track is not None:
+                pts = session.track.pts_of_rtp(int(rtp))
         try:
-            image = session.processor.snapshot(pair)
+            image, exact = session.processor.snapshot(pair, pts)
         except TryOnError as exc:
             return json_error(409, str(exc))
-        return await snapshot_response(image, self.setup_executor, "tryon-pair" if pair else "tryon")
+        response = await snapshot_response(image, self.setup_executor, "tryon-pair" if pair else "tryon")
+        # "shown": the frame the page showed (by its RTP timestamp); "latest": the last one sent.
+        response.headers["X-TryOn-Frame"] = "shown" if exact else "latest"
+        return response
 
     # -- health -------------------------------------------------------------------------------
 
@@ -237,9 +249,9 @@ async def errors_as_json(
 SERVER_KEY = web.AppKey("server", Server)
 
 
-def default_factory(catalog: Catalog) -> PipelineFactory:
+def default_factory(catalog: Catalog, config: ServerConfig) -> PipelineFactory:
     def make(items: Sequence[LookItem]) -> FramePipeline:
-        return TryOnPipeline(items, catalog=catalog)
+        return TryOnPipeline(items, catalog=catalog, config=PipelineConfig(runtime=config.runtime))
 
     return make
 
@@ -253,7 +265,7 @@ def create_app(
     """The server as an aiohttp application; run it with ``web.run_app`` or ``tryon serve``."""
     config = config or ServerConfig()
     catalog = catalog if catalog is not None else Catalog.load()
-    server = Server(config, catalog, pipeline_factory or default_factory(catalog))
+    server = Server(config, catalog, pipeline_factory or default_factory(catalog, config))
     app = web.Application(middlewares=[errors_as_json], client_max_size=config.max_photo_bytes + 1024)
     app[SERVER_KEY] = server
     r = app.router

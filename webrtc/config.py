@@ -9,6 +9,7 @@ from typing import Any
 from aiortc import RTCConfiguration, RTCIceServer
 
 from tryon.errors import InputError
+from tryon.runtime.session import RuntimeConfig
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -85,6 +86,9 @@ class ServerConfig:
     """Photos larger than this (either side) are scaled down before try-on."""
     max_look: int = 12
     """Products in one look."""
+    runtime: RuntimeConfig = field(default_factory=lambda: RuntimeConfig(allow_spinning=False))
+    """ONNX Runtime settings of the sessions' pipelines. Spinning is off by default: the
+    pipeline shares the cores with the video codecs, which a spinning thread pool would starve."""
     ice_servers: tuple[IceServer, ...] = field(default_factory=tuple)
     """None by default: aiortc would otherwise use a public STUN server that a closed network
     cannot reach."""

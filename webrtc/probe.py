@@ -132,6 +132,8 @@ class Received:
     """Monotonic arrival time of the decoded frame."""
     latency: float | None
     """Seconds from the camera frame leaving the synthetic camera to its return, decoded."""
+    rtp_timestamp: int | None = None
+    """The RTP timestamp the frame came with (what a page reads from requestVideoFrameCallback)."""
 
 
 class ProbeClient:
@@ -210,9 +212,20 @@ class ProbeClient:
                 rgb = np.asarray(frame.to_ndarray(format="rgb24"), np.uint8)
                 n = read_counter(rgb)
                 sent = self.camera.sent.get(n) if n is not None else None
-                self.received.append(Received(n, now, None if sent is None else now - sent))
+                latency = None if sent is None else now - sent
+                self.received.append(Received(n, now, latency, self._rtp_timestamp(frame)))
                 if n is not None and self._keep(n):
                     self.images[n] = rgb
+
+    def _rtp_timestamp(self, frame: VideoFrame) -> int | None:
+        # aiortc's receiver rebases timestamps on the first one it saw (kept privately); a page
+        # gets the wire's timestamp from requestVideoFrameCallback, so undo the rebase here.
+        for receiver in self.pc.getReceivers():
+            mapper = getattr(receiver, "_RTCRtpReceiver__timestamp_mapper", None)
+            origin = getattr(mapper, "_origin", None)
+            if receiver.track.kind == "video" and isinstance(origin, int) and frame.pts is not None:
+                return (origin + frame.pts) % (1 << 32)
+        return None
 
     async def wait_frames(self, n: int, timeout: float = 30.0) -> None:
         """Wait until ``n`` more frames have come back."""

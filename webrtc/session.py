@@ -97,7 +97,7 @@ class Session:
         counting = CountingTrack(track, self.counters, self.metrics)
         newest = self._relay.subscribe(counting, buffered=False)
         self.track = TryOnTrack(newest, counting, self.processor, self._executor, self.counters, self.metrics)
-        self.pc.addTrack(self.track)
+        self.track.sender = self.pc.addTrack(self.track)
 
     async def _on_state(self) -> None:
         state = self.pc.connectionState

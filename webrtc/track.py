@@ -14,14 +14,14 @@ import asyncio
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-from aiortc import MediaStreamTrack
+from aiortc import MediaStreamTrack, RTCRtpSender
 from av import VideoFrame
 from numpy.typing import NDArray
 
@@ -59,10 +59,24 @@ class SessionCounters:
     """Monotonic time of the last camera frame (0 before the first)."""
 
 
+SNAPSHOT_FRAMES = 12
+"""Frame pairs kept for snapshots (0.4 s at 30 fps: more than the way to the screen takes)."""
+RTP_CLOCK = 90_000
+"""Video RTP timestamps tick at 90 kHz; frame pts are kept in that clock here."""
+
+
+@dataclass(frozen=True)
+class Kept:
+    pts: int | None
+    """The frame's pts at 90 kHz (its RTP timestamp on the wire, less the sender's origin)."""
+    before: NDArray[np.uint8]
+    after: NDArray[np.uint8]
+
+
 class LiveProcessor:
     """The thread side of a session: fit, try on (unless paused), compose the before/after view,
-    and keep the last frame pair for snapshots. Only the session's single worker thread calls
-    :meth:`__call__`; the settings are read once per frame."""
+    and keep the last few frame pairs for snapshots. Only the session's single worker thread
+    calls :meth:`__call__`; the settings are read once per frame."""
 
     def __init__(self, pipeline: FramePipeline, output_size: tuple[int, int]) -> None:
         self.pipeline = pipeline
@@ -70,26 +84,51 @@ class LiveProcessor:
         self.paused = False
         self.split: tuple[float, str] | None = None
         self._lock = threading.Lock()
-        self._last: tuple[NDArray[np.uint8], NDArray[np.uint8]] | None = None
+        self._kept: deque[Kept] = deque(maxlen=SNAPSHOT_FRAMES)
 
-    def __call__(self, image: NDArray[np.uint8], timestamp: float | None) -> NDArray[np.uint8]:
+    def __call__(
+        self, image: NDArray[np.uint8], timestamp: float | None, pts: int | None = None
+    ) -> NDArray[np.uint8]:
         before = fit_to_size(image, self.output_size)
         after = before if self.paused else self.pipeline.process(before, timestamp)
         with self._lock:
-            self._last = (before, after)
+            self._kept.append(Kept(pts, before, after))
         split = self.split
         if split is None:
             return after
         position, side = split
         return split_view(before, after, position) if side == "left" else split_view(after, before, position)
 
-    def snapshot(self, pair: bool = False) -> NDArray[np.uint8]:
-        """The try-on of the last frame sent (``pair``: before | after side by side)."""
+    def snapshot(self, pair: bool = False, pts: int | None = None) -> tuple[NDArray[np.uint8], bool]:
+        """The try-on of the frame with this pts (90 kHz) if it is still kept, else of the last
+        frame sent; ``pair``: before | after side by side. Also returns whether ``pts`` matched."""
         with self._lock:
-            last = self._last
-        if last is None:
+            kept = list(self._kept)
+        if not kept:
             raise InputError("snapshot: no frame has been processed yet")
-        return side_by_side(*last) if pair else last[1]
+        chosen = next((k for k in reversed(kept) if _same_pts(k.pts, pts)), None)
+        frame = chosen or kept[-1]
+        image = side_by_side(frame.before, frame.after) if pair else frame.after
+        return image, chosen is not None
+
+
+PTS_TOLERANCE = 300
+"""Ticks (3.3 ms) within which two 90 kHz timestamps name the same frame: time-base conversions
+on the way round the loop can move one by a tick or two; frames are at least 1500 ticks apart."""
+
+
+def _same_pts(a: int | None, b: int | None) -> bool:
+    if a is None or b is None:
+        return False
+    d = (a - b) % (1 << 32)
+    return min(d, (1 << 32) - d) <= PTS_TOLERANCE
+
+
+def pts90(frame: VideoFrame) -> int | None:
+    """The frame's pts in the 90 kHz video RTP clock (as the encoder converts it)."""
+    if frame.pts is None or frame.time_base is None:
+        return None
+    return round(frame.pts * frame.time_base * RTP_CLOCK) % (1 << 32)
 
 
 class CountingTrack(MediaStreamTrack):
@@ -141,8 +180,27 @@ class TryOnTrack(MediaStreamTrack):
         self._metrics = metrics
         self._last_seq = 0
         self._seen_failures: Counter[str] = Counter()
+        self.sender: RTCRtpSender | None = None
+        """Set by the session: the sender that encodes this track (for the RTP timestamp origin)."""
+        self.rtp_origin: int | None = None
+        self._last_pts: int | None = None
+
+    def pts_of_rtp(self, rtp_timestamp: int) -> int | None:
+        """The pts (90 kHz) of the frame the page received with this RTP timestamp."""
+        if self.rtp_origin is None:
+            return None
+        return (rtp_timestamp - self.rtp_origin) % (1 << 32)
+
+    def _learn_rtp_origin(self) -> None:
+        # The sender asks for the next frame only once every packet of the previous one is sent,
+        # so its last RTP timestamp is the previous frame's: origin = timestamp - pts. aiortc
+        # keeps the origin private; without it, snapshots fall back to the last frame sent.
+        rtp = getattr(self.sender, "_RTCRtpSender__rtp_timestamp", None)
+        if isinstance(rtp, int) and rtp and self._last_pts is not None:
+            self.rtp_origin = (rtp - self._last_pts) % (1 << 32)
 
     async def recv(self) -> VideoFrame:
+        self._learn_rtp_origin()
         frame = await self._newest.recv()
         assert isinstance(frame, VideoFrame)
         # With buffered=False the relay hands over the newest frame, which is the last one counted.
@@ -155,6 +213,7 @@ class TryOnTrack(MediaStreamTrack):
         loop = asyncio.get_running_loop()
         out = await loop.run_in_executor(self._executor, self._work, frame)
         out.pts, out.time_base = frame.pts, frame.time_base
+        self._last_pts = pts90(frame)
         now = time.monotonic()
         self._counters.frames_out += 1
         self._counters.latency_ms = (now - arrived) * 1e3
@@ -166,7 +225,7 @@ class TryOnTrack(MediaStreamTrack):
         rgb = np.asarray(frame.to_ndarray(format="rgb24"), np.uint8)
         timestamp = float(frame.time) if frame.time is not None else None
         try:
-            shown = self._processor(rgb, timestamp)
+            shown = self._processor(rgb, timestamp, pts90(frame))
         except Exception:
             # The pipeline passes failing frames through itself; this is the last line of defence.
             self._count_failure("session")
