@@ -152,8 +152,16 @@ async def test_page_tries_a_product_on_the_fake_camera_and_downloads_a_snapshot(
     assert stats["look"] == [LIPSTICK]
     assert stats["frames_out"] > 10
 
-    async with page.expect_download() as info:
+    shown = read_counter(await remote_frame(page))
+    async with (
+        page.expect_response(lambda r: "/snapshot.png" in r.url) as answer,
+        page.expect_download() as info,
+    ):
         await page.click("#snapshot")
+    response = await answer.value
+    # The page names the frame on screen by its RTP timestamp; the server had it.
+    assert "rtp=" in response.url
+    assert response.headers["x-tryon-frame"] == "shown"
     download = await info.value
     assert download.suggested_filename.endswith(".png")
     path = tmp_path / "snapshot.png"
@@ -161,6 +169,10 @@ async def test_page_tries_a_product_on_the_fake_camera_and_downloads_a_snapshot(
     snap = decode_image(path.read_bytes())
     on, why = lipstick_on(snap, camera_scene)
     assert on, why
+    taken = read_counter(snap)
+    assert shown is not None
+    assert taken is not None
+    assert 0 <= (taken - shown) % CLIP_FRAMES <= 3, (shown, taken)  # the screen moved on a little
 
     # The language switch re-labels the page without dropping the session.
     english = await page.inner_text("#snapshot")

@@ -59,7 +59,9 @@ async function snapshot() {
   updateUI();
   try {
     // Fetched rather than navigated to, so that an error can be shown; saved under the server's file name.
-    const resp = await fetch(`/api/sessions/${encodeURIComponent(session)}/snapshot.png?pair=${pair}`, { cache: "no-store" });
+    // The frame on screen now, by its RTP timestamp (else the server takes the last frame it sent).
+    const rtp = Number.isInteger(app.cam?.shownRtp) ? `&rtp=${app.cam.shownRtp}` : "";
+    const resp = await fetch(`/api/sessions/${encodeURIComponent(session)}/snapshot.png?pair=${pair}${rtp}`, { cache: "no-store" });
     if (!resp.ok) throw new Error(await errorText(resp));
     const name = /filename\s*=\s*"?([^";]+)"?/i.exec(resp.headers.get("Content-Disposition") || "")?.[1].split(/[\\/]/).pop();
     download(await resp.blob(), name || (pair ? "tryon-pair.png" : "tryon.png"));
@@ -95,9 +97,12 @@ function bindEvents() {
   on(el.lang, "change", () => applyLang(el.lang.value, true));
 
   on(el.products, "click", (e) => {
-    if (e.target.closest("a.buy")) return; // the Buy link only opens the shop
+    // Clicks anywhere on a card land on its stretched .card-select button (Enter/Space on it click too);
+    // the Buy link sits above it and only opens the shop.
+    if (e.target.closest("a.buy")) return;
     const card = e.target.closest(".product-card");
-    if (card && card.getAttribute("aria-disabled") !== "true") selectProduct(card.dataset.productId);
+    const select = card?.querySelector(".card-select");
+    if (select && select.getAttribute("aria-disabled") !== "true") selectProduct(card.dataset.productId);
   });
   on(el.kindFilters, "click", (e) => {
     const chip = e.target.closest(".kind-chip");
@@ -125,7 +130,7 @@ function bindEvents() {
   on(el.lookClear, "click", () => {
     app.look = [];
     lookChanged();
-    el.products.querySelector(".product-card")?.focus();
+    el.products.querySelector(".product-card:not([hidden]) .card-select")?.focus();
   });
 
   on(el.intensity, "input", () => {

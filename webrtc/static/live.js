@@ -143,8 +143,17 @@ function onRemoteTrack(cam, e) {
   if (cam.watching) return;
   cam.watching = true;
   const first = () => { if (app.cam === cam && !cam.gotFrame) { cam.gotFrame = true; checkLive(cam); } };
-  if (typeof video.requestVideoFrameCallback === "function") video.requestVideoFrameCallback(first);
-  else video.addEventListener("loadeddata", first, { once: true });
+  if (typeof video.requestVideoFrameCallback === "function") {
+    // Every frame put on screen: remember its RTP timestamp, so that a snapshot is of that very
+    // frame (the server keeps the last few and finds it by this timestamp).
+    const onFrame = (_now, meta) => {
+      if (app.cam !== cam) return;
+      first();
+      cam.shownRtp = Number.isInteger(meta?.rtpTimestamp) ? meta.rtpTimestamp : null;
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  } else video.addEventListener("loadeddata", first, { once: true });
 }
 
 function onConnectionState(cam) {

@@ -119,6 +119,8 @@ function formatPrice(p) {
   }
 }
 
+// A card is a plain container: its select button (stretched over the whole card by CSS, so a click anywhere
+// selects) and, beside it rather than inside it, the Buy link (raised above the stretched area).
 function buildCard(p) {
   const thumb = h("span", { class: "thumb", "aria-hidden": "true" });
   fillThumb(thumb, p);
@@ -127,14 +129,16 @@ function buildCard(p) {
   const url = /^(https?:\/\/|\/)/i.test(p.buy_url || "") ? p.buy_url : null;
   const buy = url && h("a", { class: "buy", href: url, target: "_blank", rel: "noopener", text: t("products.buy"),
     "aria-label": t("products.buyLabel", { name: p.name }) });
-  return h("button", { type: "button", class: "product-card", "data-product-id": p.id, "aria-disabled": p.renderable ? null : "true" },
+  const select = h("button", { type: "button", class: "card-select", "aria-disabled": p.renderable ? null : "true" },
     thumb, check,
     h("span", { class: "card-kind", text: kindName(p.kind) }),
     h("span", { class: "card-name", text: p.name }),
     p.brand && h("span", { class: "card-brand", text: p.brand }),
     !p.renderable && h("span", { class: "card-soon", text: t("products.comingSoon") }),
-    h("span", { class: "visually-hidden card-state" }),
-    h("span", { class: "card-foot" }, h("span", { class: "card-price", text: formatPrice(p) }), buy));
+    h("span", { class: "visually-hidden card-state" }));
+  return h("div", { class: p.renderable ? "product-card" : "product-card is-disabled", "data-product-id": p.id },
+    select,
+    h("div", { class: "card-foot" }, h("span", { class: "card-price", text: formatPrice(p) }), buy));
 }
 
 export function renderFilters() {
@@ -217,7 +221,7 @@ export function renderLook(focusIndex = -1) {
   el.lookEmpty.hidden = app.look.length > 0;
   if (focusIndex >= 0) { // after a removal: keep the keyboard focus nearby
     const buttons = el.look.querySelectorAll(".look-remove");
-    (buttons[Math.min(focusIndex, buttons.length - 1)] ?? el.products.querySelector(".product-card"))?.focus();
+    (buttons[Math.min(focusIndex, buttons.length - 1)] ?? el.products.querySelector(".product-card:not([hidden]) .card-select"))?.focus();
   }
 }
 
