@@ -9,6 +9,7 @@ missing browser is a failure). Never uses `playwright install`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -61,33 +62,42 @@ async def server() -> AsyncIterator[TestServer]:
     await srv.close()
 
 
-@pytest_asyncio.fixture
-async def browser(clip: Path) -> AsyncIterator[Any]:
+BASE_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+]
+
+
+@contextlib.asynccontextmanager
+async def chromium(*args: str) -> AsyncIterator[Any]:
+    """Debian's Chromium, headless, with a fake camera device and ``args``."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        b = await pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={clip}",
-                # Loopback ICE candidates, and real addresses rather than mDNS names, so the
-                # server (on this machine, no STUN) can reach the page.
-                "--allow-loopback-in-peer-connection",
-                "--disable-features=WebRtcHideLocalIpsWithMdns",
-            ],
-        )
+        b = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[*BASE_ARGS, *args])
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+@pytest_asyncio.fixture
+async def browser(clip: Path) -> AsyncIterator[Any]:
+    async with chromium(
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={clip}",
+        # Loopback ICE candidates, and real addresses rather than mDNS names, so the server
+        # (on this machine, no STUN) can reach the page.
+        "--allow-loopback-in-peer-connection",
+        "--disable-features=WebRtcHideLocalIpsWithMdns",
+    ) as b:
         yield b
-        await b.close()
 
 
 async def remote_frame(page: Any) -> NDArray[np.uint8]:
@@ -148,6 +158,8 @@ async def test_page_tries_a_product_on_the_fake_camera_and_downloads_a_snapshot(
     await page.click('.swatch[data-variant-id="ruby-red"]')
     await wait_lipstick(page, camera_scene)
     await page.screenshot(path=str(tmp_path / "page.png"))
+    # The server pushes stats about once a second: wait for one sent after the look changed.
+    await page.wait_for_function("window.tryon.lastStats?.look?.length === 1", timeout=5_000)
     stats = await page.evaluate("window.tryon.lastStats")
     assert stats["look"] == [LIPSTICK]
     assert stats["frames_out"] > 10
@@ -194,24 +206,11 @@ async def test_deep_link_opens_wearing_the_product(
     await wait_lipstick(page, camera_scene)
 
 
-async def test_refused_camera_gets_a_clear_message(server: TestServer, clip: Path) -> None:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--use-fake-device-for-media-stream",
-                "--deny-permission-prompts",
-            ],
-        )
+async def test_refused_camera_gets_a_clear_message(server: TestServer) -> None:
+    async with chromium("--deny-permission-prompts") as b:
         page = await b.new_page(locale="en-US")
         await page.goto(str(server.make_url("/")))
         await page.click("#start-camera")
         await page.wait_for_selector('#message[data-kind="error"]', state="visible", timeout=15_000)
         text = await page.inner_text("#message")
         assert "camera" in text.lower()
-        await b.close()
