@@ -15,6 +15,7 @@ from tryon.errors import (
     UnknownProductError,
     UnsupportedOpError,
 )
+from tryon.headpose import HeadPose, HeadPoseSmoother, estimate_head_pose
 from tryon.perception import Perception, PerceptionConfig
 from tryon.pipeline import PipelineConfig, TryOnPipeline
 from tryon.results import Face, FrameResult, Hand, Pose, Segmentation
@@ -29,6 +30,8 @@ __all__ = [
     "Face",
     "FrameResult",
     "Hand",
+    "HeadPose",
+    "HeadPoseSmoother",
     "InputError",
     "MediaError",
     "ModelError",
@@ -50,4 +53,5 @@ __all__ = [
     "UnsupportedOpError",
     "Variant",
     "__version__",
+    "estimate_head_pose",
 ]
