@@ -91,7 +91,9 @@ def test_frame_result_json_layout(loader: ModelLoader, portrait: NDArray[np.uint
     doc = r.process(portrait).to_json()
     assert set(doc) == {"width", "height", "faces", "poses", "hands"}
     face = doc["faces"][0]
-    assert set(face) == {"id", "score", "landmarks"}
+    assert set(face) == {"id", "score", "head_pose", "landmarks"}
+    assert set(face["head_pose"]) == {"yaw", "pitch", "roll", "scale"}
+    assert abs(face["head_pose"]["yaw"]) < 15  # the astronaut faces the camera
     assert len(face["landmarks"]) == 468
     assert all(len(p) == 3 for p in face["landmarks"])
     assert all(len(p) == 4 for p in doc["poses"][0]["landmarks"])

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from tryon.errors import InputError
 from tryon.geometry import Roi
+from tryon.headpose.estimate import HeadPose
 
 FACE_LANDMARKS = 468
 FACE_LANDMARKS_WITH_IRIS = 478
@@ -38,6 +39,8 @@ class Face:
     landmarks: NDArray[np.float32]
     """``(468, 3)``, or ``(478, 3)`` with iris refinement: x, y, z in pixels."""
     roi: Roi
+    head_pose: HeadPose | None = None
+    """Rotation, translation and scale of the head (smoothed per track in video mode)."""
 
     def __post_init__(self) -> None:
         _check("Face.landmarks", self.landmarks, ((FACE_LANDMARKS, 3), (FACE_LANDMARKS_WITH_IRIS, 3)))
@@ -52,7 +55,17 @@ class Face:
         return float(np.linalg.norm(self.landmarks[33, :2] - self.landmarks[263, :2]))
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "score": round(self.score, 4), "landmarks": _rows(self.landmarks)}
+        out: dict[str, Any] = {"id": self.id, "score": round(self.score, 4)}
+        if self.head_pose is not None:
+            yaw, pitch, roll = self.head_pose.euler
+            out["head_pose"] = {
+                "yaw": round(yaw, 2),
+                "pitch": round(pitch, 2),
+                "roll": round(roll, 2),
+                "scale": round(self.head_pose.scale, 2),
+            }
+        out["landmarks"] = _rows(self.landmarks)
+        return out
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from tryon.detect.ssd import SsdDetector
 from tryon.frame import Frame
 from tryon.geometry import Roi, roi_iou
+from tryon.headpose import HeadPoseSmoother, estimate_head_pose
 from tryon.landmarks.face import FaceLandmarkModel, roi_from_detection, roi_from_landmarks
 from tryon.landmarks.iris import IrisModel
 from tryon.results import Face
@@ -41,6 +42,8 @@ class FaceTrackerConfig:
     """While fewer than ``max_faces`` are tracked, run the detector every this many frames."""
     motion_refinements: int = 2
     """Extra mesh runs allowed in one frame when the face moved off its ROI's centre (0: none)."""
+    head_pose: bool = True
+    """Estimate each face's head pose (smoothed per track in video mode)."""
 
 
 @dataclass
@@ -50,6 +53,7 @@ class _Track:
     tracked: bool = False
     """The ROI comes from the previous frame's landmarks (not from a detection)."""
     smoother: LandmarkSmoother = field(repr=False, default_factory=lambda: LandmarkSmoother(FACE_LANDMARKS))
+    pose_smoother: HeadPoseSmoother = field(repr=False, default_factory=HeadPoseSmoother)
 
 
 @dataclass
@@ -176,6 +180,13 @@ class FaceTracker:
             if self.iris is not None:
                 with timed(timings, "face.iris"):
                     landmarks = self.iris.refine(frame, landmarks)
+            head_pose = None
+            if c.head_pose:
+                with timed(timings, "face.head_pose"):
+                    # From the raw landmarks: the pose has its own smoother, tuned for it.
+                    head_pose = estimate_head_pose(landmarks)
+                    if c.smooth and not c.static_image_mode:
+                        head_pose = track.pose_smoother.update(head_pose, timestamp)
             if c.smooth and not c.static_image_mode:
                 with timed(timings, "face.smooth"):
                     if track.smoother.params != c.smoothing:
@@ -183,7 +194,7 @@ class FaceTracker:
                     landmarks = track.smoother.update(
                         landmarks, timestamp, object_scale(track.roi.width, track.roi.height)
                     )
-            faces.append(Face(track.id, score, landmarks, track.roi))
+            faces.append(Face(track.id, score, landmarks, track.roi, head_pose))
         if not c.static_image_mode:
             self._tracks = [o.track for o in kept]
         return faces
