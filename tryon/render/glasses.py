@@ -1,0 +1,209 @@
+"""Glasses and sunglasses on a face, placed in 3D by the head pose.
+
+The front of the frame is a plane in the head frame (see :mod:`tryon.headpose`), just in front of
+the nose bridge: the asset's ``bridge`` anchor sits on the nose bridge (mesh vertex 168) and its
+lens centres over the eye centres, so the frame is sized by the person's eye distance. The plane
+is projected with the head's rotation and scale (weak perspective, so a turned head foreshortens
+the frame) and the asset warped onto it. Temples run from the asset's hinges back to the ears;
+the one on the side turned away from the camera is hidden where the face covers it. Lenses tint
+what is behind them in linear light (``lens_opacity``: 0.05–0.15 for clear lenses, 0.6–0.85 for
+sunglasses) and add a faint reflection, so the eyes show through.
+
+Stateless: ``render_glasses(frame, face, glasses) -> frame``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from tryon.errors import InputError
+from tryon.headpose import HeadPose, estimate_head_pose, load_canonical
+from tryon.render.color import linear_color, to_linear, to_srgb
+from tryon.render.regions import SILHOUETTE
+from tryon.results import Face
+
+NOSE_BRIDGE = 168
+EYE_CORNERS = ((33, 133), (362, 263))
+"""(outer, inner) of the subject's right eye, (inner, outer) of their left."""
+FRAME_DEPTH = 0.035
+"""How far in front of the nose bridge the frame's plane is, in eye spans."""
+EAR = (0.78, -0.2, 0.95)
+"""Where a temple ends on the subject's left, in the head frame (|x|, y, z); mirrored on the right."""
+TEMPLE_WIDTH = 0.035
+"""Temple thickness in eye spans (about 3 mm)."""
+REFLECTION = 0.05
+"""Strength of the lens reflection (linear light)."""
+
+
+@dataclass(frozen=True)
+class GlassesAsset:
+    """A frame front and its lens mask, in the same pixel grid, with anchors in that grid."""
+
+    front: NDArray[np.uint8]
+    """``(H, W, 4)`` RGBA: the frame, its RGB the shading to colour (white = the frame colour)."""
+    lenses: NDArray[np.uint8]
+    """``(H, W)`` the lens area (255 inside)."""
+    left_lens: tuple[float, float]
+    """Centre of the lens in front of the subject's left eye (the image's right on a frontal face)."""
+    right_lens: tuple[float, float]
+    bridge: tuple[float, float]
+    left_hinge: tuple[float, float]
+    right_hinge: tuple[float, float]
+
+    @functools.cached_property
+    def pyramid(self) -> list[tuple[float, NDArray[np.float32], NDArray[np.float32]]]:
+        """``(scale, front, lenses)`` at 1, 1/2, 1/4, ... as floats in [0, 1] (area-filtered),
+        so a frame a few hundred pixels wide is not warped down from thousands."""
+        front: NDArray[np.float32] = self.front.astype(np.float32) / np.float32(255.0)
+        # Premultiplied: the colour of transparent pixels must not bleed into the edges.
+        front[..., :3] *= front[..., 3:4]
+        lenses: NDArray[np.float32] = self.lenses.astype(np.float32) / np.float32(255.0)
+        levels = [(1.0, front, lenses)]
+        while min(front.shape[:2]) > 64:
+            front = np.asarray(cv2.pyrDown(front), np.float32)
+            lenses = np.asarray(cv2.pyrDown(lenses), np.float32)
+            levels.append((levels[-1][0] / 2, front, lenses))
+        return levels
+
+    def level(self, scale: float) -> tuple[float, NDArray[np.float32], NDArray[np.float32]]:
+        """The coarsest level still at least ``scale`` (target pixels per asset pixel)."""
+        chosen = self.pyramid[0]
+        for lv in self.pyramid:
+            if lv[0] >= scale:
+                chosen = lv
+        return chosen
+
+    def __post_init__(self) -> None:
+        h, w = self.front.shape[:2]
+        if self.front.ndim != 3 or self.front.shape[2] != 4 or self.front.dtype != np.uint8:
+            raise InputError(
+                f"glasses front: expected (H, W, 4) uint8 RGBA, got {self.front.shape} {self.front.dtype}"
+            )
+        if self.lenses.shape != (h, w):
+            raise InputError(f"glasses lenses: expected {(h, w)} like the front, got {self.lenses.shape}")
+        if self.left_lens[0] <= self.right_lens[0]:
+            raise InputError(
+                "glasses anchors: expected left_lens to the right of right_lens in the image "
+                f"(the subject's left), got {self.left_lens} and {self.right_lens}"
+            )
+
+
+@dataclass(frozen=True)
+class GlassesParams:
+    frame_color: tuple[int, int, int]
+    lens_color: tuple[int, int, int] = (128, 128, 128)
+    lens_opacity: float = 0.1
+    intensity: float = 1.0
+
+
+def _head(face: Face) -> HeadPose:
+    return face.head_pose if face.head_pose is not None else estimate_head_pose(face.landmarks)
+
+
+def placement(asset: GlassesAsset) -> tuple[float, NDArray[np.float64]]:
+    """``(k, origin)``: asset pixel ``(u, v)`` → head frame ``origin + k (u, v, 0)``."""
+    shape = load_canonical().shape
+    eyes = [shape[list(pair)].mean(0) for pair in EYE_CORNERS]
+    k = float(np.linalg.norm(eyes[1][:2] - eyes[0][:2])) / (asset.left_lens[0] - asset.right_lens[0])
+    bridge = shape[NOSE_BRIDGE]
+    z = bridge[2] - FRAME_DEPTH
+    origin = np.array([bridge[0] - k * asset.bridge[0], bridge[1] - k * asset.bridge[1], z])
+    return k, origin
+
+
+def asset_to_image(asset: GlassesAsset, pose: HeadPose, points: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Asset pixels ``(N, 2)`` to image ``(N, 3)`` (x, y, depth) on a face with this head pose."""
+    k, origin = placement(asset)
+    p = np.asarray(points, np.float64)
+    head = origin + k * np.column_stack([p, np.zeros(len(p))])
+    return pose.project(head)
+
+
+def _warp(
+    image: NDArray[np.float32], m: NDArray[np.float64], box: tuple[int, int, int, int]
+) -> NDArray[np.float32]:
+    x0, y0, x1, y1 = box
+    shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], np.float64)
+    out = cv2.warpPerspective(
+        image, shift @ m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+    )
+    return np.asarray(out, np.float32)
+
+
+def _temple_polygon(
+    pose: HeadPose, hinge: NDArray[np.float64], ear: NDArray[np.float64], width: float
+) -> NDArray[np.float64]:
+    """A tapered bar from hinge to ear (head frame), projected: ``(4, 2)``."""
+    up = np.array([0.0, -width / 2, 0.0])
+    quad = np.array([hinge + up, ear + 0.6 * up, ear - 0.6 * up, hinge - up])
+    return pose.project(quad)[:, :2]
+
+
+def render_glasses(
+    frame: NDArray[np.uint8], face: Face, asset: GlassesAsset, params: GlassesParams
+) -> NDArray[np.uint8]:
+    h, w = frame.shape[:2]
+    pose = _head(face)
+    ah, aw = asset.front.shape[:2]
+    corners = np.array([[0, 0], [aw, 0], [aw, ah], [0, ah]], np.float64)
+    projected = asset_to_image(asset, pose, corners)[:, :2]
+    k, origin = placement(asset)
+    temples = []
+    for side, hinge_px in ((+1, asset.left_hinge), (-1, asset.right_hinge)):
+        hinge = origin + k * np.array([hinge_px[0], hinge_px[1], 0.0])
+        ear = np.array([side * EAR[0], EAR[1], EAR[2]])
+        # The side of the head faces away from the camera when its outward normal points away.
+        away = float((pose.rotation @ np.array([side, 0.0, 0.0]))[2]) > 0.05
+        temples.append((_temple_polygon(pose, hinge, ear, TEMPLE_WIDTH), away))
+    pts = np.concatenate([projected] + [poly for poly, _ in temples])
+    x0, y0 = np.floor(pts.min(0)).astype(int) - 2
+    x1, y1 = np.ceil(pts.max(0)).astype(int) + 2
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 <= x0 or y1 <= y0:
+        return frame
+    box = (int(x0), int(y0), int(x1), int(y1))
+    out = frame.copy()
+    region = to_linear(np.ascontiguousarray(frame[y0:y1, x0:x1]))
+    colour = linear_color(params.frame_color)
+    a = params.intensity
+
+    # Temples: the far one only where the face does not cover it.
+    face_mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    oval = face.landmarks[list(SILHOUETTE), :2] - [x0, y0]
+    cv2.fillPoly(face_mask, [np.round(oval * 16).astype(np.int32)], 1, cv2.LINE_AA, shift=4)
+    for poly, away in temples:
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillConvexPoly(mask, np.round((poly - [x0, y0]) * 16).astype(np.int32), 255, cv2.LINE_AA, shift=4)
+        alpha = mask.astype(np.float32) / 255.0
+        if away:
+            alpha *= 1.0 - face_mask.astype(np.float32)
+        shade = 0.75  # temples are seen edge-on, a little darker than the front
+        region += (a * alpha)[..., None] * (colour * shade - region)
+
+    target = float(np.linalg.norm(projected[1] - projected[0])) / aw
+    _, lv_front, lv_lenses = asset.level(target)
+    lh_, lw_ = lv_front.shape[:2]
+    src = np.array([[0, 0], [lw_, 0], [lw_, lh_], [0, lh_]], np.float32)
+    m = cv2.getPerspectiveTransform(src, projected.astype(np.float32)).astype(np.float64)
+    front = _warp(lv_front, m, box)
+    lenses = _warp(lv_lenses, m, box)
+
+    # Lenses: tint what is behind them, plus a reflection brighter towards the top.
+    tint = linear_color(params.lens_color)
+    o = params.lens_opacity * a
+    ys = np.linspace(1.0, 0.0, y1 - y0, dtype=np.float32)[:, None, None]
+    region = region * (1.0 - o * lenses[..., None]) + (region * tint) * (o * lenses[..., None])
+    region += (REFLECTION * a) * lenses[..., None] * ys
+
+    # Front: the frame colour modulated by the asset's shading (premultiplied by its alpha).
+    cover = front[..., 3:4]
+    shading = np.where(cover > 1e-4, front[..., :3] / np.maximum(cover, 1e-4), 0.0) ** 2.2
+    alpha = cover * a
+    region = region * (1.0 - alpha) + (colour * shading) * alpha
+    out[y0:y1, x0:x1] = to_srgb(region)
+    return out

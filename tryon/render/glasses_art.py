@@ -1,0 +1,136 @@
+"""Procedurally drawn glasses fronts (the starter catalog's, and test material): RGBA frames whose
+RGB is the shading to colour, a lens mask, and the anchors, at 10 pixels per millimetre."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from tryon.errors import InputError
+from tryon.render.glasses import GlassesAsset
+
+PX_PER_MM = 10.0
+STYLES = ("round", "rectangle", "cat-eye", "aviator", "wayfarer")
+
+
+def _line(canvas: NDArray[np.uint8], points: NDArray[np.float64], thickness: float) -> None:
+    pts = np.round(points * 16).astype(np.int32)
+    cv2.polylines(canvas, [pts], False, 255, max(1, round(thickness)), cv2.LINE_AA, shift=4)
+
+
+def lens_outline(style: str, width: float, height: float, n: int = 96) -> NDArray[np.float64]:
+    """The outline of the lens in front of the subject's right eye (the image's left), centred
+    at the origin, ``(n, 2)`` in pixels; x to the image's right (towards the nose), y down."""
+    t = np.linspace(0, 2 * math.pi, n, endpoint=False)
+    a, b = width / 2, height / 2
+    if style == "round":
+        x, y = a * np.cos(t), b * np.sin(t)
+    elif style in ("rectangle", "wayfarer"):
+        p = 6.0  # a superellipse: a rectangle with rounded corners
+        x = a * np.sign(np.cos(t)) * np.abs(np.cos(t)) ** (2 / p)
+        y = b * np.sign(np.sin(t)) * np.abs(np.sin(t)) ** (2 / p)
+        if style == "wayfarer":  # wider at the top, the outer top corner raised
+            x = x * (1.0 - 0.12 * (y / b))
+            y = y - 0.12 * b * np.clip(-x / a, 0, 1) * (y < 0)
+    elif style == "cat-eye":
+        x, y = a * np.cos(t), b * np.sin(t)
+        up = np.clip(-x / a, 0, 1) ** 2 * (y < 0.2 * b)  # the outer top corner swept up
+        y = y - 0.45 * b * up
+    elif style == "aviator":  # a teardrop: deeper towards the outside
+        x = a * np.cos(t)
+        y = b * np.sin(t) * (1.0 + 0.25 * np.clip(np.sin(t), 0, 1) * np.clip(-np.cos(t) + 0.3, 0, 1.3))
+    else:
+        raise InputError(f"glasses style: expected one of {', '.join(STYLES)}, got {style!r}")
+    return np.column_stack([x, y])
+
+
+def draw_glasses(
+    style: str,
+    lens_width_mm: float = 50.0,
+    lens_height_mm: float = 40.0,
+    bridge_mm: float = 18.0,
+    rim_mm: float = 3.0,
+    temple_stub_mm: float = 6.0,
+) -> GlassesAsset:
+    """A frame front of ``style``: two lenses, rims ``rim_mm`` thick, a bridge, hinge blocks."""
+    s = PX_PER_MM
+    lw, lh, br, rim = lens_width_mm * s, lens_height_mm * s, bridge_mm * s, rim_mm * s
+    width = 2 * lw + br + 2 * (rim + temple_stub_mm * s)
+    height = lh * 1.5 + 2 * rim
+    W, H = round(width), round(height)
+    cy = H / 2
+    right_c = np.array([W / 2 - br / 2 - lw / 2, cy])
+    left_c = np.array([W / 2 + br / 2 + lw / 2, cy])
+    outline = lens_outline(style, lw, lh)
+    right_lens = outline + right_c
+    left_lens = outline * [-1, 1] + left_c  # mirrored for the other eye
+    alpha = np.zeros((H, W), np.uint8)
+    lenses = np.zeros((H, W), np.uint8)
+    scale = 16
+    for poly in (right_lens, left_lens):
+        pts = np.round(poly * scale).astype(np.int32)
+        cv2.polylines(alpha, [pts], True, 255, max(1, round(rim)), cv2.LINE_AA, shift=4)
+        cv2.fillPoly(lenses, [pts], 255, cv2.LINE_AA, shift=4)
+    # Bridge: a bar between the inner rims at the upper third of the lenses.
+    by = cy - lh * 0.18
+    inner_r = right_lens[np.argmax(right_lens[:, 0])]
+    inner_l = left_lens[np.argmin(left_lens[:, 0])]
+    bridge_pts = np.array([[inner_r[0] - rim, by], [inner_l[0] + rim, by]])
+    cv2.polylines(
+        alpha,
+        [np.round(bridge_pts * scale).astype(np.int32)],
+        False,
+        255,
+        max(1, round(rim * 0.9)),
+        cv2.LINE_AA,
+        shift=4,
+    )
+    if style == "aviator":  # a double bridge
+        top = bridge_pts - [0, lh * 0.2]
+        cv2.polylines(
+            alpha,
+            [np.round(top * scale).astype(np.int32)],
+            False,
+            255,
+            max(1, round(rim * 0.6)),
+            cv2.LINE_AA,
+            shift=4,
+        )
+    # Hinge blocks at the outer ends, at the top of the lenses.
+    hy = cy - lh * 0.3
+    outer_r = right_lens[:, 0].min() - rim / 2
+    outer_l = left_lens[:, 0].max() + rim / 2
+    right_hinge = (float(outer_r - temple_stub_mm * s * 0.5), float(hy))
+    left_hinge = (float(outer_l + temple_stub_mm * s * 0.5), float(hy))
+    for x_from, x_to in ((outer_r, right_hinge[0]), (outer_l, left_hinge[0])):
+        pts = np.array([[x_from, hy], [x_to, hy]])
+        cv2.polylines(
+            alpha,
+            [np.round(pts * scale).astype(np.int32)],
+            False,
+            255,
+            max(1, round(rim * 1.2)),
+            cv2.LINE_AA,
+            shift=4,
+        )
+    # Shading: light from above, a highlight along the top of the rims.
+    yy = np.linspace(0, 1, H, dtype=np.float32)[:, None]
+    shade = 0.92 - 0.25 * yy
+    highlight = cv2.GaussianBlur((alpha > 0).astype(np.float32), (0, 0), rim * 0.3)
+    shade = np.clip(shade + 0.1 * (highlight - cv2.GaussianBlur(highlight, (0, 0), rim)), 0, 1)
+    rgb = np.repeat((shade * 255).astype(np.uint8)[..., None], 3, axis=2)
+    lenses = np.where(alpha > 128, 0, lenses).astype(np.uint8)
+    front = np.dstack([rgb, alpha])
+    bridge = (float(W / 2), float(by - rim / 2))
+    return GlassesAsset(
+        front=np.ascontiguousarray(front),
+        lenses=np.ascontiguousarray(lenses),
+        left_lens=(float(left_c[0]), float(left_c[1])),
+        right_lens=(float(right_c[0]), float(right_c[1])),
+        bridge=bridge,
+        left_hinge=left_hinge,
+        right_hinge=right_hinge,
+    )
