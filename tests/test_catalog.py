@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,8 @@ def test_default_root_follows_the_environment(tmp_path: Path, monkeypatch: pytes
 def test_round_trip_through_to_json(tmp_path: Path) -> None:
     for product in Catalog.load(SHIPPED):
         path = write(tmp_path / "products", product.to_json())
+        for asset in product.assets.values():  # images travel with their product.json
+            shutil.copy(asset.path, path.parent / asset.file)
         again = load_product(path)
         assert again.to_json() == product.to_json()
         assert again.variants == product.variants
@@ -233,6 +236,12 @@ BAD_CASES: list[tuple[str, Any, str, str]] = [
     ("intensity", lambda d: d.update(params={"intensity": 2}), "params.intensity", "[0, 1], got 2"),
     ("wing-on-lipstick", lambda d: d.update(params={"wing": True}), "params.wing", "unknown parameter"),
     ("shade-slug", lambda d: d["variants"][0].update(id="Ruby Red"), "variants[0].id", "slug"),
+    (
+        "lens-on-lipstick",
+        lambda d: d["variants"][0].update(lens_color="#334455"),
+        "variants[0].lens_color",
+        "only on glasses and sunglasses variants, got it on lipstick",
+    ),
 ]
 
 
@@ -378,7 +387,8 @@ def test_missing_root_is_a_catalog_error(tmp_path: Path) -> None:
 def test_get_by_kind_and_resolve() -> None:
     catalog = Catalog.load(SHIPPED)
     assert [p.kind for p in catalog.by_kind("blush")] == ["blush", "blush"]
-    assert catalog.by_kind("glasses") == []
+    assert len(catalog.by_kind("glasses")) == 4
+    assert catalog.by_kind("hat") == []
     with pytest.raises(CatalogError, match="unknown product kind"):
         catalog.by_kind("lipstik")
 

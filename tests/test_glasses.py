@@ -147,3 +147,34 @@ def test_every_style_is_symmetric_with_anchors_on_the_frame(style: str) -> None:
     assert asset.left_lens[0] + asset.right_lens[0] == pytest.approx(w, abs=1)
     for x, y in (asset.left_lens, asset.right_lens):
         assert asset.lenses[round(y), round(x)] == 255
+
+
+def test_catalog_eyewear_through_the_pipeline(portrait: NDArray[np.uint8]) -> None:
+    from tryon.catalog import Catalog
+    from tryon.pipeline import PipelineConfig, TryOnPipeline
+
+    catalog = Catalog.load()
+    assert len(catalog.by_kind("glasses")) >= 4
+    assert len(catalog.by_kind("sunglasses")) >= 2
+    config = PipelineConfig(static_image_mode=True)
+    face = TryOnPipeline(catalog=catalog, config=config)
+    plain = face.process(portrait)
+    assert face.last_result is not None
+    lm = face.last_result.faces[0].landmarks
+    eye = lm[[33, 133, 159, 145], :2]
+    x0, y0 = np.floor(eye.min(0)).astype(int)
+    x1, y1 = np.ceil(eye.max(0)).astype(int)
+    means = {}
+    for spec in ("harbor-round-optical:havana", "riviera-aviator-sunglasses:gold-green"):
+        pipeline = TryOnPipeline([spec, "velvet-matte-lipstick:ruby-red"], catalog=catalog, config=config)
+        out = pipeline.process(portrait)
+        assert pipeline.stats.failures == {}
+        means[spec] = out[y0:y1, x0:x1].astype(float).mean()
+        # The lipstick is there too (glasses go over the makeup, not instead of it).
+        lips = lm[[61, 291, 0, 17], :2]
+        lx0, ly0 = np.floor(lips.min(0)).astype(int)
+        lx1, ly1 = np.ceil(lips.max(0)).astype(int)
+        assert np.abs(out[ly0:ly1, lx0:lx1].astype(int) - plain[ly0:ly1, lx0:lx1]).mean() > 5
+    base = plain[y0:y1, x0:x1].astype(float).mean()
+    assert abs(means["harbor-round-optical:havana"] - base) < 15  # clear lenses
+    assert base - means["riviera-aviator-sunglasses:gold-green"] > 25  # sunglasses

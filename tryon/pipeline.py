@@ -23,6 +23,7 @@ from tryon.errors import InputError
 from tryon.frame import validate_frame
 from tryon.perception import Perception, PerceptionConfig
 from tryon.render.finish import seed_of
+from tryon.render.glasses import GlassesAsset, GlassesParams, glasses_asset, glasses_params, render_glasses
 from tryon.render.makeup import MAKEUP_KINDS, MakeupParams, render_look
 from tryon.results import FrameResult
 from tryon.runtime.session import RuntimeConfig
@@ -30,7 +31,8 @@ from tryon.timing import timed
 
 logger = logging.getLogger(__name__)
 
-RENDERED_KINDS = MAKEUP_KINDS
+GLASSES_KINDS = ("glasses", "sunglasses")
+RENDERED_KINDS = (*MAKEUP_KINDS, *GLASSES_KINDS)
 """Kinds this version renders; the others are in the catalog for the renderers to come."""
 
 
@@ -136,6 +138,7 @@ class TryOnPipeline:
         self._lock = threading.Lock()
         self._look: tuple[LookItem, ...] = ()
         self._params: tuple[MakeupParams, ...] = ()
+        self._glasses: tuple[tuple[GlassesAsset, GlassesParams], ...] = ()
         self.set_look(products, intensity=intensity)
 
     # -- the look ------------------------------------------------------------------------------
@@ -151,9 +154,14 @@ class TryOnPipeline:
         """Replace the look; everything is validated first, so a bad item changes nothing."""
         check_intensity(intensity)
         items = tuple(self.resolve(p, intensity) for p in products)
-        params = tuple(makeup_params(i) for i in items)
+        params = tuple(makeup_params(i) for i in items if i.product.kind in MAKEUP_KINDS)
+        eyewear = tuple(
+            (glasses_asset(i.product), glasses_params(i.product, i.variant, i.intensity))
+            for i in items
+            if i.product.kind in GLASSES_KINDS
+        )
         with self._lock:
-            self._look, self._params = items, params
+            self._look, self._params, self._glasses = items, params, eyewear
 
     # -- frames --------------------------------------------------------------------------------
 
@@ -166,7 +174,7 @@ class TryOnPipeline:
         image = validate_frame(frame)
         self.stats.frames += 1
         with self._lock:
-            params = list(self._params)
+            params, eyewear = list(self._params), list(self._glasses)
         timings: dict[str, float] = {}
         try:
             result = self.perception.process(image, timestamp)
@@ -177,10 +185,14 @@ class TryOnPipeline:
         for stage in result.errors:
             self.stats.failures[stage] += 1
         out = image
-        if params and result.faces:
+        if (params or eyewear) and result.faces:
             try:
                 with timed(timings, "render"):
-                    out = render_look(image, result.faces, params)
+                    if params:
+                        out = render_look(image, result.faces, params)
+                    for asset, gp in eyewear:  # over the makeup
+                        for face in result.faces:
+                            out = render_glasses(out, face, asset, gp)
             except Exception:
                 return self._failed("render", image, timings, t0)
         self.stats.processed += 1

@@ -136,13 +136,18 @@ class Variant:
     finish: str | None = None
     opacity: float | None = None
     shimmer_color: str | None = None
+    lens_color: str | None = None
+    """Glasses and sunglasses: the lens tint (``opacity`` is then the lens's)."""
     _rgb: RGB | None = field(default=None, init=False, repr=False, compare=False)
     _shimmer_rgb: RGB | None = field(default=None, init=False, repr=False, compare=False)
+    _lens_rgb: RGB | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_rgb", None if self.color is None else parse_color(self.color))
         shimmer = None if self.shimmer_color is None else parse_color(self.shimmer_color)
         object.__setattr__(self, "_shimmer_rgb", shimmer)
+        lens = None if self.lens_color is None else parse_color(self.lens_color)
+        object.__setattr__(self, "_lens_rgb", lens)
 
     @property
     def rgb(self) -> RGB | None:
@@ -153,9 +158,13 @@ class Variant:
     def shimmer_rgb(self) -> RGB | None:
         return self._shimmer_rgb
 
+    @property
+    def lens_rgb(self) -> RGB | None:
+        return self._lens_rgb
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "name": self.name}
-        for key in ("color", "finish", "opacity", "shimmer_color"):
+        for key in ("color", "finish", "opacity", "shimmer_color", "lens_color"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value

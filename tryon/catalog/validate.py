@@ -36,7 +36,8 @@ from tryon.errors import ProductValidationError
 TOP_REQUIRED = ("id", "name", "brand", "kind", "price", "currency", "buy_url", "description", "variants")
 TOP_OPTIONAL = ("tags", "params", "assets")
 VARIANT_REQUIRED = ("id", "name")
-VARIANT_OPTIONAL = ("color", "finish", "opacity", "shimmer_color")
+VARIANT_OPTIONAL = ("color", "finish", "opacity", "shimmer_color", "lens_color")
+LENS_KINDS = ("glasses", "sunglasses")
 ASSET_REQUIRED = ("file", "anchors")
 ASSET_OPTIONAL = ("size_mm",)
 
@@ -283,7 +284,15 @@ def _variant(c: _Checker, kind: str, obj: dict[str, Any], f: str, vid: str, name
         finish = c.choice(obj["finish"], f"{f}.finish", sorted(allowed), f" for {kind}")
     opacity = c.number(obj["opacity"], f"{f}.opacity", 0.0, 1.0) if "opacity" in obj else None
     shimmer = c.color(obj["shimmer_color"], f"{f}.shimmer_color") if "shimmer_color" in obj else None
-    return Variant(id=vid, name=name, color=color, finish=finish, opacity=opacity, shimmer_color=shimmer)
+    lens = None
+    if "lens_color" in obj:
+        if kind not in LENS_KINDS:
+            only = " and ".join(LENS_KINDS)
+            c.fail(f"{f}.lens_color", f"expected only on {only} variants, got it on {kind}")
+        lens = c.color(obj["lens_color"], f"{f}.lens_color")
+    return Variant(
+        id=vid, name=name, color=color, finish=finish, opacity=opacity, shimmer_color=shimmer, lens_color=lens
+    )
 
 
 def _assets(c: _Checker, kind: str, value: object, folder: Path) -> MappingProxyType[str, Asset]:

@@ -21,8 +21,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from tryon.catalog.schema import Product, Variant
 from tryon.errors import InputError
 from tryon.headpose import HeadPose, estimate_head_pose, load_canonical
+from tryon.media.images import read_image
 from tryon.render.color import linear_color, to_linear, to_srgb
 from tryon.render.regions import SILHOUETTE
 from tryon.results import Face
@@ -207,3 +209,50 @@ def render_glasses(
     region = region * (1.0 - alpha) + (colour * shading) * alpha
     out[y0:y1, x0:x1] = to_srgb(region)
     return out
+
+
+DEFAULT_LENS_OPACITY = {"glasses": 0.08, "sunglasses": 0.8}
+DEFAULT_FRAME = (20, 20, 22)
+DEFAULT_LENS = (128, 128, 128)
+
+
+@functools.lru_cache(maxsize=32)
+def _load(front: str, lenses: str, anchors: tuple[tuple[str, float, float], ...]) -> GlassesAsset:
+    rgba = cv2.imread(front, cv2.IMREAD_UNCHANGED)
+    if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:
+        got = getattr(rgba, "shape", None)
+        raise InputError(f"{front}: expected an RGBA PNG (the frame with its alpha), got shape {got}")
+    mask = read_image(lenses)[..., 0]
+    points = {name: (x, y) for name, x, y in anchors}
+    return GlassesAsset(
+        front=np.ascontiguousarray(cv2.cvtColor(rgba, cv2.COLOR_BGRA2RGBA)),
+        lenses=np.ascontiguousarray(mask),
+        left_lens=points["left_lens"],
+        right_lens=points["right_lens"],
+        bridge=points["bridge"],
+        left_hinge=points.get("left_hinge", points["left_lens"]),
+        right_hinge=points.get("right_hinge", points["right_lens"]),
+    )
+
+
+def glasses_asset(product: Product) -> GlassesAsset:
+    """The product's ``front`` (RGBA) and ``lenses`` (mask) assets, loaded once."""
+    front = product.assets.get("front")
+    lenses = product.assets.get("lenses")
+    if front is None or lenses is None:
+        kind = product.kind
+        raise InputError(f"product {product.id!r}: expected 'front' and 'lenses' assets for {kind}")
+    anchors = tuple(sorted((name, x, y) for name, (x, y) in front.anchors.items()))
+    return _load(str(front.path), str(lenses.path), anchors)
+
+
+def glasses_params(product: Product, variant: Variant, intensity: float = 1.0) -> GlassesParams:
+    opacity = variant.opacity
+    if opacity is None:
+        opacity = DEFAULT_LENS_OPACITY.get(product.kind, 0.1)
+    return GlassesParams(
+        frame_color=variant.rgb or DEFAULT_FRAME,
+        lens_color=variant.lens_rgb or DEFAULT_LENS,
+        lens_opacity=opacity,
+        intensity=intensity,
+    )

@@ -37,8 +37,9 @@ def lens_outline(style: str, width: float, height: float, n: int = 96) -> NDArra
             y = y - 0.12 * b * np.clip(-x / a, 0, 1) * (y < 0)
     elif style == "cat-eye":
         x, y = a * np.cos(t), b * np.sin(t)
-        up = np.clip(-x / a, 0, 1) ** 2 * (y < 0.2 * b)  # the outer top corner swept up
-        y = y - 0.45 * b * up
+        up = np.clip(-x / a, 0, 1) ** 3 * np.clip(-y / b + 0.3, 0, 1.3)  # the outer top swept up
+        y = y - 0.4 * b * up
+        x = x * (1.0 + 0.08 * up)
     elif style == "aviator":  # a teardrop: deeper towards the outside
         x = a * np.cos(t)
         y = b * np.sin(t) * (1.0 + 0.25 * np.clip(np.sin(t), 0, 1) * np.clip(-np.cos(t) + 0.3, 0, 1.3))
@@ -122,6 +123,7 @@ def draw_glasses(
     highlight = cv2.GaussianBlur((alpha > 0).astype(np.float32), (0, 0), rim * 0.3)
     shade = np.clip(shade + 0.1 * (highlight - cv2.GaussianBlur(highlight, (0, 0), rim)), 0, 1)
     rgb = np.repeat((shade * 255).astype(np.uint8)[..., None], 3, axis=2)
+    rgb[alpha == 0] = 0  # no colour where there is no frame (and smaller files)
     lenses = np.where(alpha > 128, 0, lenses).astype(np.uint8)
     front = np.dstack([rgb, alpha])
     bridge = (float(W / 2), float(by - rim / 2))
