@@ -3,6 +3,9 @@ distance, lenses that let the eyes show, the far temple hidden behind a turned h
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -178,3 +181,39 @@ def test_catalog_eyewear_through_the_pipeline(portrait: NDArray[np.uint8]) -> No
     base = plain[y0:y1, x0:x1].astype(float).mean()
     assert abs(means["harbor-round-optical:havana"] - base) < 15  # clear lenses
     assert base - means["riviera-aviator-sunglasses:gold-green"] > 25  # sunglasses
+
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("TRYON_UPDATE_GOLDEN") == "1"
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "harbor-round-optical:havana",
+        "metro-rectangle-optical:navy",
+        "muse-cat-eye-optical:rose",
+        "atlas-wayfarer-optical:black",
+        "riviera-aviator-sunglasses:gold-green",
+        "coast-wayfarer-sunglasses:havana-brown",
+    ],
+)
+def test_golden_eyewear(perception: Perception, astronaut: NDArray[np.uint8], spec: str) -> None:
+    """Each starter frame on the astronaut against a reviewed image (TRYON_UPDATE_GOLDEN=1
+    rewrites them after a deliberate change; look at them before committing)."""
+    from tryon.catalog import Catalog
+    from tryon.render.glasses import glasses_asset, glasses_params
+
+    product, variant = Catalog.load().resolve(spec)
+    face = face_of(perception, astronaut)
+    out = render_glasses(astronaut, face, glasses_asset(product), glasses_params(product, variant))
+    crop = out[60:180, 150:300]
+    path = GOLDEN / f"eyewear_{product.id}.png"
+    if UPDATE:
+        cv2.imwrite(str(path), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+    assert path.exists(), f"missing golden {path}; run with TRYON_UPDATE_GOLDEN=1 and review it"
+    golden = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    diff = np.abs(crop.astype(np.int16) - golden.astype(np.int16))
+    assert diff.mean() <= 0.5, diff.mean()
+    assert np.percentile(diff, 99.5) <= 10, diff.max()
+    assert np.abs(golden.astype(np.int16) - astronaut[60:180, 150:300]).max() >= 40
