@@ -16,9 +16,15 @@ PX_PER_MM = 10.0
 STYLES = ("round", "rectangle", "cat-eye", "aviator", "wayfarer")
 
 
-def _line(canvas: NDArray[np.uint8], points: NDArray[np.float64], thickness: float) -> None:
-    pts = np.round(points * 16).astype(np.int32)
-    cv2.polylines(canvas, [pts], False, 255, max(1, round(thickness)), cv2.LINE_AA, shift=4)
+def _fixed(points: NDArray[np.float64]) -> NDArray[np.int32]:
+    """Points in OpenCV's fixed point (4 fractional bits, ``shift=4``)."""
+    return np.round(points * 16).astype(np.int32)
+
+
+def _line(
+    canvas: NDArray[np.uint8], points: NDArray[np.float64], thickness: float, closed: bool = False
+) -> None:
+    cv2.polylines(canvas, [_fixed(points)], closed, 255, max(1, round(thickness)), cv2.LINE_AA, shift=4)
 
 
 def lens_outline(style: str, width: float, height: float, n: int = 96) -> NDArray[np.float64]:
@@ -70,36 +76,18 @@ def draw_glasses(
     left_lens = outline * [-1, 1] + left_c  # mirrored for the other eye
     alpha = np.zeros((H, W), np.uint8)
     lenses = np.zeros((H, W), np.uint8)
-    scale = 16
     for poly in (right_lens, left_lens):
-        pts = np.round(poly * scale).astype(np.int32)
-        cv2.polylines(alpha, [pts], True, 255, max(1, round(rim)), cv2.LINE_AA, shift=4)
-        cv2.fillPoly(lenses, [pts], 255, cv2.LINE_AA, shift=4)
+        _line(alpha, poly, rim, closed=True)
+        cv2.fillPoly(lenses, [_fixed(poly)], 255, cv2.LINE_AA, shift=4)
     # Bridge: a bar between the inner rims at the upper third of the lenses.
     by = cy - lh * 0.18
     inner_r = right_lens[np.argmax(right_lens[:, 0])]
     inner_l = left_lens[np.argmin(left_lens[:, 0])]
     bridge_pts = np.array([[inner_r[0] - rim, by], [inner_l[0] + rim, by]])
-    cv2.polylines(
-        alpha,
-        [np.round(bridge_pts * scale).astype(np.int32)],
-        False,
-        255,
-        max(1, round(rim * 0.9)),
-        cv2.LINE_AA,
-        shift=4,
-    )
+    _line(alpha, bridge_pts, rim * 0.9)
     if style == "aviator":  # a double bridge
         top = bridge_pts - [0, lh * 0.2]
-        cv2.polylines(
-            alpha,
-            [np.round(top * scale).astype(np.int32)],
-            False,
-            255,
-            max(1, round(rim * 0.6)),
-            cv2.LINE_AA,
-            shift=4,
-        )
+        _line(alpha, top, rim * 0.6)
     # Hinge blocks at the outer ends, at the top of the lenses.
     hy = cy - lh * 0.3
     outer_r = right_lens[:, 0].min() - rim / 2
@@ -107,16 +95,7 @@ def draw_glasses(
     right_hinge = (float(outer_r - temple_stub_mm * s * 0.5), float(hy))
     left_hinge = (float(outer_l + temple_stub_mm * s * 0.5), float(hy))
     for x_from, x_to in ((outer_r, right_hinge[0]), (outer_l, left_hinge[0])):
-        pts = np.array([[x_from, hy], [x_to, hy]])
-        cv2.polylines(
-            alpha,
-            [np.round(pts * scale).astype(np.int32)],
-            False,
-            255,
-            max(1, round(rim * 1.2)),
-            cv2.LINE_AA,
-            shift=4,
-        )
+        _line(alpha, np.array([[x_from, hy], [x_to, hy]]), rim * 1.2)
     # Shading: light from above, a highlight along the top of the rims.
     yy = np.linspace(0, 1, H, dtype=np.float32)[:, None]
     shade = 0.92 - 0.25 * yy
