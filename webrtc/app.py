@@ -26,7 +26,8 @@ from tryon.errors import TryOnError
 from tryon.pipeline import RENDERED_KINDS, LookItem, PipelineConfig, TryOnPipeline, resolve_item
 from webrtc.config import ServerConfig
 from webrtc.metrics import CONTENT_TYPE, Metrics
-from webrtc.photo import PhotoService, snapshot_response
+from webrtc.photo import PhotoService
+from webrtc.responses import json_error, png_download
 from webrtc.session import Session
 from webrtc.track import FramePipeline
 
@@ -34,10 +35,6 @@ logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).with_name("static")
 PipelineFactory = Callable[[Sequence[LookItem]], FramePipeline]
-
-
-def json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
 
 
 class Server:
@@ -189,7 +186,7 @@ class Server:
             image, exact = session.processor.snapshot(pair, pts)
         except TryOnError as exc:
             return json_error(409, str(exc))
-        response = await snapshot_response(image, self.setup_executor, "tryon-pair" if pair else "tryon")
+        response = await png_download(image, self.setup_executor, "tryon-pair" if pair else "tryon")
         # "shown": the frame the page showed (by its RTP timestamp); "latest": the last one sent.
         response.headers["X-TryOn-Frame"] = "shown" if exact else "latest"
         return response

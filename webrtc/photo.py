@@ -1,4 +1,4 @@
-"""Photo mode (``POST /api/photo``) and PNG responses (snapshots).
+"""Photo mode (``POST /api/photo``).
 
 A shopper without a camera, or in bad light, uploads a photo; it comes back with the look on every
 face, as PNG, and is not kept. Photos run one at a time on their own worker with an image-mode
@@ -9,39 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
 from aiohttp import web
-from numpy.typing import NDArray
 
 from tryon.catalog import Catalog
-from tryon.errors import MediaError, TryOnError
+from tryon.errors import InputError, MediaError, TryOnError
 from tryon.media import decode_image, encode_png
 from tryon.pipeline import LookItem, PipelineConfig, TryOnPipeline, check_intensity, resolve_item
 from webrtc.config import ServerConfig
 from webrtc.metrics import Metrics
+from webrtc.responses import json_error
 
 logger = logging.getLogger(__name__)
 
 MAX_QUEUED_PHOTOS = 4
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
-
-
-async def snapshot_response(image: NDArray[np.uint8], executor: Executor, stem: str) -> web.Response:
-    """``image`` as a PNG download (encoded off the event loop, never written to disk)."""
-    png = await asyncio.get_running_loop().run_in_executor(executor, encode_png, image)
-    name = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}.png"
-    return web.Response(
-        body=png,
-        content_type="image/png",
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
-    )
 
 
 class PhotoService:
@@ -59,22 +43,22 @@ class PhotoService:
             items = self._look(request)
         except TryOnError as exc:
             self.metrics.photos.labels("bad_request").inc()
-            return _error(400, str(exc))
+            return json_error(400, str(exc))
         if request.content_length is not None and request.content_length > limit:
             self.metrics.photos.labels("too_large").inc()
-            return _error(
+            return json_error(
                 413, f"photo too large: expected at most {limit} bytes, got {request.content_length}"
             )
         data = await request.content.read(limit + 1)
         if len(data) > limit:
             self.metrics.photos.labels("too_large").inc()
-            return _error(413, f"photo too large: expected at most {limit} bytes")
+            return json_error(413, f"photo too large: expected at most {limit} bytes")
         if not data:
             self.metrics.photos.labels("bad_request").inc()
-            return _error(400, "expected the photo as the request body (JPEG, PNG or WebP), got nothing")
+            return json_error(400, "expected the photo as the request body (JPEG, PNG or WebP), got nothing")
         if self._queued >= MAX_QUEUED_PHOTOS:
             self.metrics.photos.labels("busy").inc()
-            return _error(503, "too many photos in progress; try again in a moment")
+            return json_error(503, "too many photos in progress; try again in a moment")
         self._queued += 1
         try:
             out, faces = await asyncio.get_running_loop().run_in_executor(
@@ -82,7 +66,7 @@ class PhotoService:
             )
         except MediaError as exc:
             self.metrics.photos.labels("bad_image").inc()
-            return _error(400, str(exc))
+            return json_error(400, str(exc))
         finally:
             self._queued -= 1
         self.metrics.photos.labels("ok").inc()
@@ -96,12 +80,12 @@ class PhotoService:
         raw = request.query.get("products", "")
         specs = [s.strip() for s in raw.split(",") if s.strip()]
         if len(specs) > self.config.max_look:
-            raise MediaError(f"products: expected at most {self.config.max_look}, got {len(specs)}")
+            raise InputError(f"products: expected at most {self.config.max_look}, got {len(specs)}")
         text = request.query.get("intensity", "1")
         try:
             value = float(text)
         except ValueError:
-            raise MediaError(f"intensity: expected a number in [0, 1], got {text!r}") from None
+            raise InputError(f"intensity: expected a number in [0, 1], got {text!r}") from None
         intensity = check_intensity(value)
         return [resolve_item(self.catalog, s, intensity) for s in specs]
 
