@@ -15,6 +15,7 @@ upper face (forehead, eyes, nose).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -104,10 +105,12 @@ def fit_similarity(
     return s, r, t
 
 
+@functools.cache
 def _weights() -> NDArray[np.float64]:
     shape = load_canonical().shape
     w = np.ones(N_LANDMARKS)
     w[shape[:, 1] > shape[NOSE_BASE, 1]] = LOWER_FACE_WEIGHT
+    w.setflags(write=False)  # cached and shared by every fit
     return w
 
 

@@ -72,6 +72,18 @@ class GlassesAsset:
             levels.append((levels[-1][0] / 2, front, lenses))
         return levels
 
+    @functools.cached_property
+    def placement(self) -> tuple[float, NDArray[np.float64]]:
+        """``(k, origin)``: asset pixel ``(u, v)`` → head frame ``origin + k (u, v, 0)``: the lens
+        centres over the canonical eye centres, the bridge anchor on the nose bridge."""
+        shape = load_canonical().shape
+        eyes = [shape[list(pair)].mean(0) for pair in EYE_CORNERS]
+        k = float(np.linalg.norm(eyes[1][:2] - eyes[0][:2])) / (self.left_lens[0] - self.right_lens[0])
+        bridge = shape[NOSE_BRIDGE]
+        z = bridge[2] - FRAME_DEPTH
+        origin = np.array([bridge[0] - k * self.bridge[0], bridge[1] - k * self.bridge[1], z])
+        return k, origin
+
     def level(self, scale: float) -> tuple[float, NDArray[np.float32], NDArray[np.float32]]:
         """The coarsest level still at least ``scale`` (target pixels per asset pixel)."""
         chosen = self.pyramid[0]
@@ -107,20 +119,9 @@ def _head(face: Face) -> HeadPose:
     return face.head_pose if face.head_pose is not None else estimate_head_pose(face.landmarks)
 
 
-def placement(asset: GlassesAsset) -> tuple[float, NDArray[np.float64]]:
-    """``(k, origin)``: asset pixel ``(u, v)`` → head frame ``origin + k (u, v, 0)``."""
-    shape = load_canonical().shape
-    eyes = [shape[list(pair)].mean(0) for pair in EYE_CORNERS]
-    k = float(np.linalg.norm(eyes[1][:2] - eyes[0][:2])) / (asset.left_lens[0] - asset.right_lens[0])
-    bridge = shape[NOSE_BRIDGE]
-    z = bridge[2] - FRAME_DEPTH
-    origin = np.array([bridge[0] - k * asset.bridge[0], bridge[1] - k * asset.bridge[1], z])
-    return k, origin
-
-
 def asset_to_image(asset: GlassesAsset, pose: HeadPose, points: NDArray[np.floating]) -> NDArray[np.float64]:
     """Asset pixels ``(N, 2)`` to image ``(N, 3)`` (x, y, depth) on a face with this head pose."""
-    k, origin = placement(asset)
+    k, origin = asset.placement
     p = np.asarray(points, np.float64)
     head = origin + k * np.column_stack([p, np.zeros(len(p))])
     return pose.project(head)
@@ -154,7 +155,7 @@ def render_glasses(
     ah, aw = asset.front.shape[:2]
     corners = np.array([[0, 0], [aw, 0], [aw, ah], [0, ah]], np.float64)
     projected = asset_to_image(asset, pose, corners)[:, :2]
-    k, origin = placement(asset)
+    k, origin = asset.placement
     temples = []
     for side, hinge_px in ((+1, asset.left_hinge), (-1, asset.right_hinge)):
         hinge = origin + k * np.array([hinge_px[0], hinge_px[1], 0.0])
@@ -175,14 +176,16 @@ def render_glasses(
     a = params.intensity
 
     # Temples: the far one only where the face does not cover it.
-    face_mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    oval = face.landmarks[list(SILHOUETTE), :2] - [x0, y0]
-    cv2.fillPoly(face_mask, [np.round(oval * 16).astype(np.int32)], 1, cv2.LINE_AA, shift=4)
+    face_mask = None
+    if any(away for _, away in temples):
+        face_mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        oval = face.landmarks[list(SILHOUETTE), :2] - [x0, y0]
+        cv2.fillPoly(face_mask, [np.round(oval * 16).astype(np.int32)], 1, cv2.LINE_AA, shift=4)
     for poly, away in temples:
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.fillConvexPoly(mask, np.round((poly - [x0, y0]) * 16).astype(np.int32), 255, cv2.LINE_AA, shift=4)
         alpha = mask.astype(np.float32) / 255.0
-        if away:
+        if away and face_mask is not None:
             alpha *= 1.0 - face_mask.astype(np.float32)
         shade = 0.75  # temples are seen edge-on, a little darker than the front
         region += (a * alpha)[..., None] * (colour * shade - region)
