@@ -117,3 +117,33 @@ def test_frame_counter_survives_noise_and_detects_damage() -> None:
     frame[8:24, 8:24] = 255 - frame[8:24, 8:24]  # one bit flipped: the check catches it
     assert read_counter(frame) is None
     assert (x1, y1) == (96, 80)
+
+
+@pytest.mark.asyncio
+async def test_a_flood_of_control_messages_is_refused_not_buffered() -> None:
+    from tryon.catalog import Catalog
+    from tryon.pipeline import PipelineConfig, TryOnPipeline
+    from webrtc.metrics import Metrics
+    from webrtc.session import INBOX, Session
+
+    class Channel:
+        """The part of aiortc's RTCDataChannel a session sends on."""
+
+        def __init__(self) -> None:
+            self.readyState = "open"
+            self.sent: list[str] = []
+
+        def send(self, text: str) -> None:
+            self.sent.append(text)
+
+    catalog = Catalog.load()
+    pipeline = TryOnPipeline(catalog=catalog, config=PipelineConfig(static_image_mode=True))
+    session = Session("s" * 22, ServerConfig(), pipeline, catalog.get, Metrics(), lambda s: None)
+    channel = Channel()
+    session.channel = channel  # type: ignore[assignment]
+    for i in range(INBOX + 3):  # nothing applies them yet: the queue fills
+        session.handle_message(json.dumps({"type": "ping", "id": i}))
+    replies = [json.loads(t) for t in channel.sent]
+    assert [r["id"] for r in replies] == [INBOX, INBOX + 1, INBOX + 2]
+    assert all(r["type"] == "error" and "too many control messages" in r["message"] for r in replies)
+    await session.close("test over")

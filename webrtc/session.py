@@ -41,6 +41,8 @@ from webrtc.track import CountingTrack, FramePipeline, LiveProcessor, SessionCou
 logger = logging.getLogger(__name__)
 
 CONTROL_LABEL = "control"
+INBOX = 64
+"""Control messages waiting to be applied, at most (a flood is refused, not buffered)."""
 
 
 class Session:
@@ -71,6 +73,7 @@ class Session:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"tryon-{sid[:6]}")
         self._relay = MediaRelay()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._inbox: asyncio.Queue[str | bytes] = asyncio.Queue(INBOX)
         self._closing = False
 
     # -- negotiation --------------------------------------------------------------------------
@@ -86,6 +89,7 @@ class Session:
             raise TryOnError("the offer has no camera track: expected a sendrecv video m-line")
         await pc.setLocalDescription(await pc.createAnswer())
         self._spawn(self._watch())
+        self._spawn(self._control())
         answer: RTCSessionDescription = pc.localDescription
         return answer
 
@@ -118,19 +122,32 @@ class Session:
         self._send(reply("hello", session=self.id, look=self.look_specs(), intensity=self.intensity))
 
     def handle_message(self, raw: str | bytes) -> None:
+        """Queue one control message; they are applied in order by :meth:`_control`."""
+        try:
+            self._inbox.put_nowait(raw)
+        except asyncio.QueueFull:
+            self.metrics.control_messages.labels("invalid", "error").inc()
+            message = f"too many control messages waiting (at most {INBOX}); this one was dropped"
+            self._send(reply("error", _message_id(raw), message=message))
+
+    async def _control(self) -> None:
+        while True:
+            await self.handle(await self._inbox.get())
+
+    async def handle(self, raw: str | bytes) -> None:
         """Apply one control message; a bad one is answered with an error and changes nothing."""
         kind = "invalid"
         try:
             request = parse_message(raw, self.config.max_message_bytes, self.config.max_look)
             kind = type(request).__name__.removesuffix("Request").lower()
-            self._send(self.apply(request))
+            self._send(await self.apply(request))
         except TryOnError as exc:
             self.metrics.control_messages.labels(kind, "error").inc()
             self._send(reply("error", getattr(exc, "id", None) or _message_id(raw), message=str(exc)))
             return
         self.metrics.control_messages.labels(kind, "ok").inc()
 
-    def apply(self, request: Request) -> str:
+    async def apply(self, request: Request) -> str:
         """Apply a validated request; returns the acknowledgement to send."""
         p = self.processor
         if isinstance(request, LookRequest):
@@ -143,7 +160,8 @@ class Session:
                     raise ControlError(str(exc), request.id) from None
                 items.append(replace(item, intensity=item_intensity * intensity))
             try:
-                p.pipeline.set_look(items)
+                # On the session's worker, between frames: a product's first use reads its images.
+                await asyncio.get_running_loop().run_in_executor(self._executor, p.pipeline.set_look, items)
             except TryOnError as exc:
                 raise ControlError(str(exc), request.id) from None
             self.intensity = intensity
