@@ -61,11 +61,11 @@ def run(args: argparse.Namespace) -> int:
 async def serve(config: Any, catalog: Any) -> None:
     from aiohttp import web
 
-    from tryon.pipeline import TryOnPipeline
+    from tryon.pipeline import PipelineConfig, TryOnPipeline
     from webrtc.app import create_app
 
     # Open the models once before taking offers: a missing model fails here, not in a session.
-    TryOnPipeline(catalog=catalog)
+    TryOnPipeline(catalog=catalog, config=PipelineConfig(runtime=config.runtime))
     app = create_app(config, catalog=catalog)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
