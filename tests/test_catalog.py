@@ -77,7 +77,7 @@ def glasses(pid: str = "test-glasses") -> dict[str, Any]:
         "assets": {
             "front": {
                 "file": "front.png",
-                "anchors": {"left_lens": [100, 80], "right_lens": [300, 80], "bridge": [200.5, 70]},
+                "anchors": {"left_lens": [300, 80], "right_lens": [100, 80], "bridge": [200.5, 70]},
                 "size_mm": {"width": 140.0},
             }
         },
@@ -294,6 +294,13 @@ ASSET_CASES: list[tuple[str, Any, str, str]] = [
     ("anchor", _front(anchors={"bridge": [-1, 2]}), "assets.front.anchors.bridge[0]", ">= 0, got -1"),
     ("anchor-shape", _front(anchors={"bridge": [1]}), "assets.front.anchors.bridge", "[x, y]"),
     ("size", _front(size_mm={"width": 0}), "assets.front.size_mm.width", "> 0"),
+    ("no-width", _front(size_mm={}), "assets.front.size_mm.width", "required for glasses"),
+    (
+        "left-right",
+        _front(anchors={"left_lens": [100, 80], "right_lens": [300, 80], "bridge": [200.5, 70]}),
+        "assets.front.anchors.left_lens",
+        "expected the wearer's left, to the right of right_lens in the image (x > 300), got x = 100",
+    ),
     ("asset-key", _front(scale=2), "assets.front.scale", "unknown field"),
     ("no-anchors", lambda d: d["assets"]["front"].pop("anchors"), "assets.front.anchors", "missing"),
     ("finish", lambda d: d["variants"][0].update(finish="velvet"), "variants[0].finish", "got 'velvet'"),
@@ -388,7 +395,8 @@ def test_get_by_kind_and_resolve() -> None:
     catalog = Catalog.load(SHIPPED)
     assert [p.kind for p in catalog.by_kind("blush")] == ["blush", "blush"]
     assert len(catalog.by_kind("glasses")) == 4
-    assert catalog.by_kind("hat") == []
+    assert len(catalog.by_kind("hat")) == 3
+    assert catalog.by_kind("dress") == []
     with pytest.raises(CatalogError, match="unknown product kind"):
         catalog.by_kind("lipstik")
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from tryon.detect.ssd import FACE_FULL_RANGE, FACE_SHORT_RANGE, PALM, POSE, DetectorSpec, SsdDetector
+from tryon.errors import InputError
 from tryon.frame import validate_frame
 from tryon.landmarks.face import FaceLandmarkModel
 from tryon.landmarks.hand import HandLandmarkModel
@@ -33,6 +34,7 @@ from tryon.track.poses import PoseTracker, PoseTrackerConfig
 logger = logging.getLogger(__name__)
 
 DEFAULT_FPS = 30.0
+STAGES = ("faces", "poses", "hands", "segmentation")
 
 
 @dataclass(frozen=True)
@@ -66,14 +68,63 @@ class Perception:
 
     def __init__(self, config: PerceptionConfig | None = None, loader: ModelLoader | None = None) -> None:
         self.config = c = config or PerceptionConfig()
-        loader = loader or ModelLoader(config=c.runtime)
+        self._loader = loader or ModelLoader(config=c.runtime)
         self.failures: Counter[str] = Counter()
         self.frames = 0
         self.face_tracker: FaceTracker | None = None
         self.pose_tracker: PoseTracker | None = None
         self.hand_tracker: HandTracker | None = None
         self.segmenter: SelfieSegmenter | None = None
-        if c.faces:
+        self._active: set[str] = set()
+        self.set_stages(faces=c.faces, poses=c.poses, hands=c.hands, segmentation=c.segmentation)
+
+    @property
+    def stages(self) -> frozenset[str]:
+        """The stages that run on each frame: ``faces``, ``poses``, ``hands``, ``segmentation``."""
+        return frozenset(self._active)
+
+    def set_stages(
+        self,
+        *,
+        faces: bool | None = None,
+        poses: bool | None = None,
+        hands: bool | None = None,
+        segmentation: bool | None = None,
+    ) -> None:
+        """Switch stages on or off (``None``: unchanged). A stage's models are loaded the first time
+        it is switched on; a stage switched off forgets its tracks, so it starts afresh when back."""
+        wanted = {"faces": faces, "poses": poses, "hands": hands, "segmentation": segmentation}
+        for stage, on in wanted.items():
+            if on is None or on == (stage in self._active):
+                continue
+            if on:
+                self._build(stage)
+                self._active.add(stage)
+            else:
+                self._active.discard(stage)
+                holder = self._stage(stage)
+                if holder is not None:
+                    holder.reset()
+
+    def prepare(self, *stages: str) -> None:
+        """Load the models of these stages now (without switching them on), so that switching
+        them on later does not stall a frame."""
+        for stage in stages:
+            if stage not in STAGES:
+                raise InputError(f"perception stage: expected one of {', '.join(STAGES)}, got {stage!r}")
+            self._build(stage)
+
+    def _stage(self, name: str) -> FaceTracker | PoseTracker | HandTracker | SelfieSegmenter | None:
+        return {
+            "faces": self.face_tracker,
+            "poses": self.pose_tracker,
+            "hands": self.hand_tracker,
+            "segmentation": self.segmenter,
+        }[name]
+
+    def _build(self, stage: str) -> None:
+        c, loader = self.config, self._loader
+        if stage == "faces" and self.face_tracker is None:
             spec = FACE_FULL_RANGE if c.face_detector == "full" else FACE_SHORT_RANGE
             self.face_tracker = FaceTracker(
                 SsdDetector(loader.load(spec.model), spec),
@@ -88,7 +139,7 @@ class Perception:
                 ),
                 iris=IrisModel(loader.load("iris_landmark")) if c.iris else None,
             )
-        if c.poses:
+        elif stage == "poses" and self.pose_tracker is None:
             self.pose_tracker = PoseTracker(
                 SsdDetector(loader.load(POSE.model), POSE, exact_sampling=True),
                 PoseLandmarkModel(loader.load("pose_landmark_full")),
@@ -101,7 +152,7 @@ class Perception:
                     segmentation=c.pose_segmentation,
                 ),
             )
-        if c.hands:
+        elif stage == "hands" and self.hand_tracker is None:
             self.hand_tracker = HandTracker(
                 SsdDetector(loader.load(PALM.model), PALM),
                 HandLandmarkModel(loader.load("hand_landmark_full")),
@@ -114,7 +165,7 @@ class Perception:
                     detect_interval=c.detect_interval,
                 ),
             )
-        if c.segmentation:
+        elif stage == "segmentation" and self.segmenter is None:
             smoothing = 0.0 if c.static_image_mode else c.segmentation_smoothing
             self.segmenter = SelfieSegmenter(
                 loader.load(SEGMENTATION_MODELS[c.segmentation_model]), smoothing
@@ -151,22 +202,23 @@ class Perception:
         h, w = image.shape[:2]
         result = FrameResult(width=w, height=h)
         timings = result.timings
-        if self.face_tracker is not None:
+        active = self._active
+        if self.face_tracker is not None and "faces" in active:
             try:
                 result.faces = self.face_tracker.update(image, ts, timings)
             except Exception:
                 self._fail("face", result)
-        if self.pose_tracker is not None:
+        if self.pose_tracker is not None and "poses" in active:
             try:
                 result.poses = self.pose_tracker.update(image, ts, timings)
             except Exception:
                 self._fail("pose", result)
-        if self.hand_tracker is not None:
+        if self.hand_tracker is not None and "hands" in active:
             try:
                 result.hands = self.hand_tracker.update(image, ts, timings)
             except Exception:
                 self._fail("hands", result)
-        if self.segmenter is not None:
+        if self.segmenter is not None and "segmentation" in active:
             try:
                 with timed(timings, "segmentation"):
                     result.segmentation = self.segmenter.run(image)

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -22,9 +22,13 @@ from tryon.catalog import Catalog, Product, Variant
 from tryon.errors import InputError
 from tryon.frame import validate_frame
 from tryon.perception import Perception, PerceptionConfig
+from tryon.render.accessory import accessory_params, product_sprite
+from tryon.render.earrings import render_earrings
 from tryon.render.finish import seed_of
-from tryon.render.glasses import GlassesAsset, GlassesParams, glasses_asset, glasses_params, render_glasses
+from tryon.render.glasses import glasses_asset, glasses_params, render_glasses
+from tryon.render.hats import render_hat
 from tryon.render.makeup import MAKEUP_KINDS, MakeupParams, render_look
+from tryon.render.necklaces import render_necklace
 from tryon.results import FrameResult
 from tryon.runtime.session import RuntimeConfig
 from tryon.timing import timed
@@ -32,8 +36,16 @@ from tryon.timing import timed
 logger = logging.getLogger(__name__)
 
 GLASSES_KINDS = ("glasses", "sunglasses")
-RENDERED_KINDS = (*MAKEUP_KINDS, *GLASSES_KINDS)
+ACCESSORY_KINDS = ("earrings", "hat", "necklace")
+RENDERED_KINDS = (*MAKEUP_KINDS, *GLASSES_KINDS, *ACCESSORY_KINDS)
 """Kinds this version renders; the others are in the catalog for the renderers to come."""
+LAYERS = {"makeup": 0, "necklace": 1, "earrings": 2, "glasses": 3, "sunglasses": 3, "hat": 4}
+"""Drawing order, back to front: makeup on the skin, then what is worn over it."""
+STAGES_FOR = {"necklace": "poses", "earrings": "segmentation"}
+"""Perception stages a kind needs besides faces (the shoulders; the person mask for hair)."""
+
+Frame = NDArray[np.uint8]
+Layer = Callable[[Frame, FrameResult], Frame]
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,59 @@ def makeup_params(item: LookItem) -> MakeupParams:
         thickness=float(params.get("thickness", 1.0)),
         seed=seed_of(p.id, v.id),
     )
+
+
+def item_layer(item: LookItem) -> Layer:
+    """A function drawing this (non-makeup) item on every face of a frame's result; its assets
+    are loaded here, so a bad asset fails when the look is set, not on a frame."""
+    p, v, kind = item.product, item.variant, item.product.kind
+    if kind in GLASSES_KINDS:
+        asset, gp = glasses_asset(p), glasses_params(p, v, item.intensity)
+
+        def glasses(out: Frame, r: FrameResult) -> Frame:
+            for face in r.faces:
+                out = render_glasses(out, face, asset, gp)
+            return out
+
+        return glasses
+    sprite, ap = product_sprite(p), accessory_params(p, v, item.intensity)
+    if kind == "earrings":
+
+        def earrings(out: Frame, r: FrameResult) -> Frame:
+            person = r.segmentation.mask if r.segmentation is not None else None
+            for face in r.faces:
+                out = render_earrings(out, face, sprite, ap, person)
+            return out
+
+        return earrings
+    if kind == "hat":
+
+        def hat(out: Frame, r: FrameResult) -> Frame:
+            for face in r.faces:
+                out = render_hat(out, face, sprite, ap)
+            return out
+
+        return hat
+    if kind == "necklace":
+
+        def necklace(out: Frame, r: FrameResult) -> Frame:
+            for face in r.faces:
+                out = render_necklace(out, face, sprite, ap, r.poses)
+            return out
+
+        return necklace
+    raise InputError(
+        f"product {p.id!r}: no renderer for {kind}; this version renders {', '.join(RENDERED_KINDS)}"
+    )
+
+
+def makeup_layer(params: Sequence[MakeupParams]) -> Layer:
+    look = list(params)
+
+    def makeup(out: Frame, r: FrameResult) -> Frame:
+        return render_look(out, r.faces, look) if r.faces else out
+
+    return makeup
 
 
 @dataclass
@@ -137,8 +202,9 @@ class TryOnPipeline:
         self.last_result: FrameResult | None = None
         self._lock = threading.Lock()
         self._look: tuple[LookItem, ...] = ()
-        self._params: tuple[MakeupParams, ...] = ()
-        self._glasses: tuple[tuple[GlassesAsset, GlassesParams], ...] = ()
+        self._layers: tuple[Layer, ...] = ()
+        self._stages: dict[str, bool] = {}
+        self._configured_stages = perception.stages
         self.set_look(products, intensity=intensity)
 
     # -- the look ------------------------------------------------------------------------------
@@ -155,13 +221,19 @@ class TryOnPipeline:
         check_intensity(intensity)
         items = tuple(self.resolve(p, intensity) for p in products)
         params = tuple(makeup_params(i) for i in items if i.product.kind in MAKEUP_KINDS)
-        eyewear = tuple(
-            (glasses_asset(i.product), glasses_params(i.product, i.variant, i.intensity))
-            for i in items
-            if i.product.kind in GLASSES_KINDS
+        ordered = sorted(
+            (i for i in items if i.product.kind not in MAKEUP_KINDS), key=lambda i: LAYERS[i.product.kind]
         )
+        layers = ([makeup_layer(params)] if params else []) + [item_layer(i) for i in ordered]
+        kinds = {i.product.kind for i in items}
+        # Stages the look needs are switched on; those configured on stay on.
+        stages = {
+            stage: stage in self._configured_stages or any(STAGES_FOR.get(k) == stage for k in kinds)
+            for stage in set(STAGES_FOR.values())
+        }
+        self.perception.prepare(*(s for s, on in stages.items() if on))  # load models off the frame path
         with self._lock:
-            self._look, self._params, self._glasses = items, params, eyewear
+            self._look, self._layers, self._stages = items, tuple(layers), stages
 
     # -- frames --------------------------------------------------------------------------------
 
@@ -174,7 +246,8 @@ class TryOnPipeline:
         image = validate_frame(frame)
         self.stats.frames += 1
         with self._lock:
-            params, eyewear = list(self._params), list(self._glasses)
+            layers, stages = self._layers, self._stages
+        self.perception.set_stages(**stages)
         timings: dict[str, float] = {}
         try:
             result = self.perception.process(image, timestamp)
@@ -185,14 +258,11 @@ class TryOnPipeline:
         for stage in result.errors:
             self.stats.failures[stage] += 1
         out = image
-        if (params or eyewear) and result.faces:
+        if layers and (result.faces or result.hands):
             try:
                 with timed(timings, "render"):
-                    if params:
-                        out = render_look(image, result.faces, params)
-                    for asset, gp in eyewear:  # over the makeup
-                        for face in result.faces:
-                            out = render_glasses(out, face, asset, gp)
+                    for layer in layers:
+                        out = layer(out, result)
             except Exception:
                 return self._failed("render", image, timings, t0)
         self.stats.processed += 1

@@ -80,6 +80,7 @@ PARAMS: Mapping[str, Mapping[str, ParamSpec]] = {
     },
     "brow": {"intensity": _INTENSITY},
     "foundation": {"intensity": _INTENSITY},
+    "hat": {"sit": ParamSpec("number", 0.4, 0.0, 1.0)},
 }
 """Product-level ``params`` allowed per kind; kinds not listed take none."""
 
@@ -94,6 +95,23 @@ REQUIRED_ANCHORS: Mapping[str, tuple[str, ...]] = {
     "jacket": ("neck", "left_shoulder", "right_shoulder"),
 }
 """Anchors the ``front`` asset (or the first one) must have; a kind listed here needs at least one asset."""
+
+REQUIRED_SIZES: Mapping[str, tuple[str, ...]] = {
+    "glasses": ("width",),
+    "sunglasses": ("width",),
+    "earrings": ("width",),
+    "hat": ("width",),
+    "necklace": ("width",),
+}
+"""Real sizes (``size_mm``) the ``front`` asset must give: ``width`` is the whole image's width in mm."""
+
+MIRRORED_ANCHORS: tuple[tuple[str, str], ...] = (
+    ("left_lens", "right_lens"),
+    ("left_hinge", "right_hinge"),
+    ("brim_left", "brim_right"),
+    ("left_end", "right_end"),
+)
+"""Pairs named for the wearer's left and right: the left one must lie to the right in the image."""
 
 MAX_VARIANTS = 12
 

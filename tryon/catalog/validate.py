@@ -24,8 +24,10 @@ from tryon.catalog.schema import (
     FINISHES,
     KINDS,
     MAX_VARIANTS,
+    MIRRORED_ANCHORS,
     PARAMS,
     REQUIRED_ANCHORS,
+    REQUIRED_SIZES,
     SLUG_RE,
     Asset,
     Product,
@@ -325,6 +327,23 @@ def _assets(c: _Checker, kind: str, value: object, folder: Path) -> MappingProxy
                 c.fail(
                     f"assets.{main.name}.anchors.{anchor}",
                     f"required anchor for {kind} is missing (expected {', '.join(required)})",
+                )
+        for dim in REQUIRED_SIZES.get(kind, ()):
+            if dim not in main.size_mm:
+                c.fail(
+                    f"assets.{main.name}.size_mm.{dim}",
+                    f"required for {kind} (the image's real {dim} in mm)",
+                )
+        for left, right in MIRRORED_ANCHORS:
+            if (
+                left in main.anchors
+                and right in main.anchors
+                and main.anchors[left][0] <= main.anchors[right][0]
+            ):
+                c.fail(
+                    f"assets.{main.name}.anchors.{left}",
+                    f"expected the wearer's left, to the right of {right} in the image "
+                    f"(x > {main.anchors[right][0]:g}), got x = {main.anchors[left][0]:g}",
                 )
     return MappingProxyType(assets)
 

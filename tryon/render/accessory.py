@@ -1,0 +1,98 @@
+"""What the accessory renderers (earrings, hats, necklaces) share: their parameters, the product
+sprites loaded once, the head pose and real-world scale of a face, and the face's silhouette.
+
+Sizes are real: a face's pixels per millimetre come from its head pose (the canonical unit, the
+distance between the outer eye corners, is :data:`MM_PER_UNIT` mm on an average adult), and a
+sprite's from its ``size_mm.width``; so a 28 mm hoop is drawn 28 mm wide on any face.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from tryon.catalog.schema import Product, Variant
+from tryon.errors import InputError
+from tryon.headpose import HeadPose, estimate_head_pose
+from tryon.render.color import linear_color
+from tryon.render.regions import SILHOUETTE
+from tryon.render.sprite import Sprite
+from tryon.results import Face
+
+MM_PER_UNIT = 90.0
+"""Millimetres between the outer eye corners (the canonical unit) on an average adult."""
+
+
+@dataclass(frozen=True)
+class AccessoryParams:
+    color: tuple[int, int, int] | None = None
+    """The variant's colour: the sprite's RGB is shading to tint; ``None``: draw it as it is."""
+    intensity: float = 1.0
+    sit: float = 0.4
+    """Hats: how far down the forehead the hat sits (0: at the top of the forehead, 1: the brows)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.intensity <= 1.0:
+            raise InputError(f"intensity: expected a number in [0, 1], got {self.intensity!r}")
+        if not 0.0 <= self.sit <= 1.0:
+            raise InputError(f"sit: expected a number in [0, 1], got {self.sit!r}")
+
+    @property
+    def tint(self) -> NDArray[np.float32] | None:
+        return None if self.color is None else linear_color(self.color)
+
+
+def accessory_params(product: Product, variant: Variant, intensity: float = 1.0) -> AccessoryParams:
+    sit = product.params.get("sit", 0.4)
+    return AccessoryParams(color=variant.rgb, intensity=intensity, sit=float(sit))
+
+
+def head_pose(face: Face) -> HeadPose:
+    return face.head_pose if face.head_pose is not None else estimate_head_pose(face.landmarks)
+
+
+def px_per_mm(pose: HeadPose) -> float:
+    return pose.scale / MM_PER_UNIT
+
+
+def silhouette(face: Face) -> NDArray[np.float32]:
+    """The face oval in the image, ``(36, 2)``."""
+    out: NDArray[np.float32] = face.landmarks[list(SILHOUETTE), :2]
+    return out
+
+
+def facing_away(pose: HeadPose, side: int) -> float:
+    """Degrees by which the side of the head (``+1`` the subject's left, ``-1`` their right) faces
+    away from the camera: 0 on a frontal face, positive once it turns away."""
+    normal = pose.rotation @ np.array([float(side), 0.0, 0.0])
+    return float(np.degrees(np.arcsin(np.clip(normal[2], -1.0, 1.0))))
+
+
+@functools.lru_cache(maxsize=64)
+def _load(path: str, anchors: tuple[tuple[str, float, float], ...], width_mm: float, name: str) -> Sprite:
+    rgba = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:
+        got = getattr(rgba, "shape", None)
+        raise InputError(f"{path}: expected an RGBA PNG, got shape {got}")
+    if rgba.dtype != np.uint8:
+        rgba = (rgba / 257).astype(np.uint8)
+    points = {key: (x, y) for key, x, y in anchors}
+    return Sprite(np.ascontiguousarray(cv2.cvtColor(rgba, cv2.COLOR_BGRA2RGBA)), points, width_mm, name)
+
+
+def product_sprite(product: Product, name: str = "front") -> Sprite:
+    """The product's RGBA asset ``name`` as a sprite (loaded once)."""
+    asset = product.assets.get(name)
+    if asset is None:
+        raise InputError(f"product {product.id!r}: expected a {name!r} asset for {product.kind}, got none")
+    width = asset.size_mm.get("width")
+    if width is None:
+        raise InputError(
+            f"product {product.id!r}: assets.{name}.size_mm.width: expected the image's width in mm, got none"
+        )
+    anchors = tuple(sorted((key, x, y) for key, (x, y) in asset.anchors.items()))
+    return _load(str(asset.path), anchors, float(width), f"{product.id} {name}")

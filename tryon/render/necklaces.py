@@ -1,0 +1,110 @@
+"""Necklaces around the neck and on the collarbones, from the face and (when there is one) the
+body's pose.
+
+The neck's base (the notch between the collarbones) comes from the shoulders of the pose whose
+nose is this face's, just above the line between them; without a pose, from the chin, a neck's
+length down the head's vertical axis. The necklace's two ends (``left_end``, ``right_end``) go
+where the chain turns behind the neck, on either side of the neck a little above its base, and the
+rest of the necklace follows (a similarity: it drapes with the shoulders' line and scales with the
+neck). Where the face (the chin, a lowered head) is in front of it, it is hidden.
+
+Stateless: ``render_necklace(frame, face, sprite, params, poses=()) -> frame``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tryon.render.accessory import AccessoryParams, head_pose, silhouette
+from tryon.render.sprite import Box, Sprite, draw_sprite, polygon_mask, similarity
+from tryon.results import Face, Pose
+
+CHIN = 152
+NOSE_TIP = 1
+LEFT_SHOULDER, RIGHT_SHOULDER, POSE_NOSE = 11, 12, 0
+NECK_HALF_WIDTH = 0.5
+"""Half the neck's width where the chain goes behind it, in canonical units (~45 mm)."""
+ENDS_ABOVE_NOTCH = 0.35
+"""How far above the neck's base the chain turns behind the neck, in canonical units (~30 mm)."""
+CHIN_TO_NOTCH = 1.1
+"""Chin to the neck's base along the head's vertical axis when no pose is known (~100 mm)."""
+NOTCH_ABOVE_SHOULDERS = 0.06
+"""The neck's base above the shoulder landmarks' midpoint, as a share of the shoulder width."""
+MIN_VISIBILITY = 0.5
+
+
+@dataclass(frozen=True)
+class Neck:
+    base: NDArray[np.float64]
+    """The neck's base (between the collarbones) in the image."""
+    up: NDArray[np.float64]
+    """Unit vector from the base towards the head."""
+    across: NDArray[np.float64]
+    """Unit vector towards the subject's left (image right on a frontal face)."""
+    unit: float
+    """Pixels per canonical unit (the face's scale)."""
+
+    def ends(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(left, right)``: where the chain turns behind the neck on the subject's left and right."""
+        above = self.base + self.up * ENDS_ABOVE_NOTCH * self.unit
+        side = self.across * NECK_HALF_WIDTH * self.unit
+        return above + side, above - side
+
+
+def body_of(face: Face, poses: Sequence[Pose]) -> Pose | None:
+    """The pose whose nose is this face's, with both shoulders visible; ``None`` if there is none."""
+    best, best_d = None, 0.6 * face.interocular * 2
+    for pose in poses:
+        if min(pose.visibility[LEFT_SHOULDER], pose.visibility[RIGHT_SHOULDER]) < MIN_VISIBILITY:
+            continue
+        d = float(np.linalg.norm(pose.xy[POSE_NOSE] - face.landmarks[NOSE_TIP, :2]))
+        if d < best_d:
+            best, best_d = pose, d
+    return best
+
+
+def neck_of(face: Face, poses: Sequence[Pose] = ()) -> Neck:
+    hp = head_pose(face)
+    chin = face.landmarks[CHIN, :2].astype(np.float64)
+    body = body_of(face, poses)
+    if body is not None:
+        left, right = body.xy[LEFT_SHOULDER].astype(np.float64), body.xy[RIGHT_SHOULDER].astype(np.float64)
+        span = float(np.linalg.norm(left - right))
+        across = (left - right) / max(span, 1e-6)
+        up = np.array([across[1], -across[0]])
+        if float(up @ (chin - (left + right) / 2)) < 0:  # towards the head
+            up = -up
+        base = (left + right) / 2 + up * NOTCH_ABOVE_SHOULDERS * span
+        return Neck(base, up, across, hp.scale)
+    down = hp.rotation[:2, 1]
+    down = down / max(float(np.linalg.norm(down)), 1e-6)
+    across = np.array([down[1], -down[0]])
+    return Neck(chin + down * CHIN_TO_NOTCH * hp.scale, -down, across, hp.scale)
+
+
+def necklace_matrix(sprite: Sprite, neck: Neck) -> NDArray[np.float64]:
+    left, right = neck.ends()
+    return similarity(
+        np.array([sprite.anchor("right_end"), sprite.anchor("left_end")]), np.array([right, left])
+    )
+
+
+def render_necklace(
+    frame: NDArray[np.uint8],
+    face: Face,
+    sprite: Sprite,
+    params: AccessoryParams,
+    poses: Sequence[Pose] = (),
+) -> NDArray[np.uint8]:
+    m = necklace_matrix(sprite, neck_of(face, poses))
+    oval = silhouette(face)
+
+    def coverage(box: Box) -> NDArray[np.float32]:
+        out: NDArray[np.float32] = 1.0 - polygon_mask(oval, box)
+        return out
+
+    return draw_sprite(frame, sprite, m, tint=params.tint, intensity=params.intensity, coverage=coverage)
