@@ -28,6 +28,7 @@ from tryon.render.finish import seed_of
 from tryon.render.glasses import glasses_asset, glasses_params, render_glasses
 from tryon.render.hats import render_hat
 from tryon.render.makeup import MAKEUP_KINDS, MakeupParams, render_look
+from tryon.render.nails import NailParams, render_nails
 from tryon.render.necklaces import render_necklace
 from tryon.results import FrameResult
 from tryon.runtime.session import RuntimeConfig
@@ -36,13 +37,13 @@ from tryon.timing import timed
 logger = logging.getLogger(__name__)
 
 GLASSES_KINDS = ("glasses", "sunglasses")
-ACCESSORY_KINDS = ("earrings", "hat", "necklace")
+ACCESSORY_KINDS = ("earrings", "hat", "necklace", "nails")
 RENDERED_KINDS = (*MAKEUP_KINDS, *GLASSES_KINDS, *ACCESSORY_KINDS)
 """Kinds this version renders; the others are in the catalog for the renderers to come."""
-LAYERS = {"makeup": 0, "necklace": 1, "earrings": 2, "glasses": 3, "sunglasses": 3, "hat": 4}
-"""Drawing order, back to front: makeup on the skin, then what is worn over it."""
-STAGES_FOR = {"necklace": "poses", "earrings": "segmentation"}
-"""Perception stages a kind needs besides faces (the shoulders; the person mask for hair)."""
+LAYERS = {"makeup": 0, "necklace": 1, "earrings": 2, "glasses": 3, "sunglasses": 3, "hat": 4, "nails": 5}
+"""Drawing order, back to front: makeup on the skin, what is worn over it, then the hands."""
+STAGES_FOR = {"necklace": "poses", "earrings": "segmentation", "nails": "hands"}
+"""Perception stages a kind needs besides faces (shoulders, the person mask for hair, hands)."""
 
 Frame = NDArray[np.uint8]
 Layer = Callable[[Frame, FrameResult], Frame]
@@ -111,6 +112,15 @@ def item_layer(item: LookItem) -> Layer:
             return out
 
         return glasses
+    if kind == "nails":
+        if v.rgb is None:
+            raise InputError(f"product {p.id!r} shade {v.id!r}: expected a colour, got none")
+        polish = NailParams(v.rgb, v.finish or "cream", item.intensity, seed_of(p.id, v.id), v.shimmer_rgb)
+
+        def nails(out: Frame, r: FrameResult) -> Frame:
+            return render_nails(out, r.hands, polish) if r.hands else out
+
+        return nails
     sprite, ap = product_sprite(p), accessory_params(p, v, item.intensity)
     if kind == "earrings":
 

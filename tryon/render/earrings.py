@@ -7,8 +7,9 @@ follow turns, nods and tilts. The earring hangs from its ``hook`` anchor straigh
 
 An earring is hidden:
 
+- where the face's outline covers it (the ears are behind the cheeks and jaw);
 - on the side of the head turned away from the camera: faded out between :data:`HIDE_FROM` and
-  :data:`HIDE_TO` degrees of turn, and before that hidden where the face's outline covers it;
+  :data:`HIDE_TO` degrees of turn;
 - behind hair: when the person mask (selfie segmentation) says the lobe is covered by the person
   but its colour is not the face's skin, the hair is in front of the ear, and the earring shows
   only where it hangs below the hair.
@@ -29,7 +30,7 @@ from tryon.render.accessory import AccessoryParams, facing_away, head_pose, px_p
 from tryon.render.sprite import Box, Sprite, draw_sprite, polygon_mask, scale_about
 from tryon.results import Face
 
-LOBE = (0.80, 0.17, 0.80)
+LOBE = (0.80, 0.25, 0.80)
 """The subject's left ear lobe in the head frame (|x|, y, z); mirrored on the right."""
 HIDE_FROM, HIDE_TO = 22.0, 32.0
 """Degrees of turn away from the camera over which the far earring fades out."""
@@ -83,7 +84,7 @@ def skin_model(frame: NDArray[np.uint8], face: Face) -> SkinModel:
             samples.append(patch.reshape(-1, 3))
     lab = _lab(np.concatenate(samples)[None])[0]
     mean = np.median(lab, axis=0).astype(np.float32)
-    spread = np.maximum(np.percentile(np.abs(lab - mean), 90, axis=0), [18.0, 6.0, 6.0]).astype(np.float32)
+    spread = np.maximum(np.percentile(np.abs(lab - mean), 90, axis=0), [30.0, 10.0, 10.0]).astype(np.float32)
     return mean, spread
 
 
@@ -91,8 +92,8 @@ def not_skin(region: NDArray[np.uint8], skin: SkinModel) -> NDArray[np.float32]:
     """How far each pixel is from the skin colour, 0 (skin) to 1 (clearly not skin)."""
     mean, spread = skin
     d = (_lab(region) - mean) / spread
-    dist = np.sqrt((d**2).sum(axis=2) / 3.0)
-    out: NDArray[np.float32] = np.clip((dist - 1.5) / 1.5, 0.0, 1.0).astype(np.float32)
+    dist = np.sqrt((d**2).sum(axis=2))
+    out: NDArray[np.float32] = np.clip((dist - 2.5) / 1.5, 0.0, 1.0).astype(np.float32)
     return out
 
 
@@ -141,15 +142,14 @@ def render_earrings(
             cover = hair_cover(frame, person, lobe.xy, LOBE_RADIUS_MM * px_per_mm(pose), skin)
             cover = float(np.clip((cover - 0.25) / 0.3, 0.0, 1.0))
 
-        def coverage(box: Box, away: float = lobe.away, cover: float = cover) -> NDArray[np.float32] | None:
+        def coverage(box: Box, cover: float = cover) -> NDArray[np.float32]:
             x0, y0, x1, y1 = box
-            vis: NDArray[np.float32] | None = None
-            if away > 0.0:  # turned away: the cheek and jaw hide what is behind them
-                vis = 1.0 - polygon_mask(oval, box)
+            # The ears are behind the face's outline: the cheek and jaw hide what swings behind
+            # them (the far ear on a turned head, an earring under the jaw of a tilted one).
+            vis: NDArray[np.float32] = 1.0 - polygon_mask(oval, box)
             if cover > 0.0 and person is not None and skin is not None:
                 hair = person[y0:y1, x0:x1] * not_skin(frame[y0:y1, x0:x1], skin)
-                hidden = 1.0 - cover * hair
-                vis = hidden if vis is None else vis * hidden
+                vis = vis * (1.0 - cover * hair)
             return vis
 
         out = draw_sprite(out, sprite, m, tint=params.tint, intensity=seen, coverage=coverage)

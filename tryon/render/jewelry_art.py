@@ -201,9 +201,9 @@ def draw_necklace(style: str, px_per_mm: float = NECKLACE_PX_PER_MM) -> Sprite:
     elif style == "pearl-strand":
         length = np.cumsum(np.r_[0, np.hypot(*np.diff(curve, axis=0).T)])
         r = 3.6 * s
-        centres = np.column_stack(
-            [np.interp(np.arange(r, length[-1] - r, 2 * r * 1.02), length, curve[:, i]) for i in (0, 1)]
-        )
+        count = int(length[-1] // (2 * r * 1.02)) + 1  # pearls from one end to the other
+        along = np.linspace(0.0, length[-1], count)
+        centres = np.column_stack([np.interp(along, length, curve[:, i]) for i in (0, 1)])
         shading = np.zeros((h, w), np.float32)
         for c in centres:
             bead = np.zeros_like(mask)

@@ -1,12 +1,18 @@
 """Necklaces around the neck and on the collarbones, from the face and (when there is one) the
 body's pose.
 
-The neck's base (the notch between the collarbones) comes from the shoulders of the pose whose
-nose is this face's, just above the line between them; without a pose, from the chin, a neck's
-length down the head's vertical axis. The necklace's two ends (``left_end``, ``right_end``) go
-where the chain turns behind the neck, on either side of the neck a little above its base, and the
-rest of the necklace follows (a similarity: it drapes with the shoulders' line and scales with the
-neck). Where the face (the chin, a lowered head) is in front of it, it is hidden.
+The neck's base (the notch between the collarbones) is a neck's length below the point the head
+turns on, so a lowered chin comes down over the necklace. The necklace lies across the body: its
+ends follow the shoulders' line of the pose whose nose is this face's (when it has both
+shoulders on either side of the chin), else the head's left-right axis; the neck runs down
+half-way between the head's vertical axis and the body's. The shoulder landmarks set directions,
+not positions: on a still image their positions jitter by up to an eye span between small shifts
+of the frame, the face's by a few pixels.
+
+The necklace's two ends (``left_end``, ``right_end``) go where the chain turns behind the neck,
+on either side of the neck a little above its base, and the rest of the necklace follows (a
+similarity: it scales with the neck). Where the face (the chin, a lowered head) is in front of
+it, it is hidden.
 
 Stateless: ``render_necklace(frame, face, sprite, params, poses=()) -> frame``.
 """
@@ -30,10 +36,11 @@ NECK_HALF_WIDTH = 0.5
 """Half the neck's width where the chain goes behind it, in canonical units (~45 mm)."""
 ENDS_ABOVE_NOTCH = 0.35
 """How far above the neck's base the chain turns behind the neck, in canonical units (~30 mm)."""
-CHIN_TO_NOTCH = 1.1
-"""Chin to the neck's base along the head's vertical axis when no pose is known (~100 mm)."""
-NOTCH_ABOVE_SHOULDERS = 0.06
-"""The neck's base above the shoulder landmarks' midpoint, as a share of the shoulder width."""
+NECK_PIVOT = (0.0, 0.6, 1.0)
+"""Where the head turns on the neck when it nods, in the head frame (inside the neck, at the
+jaw's height: a nod bends the whole neck, not only its top)."""
+PIVOT_TO_NOTCH = 1.35
+"""From the pivot down to the neck's base (1.1 units, ~100 mm, below the chin of a level head)."""
 MIN_VISIBILITY = 0.5
 
 
@@ -68,22 +75,30 @@ def body_of(face: Face, poses: Sequence[Pose]) -> Pose | None:
 
 
 def neck_of(face: Face, poses: Sequence[Pose] = ()) -> Neck:
+    """The neck's base below the point the head turns on (so a lowered chin comes down over the
+    necklace); it lies across the body: along the shoulders' line when the pose has it, else
+    across the head's vertical axis."""
     hp = head_pose(face)
     chin = face.landmarks[CHIN, :2].astype(np.float64)
+    down = hp.rotation[:2, 1]
+    down = down / max(float(np.linalg.norm(down)), 1e-6)
     body = body_of(face, poses)
+    body_down = down
     if body is not None:
         left, right = body.xy[LEFT_SHOULDER].astype(np.float64), body.xy[RIGHT_SHOULDER].astype(np.float64)
         span = float(np.linalg.norm(left - right))
-        across = (left - right) / max(span, 1e-6)
-        up = np.array([across[1], -across[0]])
-        if float(up @ (chin - (left + right) / 2)) < 0:  # towards the head
-            up = -up
-        base = (left + right) / 2 + up * NOTCH_ABOVE_SHOULDERS * span
-        return Neck(base, up, across, hp.scale)
-    down = hp.rotation[:2, 1]
-    down = down / max(float(np.linalg.norm(down)), 1e-6)
-    across = np.array([down[1], -down[0]])
-    return Neck(chin + down * CHIN_TO_NOTCH * hp.scale, -down, across, hp.scale)
+        reach = np.linalg.norm(np.array([left, right]) - chin, axis=1)
+        # Shoulders on either side of the chin (a lopsided pair is a bad estimate, not a pose).
+        if span > 1.5 * face.interocular and abs(reach[0] - reach[1]) < 0.35 * span:
+            across = (left - right) / span
+            body_down = np.array([-across[1], across[0]])
+            if float(body_down @ down) < 0:
+                body_down = -body_down
+    neck = down + body_down
+    neck /= max(float(np.linalg.norm(neck)), 1e-6)
+    pivot = hp.project(np.array([NECK_PIVOT]))[0, :2]
+    base = pivot + neck * PIVOT_TO_NOTCH * hp.scale
+    return Neck(base, -body_down, np.array([body_down[1], -body_down[0]]), hp.scale)
 
 
 def necklace_matrix(sprite: Sprite, neck: Neck) -> NDArray[np.float64]:
@@ -99,8 +114,10 @@ def render_necklace(
     sprite: Sprite,
     params: AccessoryParams,
     poses: Sequence[Pose] = (),
+    neck: Neck | None = None,
 ) -> NDArray[np.uint8]:
-    m = necklace_matrix(sprite, neck_of(face, poses))
+    """``frame`` with the necklace on ``face``'s neck (``neck``: where it is, when already known)."""
+    m = necklace_matrix(sprite, neck if neck is not None else neck_of(face, poses))
     oval = silhouette(face)
 
     def coverage(box: Box) -> NDArray[np.float32]:
