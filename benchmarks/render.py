@@ -1,9 +1,9 @@
-"""Renderer cost at 640×480: each makeup kind and finish, full looks and each eyewear product, on
-tracked faces.
+"""Renderer cost at 640×480: each makeup kind and finish, full looks, each eyewear product, each
+earring, hat and necklace, on tracked faces; each nail finish on tracked hands.
 
-Landmarks come from our perception on a moving 640×480 sequence made from
-skimage.data.astronaut() (computed once, outside the timing); each renderer is then timed on
-every frame. Prints a table and writes JSON.
+Landmarks (and shoulders, the person mask, hands) come from our perception on moving 640×480
+sequences made from skimage.data.astronaut() and from cartoon hands (computed once, outside the
+timing); each renderer is then timed on every frame. Prints a table and writes JSON.
 
     python benchmarks/render.py [--frames 60] [--out benchmarks/results/render.json]
 """
@@ -25,9 +25,13 @@ from rich.table import Table
 
 from tryon.catalog import Catalog
 from tryon.perception import Perception, PerceptionConfig
+from tryon.pipeline import LookItem, item_layer
+from tryon.render.finish import seed_of
 from tryon.render.glasses import GlassesAsset, GlassesParams, glasses_asset, glasses_params, render_glasses
 from tryon.render.makeup import MakeupParams, render_look
-from tryon.results import Face
+from tryon.render.nails import NAIL_FINISHES, NailParams, render_nails
+from tryon.results import Face, FrameResult
+from tryon.testing import TWO_HANDS, Transform, hands_image
 
 CASES: dict[str, list[MakeupParams]] = {
     "lipstick matte": [MakeupParams("lipstick", (155, 17, 30), "matte")],
@@ -59,35 +63,67 @@ def eyewear(
     return [render_glasses(frame, f, asset, params) for f in faces]
 
 
+def hand_frames(n: int) -> list[NDArray[np.uint8]]:
+    """Two cartoon hands drifting and turning a little."""
+    scene = hands_image(TWO_HANDS)
+    return [Transform(angle=6 * np.sin(i / 12), dx=15 * np.sin(i / 17)).apply(scene) for i in range(n)]
+
+
+def timed_cases(
+    cases: dict[str, Callable[[NDArray[np.uint8], FrameResult], object]],
+    usable: list[tuple[NDArray[np.uint8], FrameResult]],
+) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    for name, run in cases.items():
+        ms: list[float] = []
+        for _ in range(2):  # the first pass warms caches
+            ms = []
+            for frame, result in usable:
+                t0 = time.perf_counter()
+                run(frame, result)
+                ms.append((time.perf_counter() - t0) * 1e3)
+        a: NDArray[np.float64] = np.asarray(ms)
+        results[name] = {"median_ms": float(np.median(a)), "p95_ms": float(np.percentile(a, 95))}
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/render.json"))
     args = parser.parse_args()
     frames = frames_640x480(args.frames)
-    perception = Perception(PerceptionConfig())
-    faces: list[list[Face]] = [perception.process(f, i / 30).faces for i, f in enumerate(frames)]
-    usable = [(f, fs) for f, fs in zip(frames, faces, strict=True) if fs]
-    results: dict[str, dict[str, float]] = {}
-    cases: dict[str, Callable[[NDArray[np.uint8], list[Face]], object]] = {
-        name: functools.partial(makeup, look=look) for name, look in CASES.items()
+    perception = Perception(PerceptionConfig(poses=True, segmentation=True))
+    results_ = [perception.process(f, i / 30) for i, f in enumerate(frames)]
+    usable = [(f, r) for f, r in zip(frames, results_, strict=True) if r.faces]
+    cases: dict[str, Callable[[NDArray[np.uint8], FrameResult], object]] = {
+        name: functools.partial(lambda fr, r, look: makeup(fr, r.faces, look), look=look)
+        for name, look in CASES.items()
     }
     catalog = Catalog.load()
     for product in catalog.by_kind("glasses") + catalog.by_kind("sunglasses"):
         asset = glasses_asset(product)
         params = glasses_params(product, product.default_variant)
-        cases[f"{product.kind} {product.id}"] = functools.partial(eyewear, asset=asset, params=params)
-    for name, run in cases.items():
-        ms: list[float] = []
-        for _ in range(2):  # the first pass warms caches
-            ms = []
-            for frame, fs in usable:
-                t0 = time.perf_counter()
-                run(frame, fs)
-                ms.append((time.perf_counter() - t0) * 1e3)
-        a: NDArray[np.float64] = np.asarray(ms)
-        results[name] = {"median_ms": float(np.median(a)), "p95_ms": float(np.percentile(a, 95))}
-    table = Table(title=f"renderers at 640x480, {len(usable)} frames with a face")
+        cases[f"{product.kind} {product.id}"] = functools.partial(
+            lambda fr, r, asset, params: eyewear(fr, r.faces, asset, params), asset=asset, params=params
+        )
+    for kind in ("earrings", "hat", "necklace"):
+        for product in catalog.by_kind(kind):
+            cases[f"{kind} {product.id}"] = item_layer(LookItem(product, product.default_variant))
+    results = timed_cases(cases, usable)
+    hands = Perception(PerceptionConfig(faces=False, hands=True))
+    hand_results = [(f, hands.process(f, i / 30)) for i, f in enumerate(hand_frames(args.frames))]
+    with_hands = [(f, r) for f, r in hand_results if r.hands]
+    nail_cases: dict[str, Callable[[NDArray[np.uint8], FrameResult], object]] = {
+        f"nails {finish} (2 hands)": functools.partial(
+            lambda fr, r, p: render_nails(fr, r.hands, p),
+            p=NailParams((178, 20, 40), finish, seed=seed_of("bench", finish), shimmer_color=(255, 220, 230)),
+        )
+        for finish in NAIL_FINISHES
+    }
+    results.update(timed_cases(nail_cases, with_hands))
+    title = f"renderers at 640x480, {len(usable)} frames with a face, {len(with_hands)} with hands"
+    table = Table(title=title)
     for col in ("renderer", "median ms", "p95 ms"):
         table.add_column(col, justify="left" if col == "renderer" else "right")
     for name, r in results.items():
@@ -97,6 +133,7 @@ def main() -> int:
         args.out,
         {
             "frames": len(usable),
+            "hand_frames": len(with_hands),
             "results": results,
         },
     )

@@ -436,7 +436,7 @@ def test_every_drawn_style_has_its_anchors_on_the_drawing(style: str) -> None:
 
 
 def test_nails_through_the_pipeline_on_a_frame_without_a_face() -> None:
-    from test_hands import TWO_HANDS, hands_image
+    from tryon.testing import TWO_HANDS, hands_image
 
     image = hands_image(TWO_HANDS)
     catalog = Catalog.load()

@@ -44,61 +44,10 @@ from tryon.landmarks.hand import (
 )
 from tryon.runtime.session import ModelLoader, RuntimeConfig
 from tryon.runtime.store import ModelStore
+from tryon.testing import ONE_HAND_ROTATED, TWO_HANDS, hands_image
 from tryon.track.hands import HandTracker, HandTrackerConfig, associate, drop_duplicates
 
 Image = NDArray[np.uint8]
-Scene = Sequence[tuple[float, float, float, float, bool]]
-"""Cartoon hands: (cx, cy, scale, angle in radians, mirrored)."""
-
-TWO_HANDS: Scene = [(190, 270, 0.85, -0.25, False), (460, 260, 0.8, 0.3, True)]
-ONE_HAND_ROTATED: Scene = [(320, 250, 0.9, 0.9, False)]
-
-_PALM = ((-55, 60), (-62, -10), (-50, -55), (50, -60), (58, -10), (50, 60), (20, 85), (-25, 85))
-_FINGERS = (
-    ((-40, -45), (-75, -160), 12),
-    ((-14, -55), (-24, -195), 13),
-    ((14, -55), (24, -190), 13),
-    ((40, -45), (72, -150), 11),
-)
-_THUMB = (((50, 40), (95, -10), 18), ((95, -10), (120, -60), 15))
-
-
-def _placer(cx: float, cy: float, s: float, angle: float, mirrored: bool) -> Callable[..., tuple[int, int]]:
-    c, si = math.cos(angle), math.sin(angle)
-
-    def pt(x: float, y: float) -> tuple[int, int]:
-        x = -x if mirrored else x
-        return round(cx + s * (c * x - si * y)), round(cy + s * (si * x + c * y))
-
-    return pt
-
-
-def hands_image(scene: Scene, size: tuple[int, int] = (480, 640)) -> Image:
-    """Flat-shaded open hands with forearms on a blue-grey gradient (fingers up at angle 0)."""
-    h, w = size
-    ramp = np.linspace(0.8, 1.2, w, dtype=np.float32)[None, :, None]
-    out = np.broadcast_to(np.array((60, 80, 100), np.float32) * ramp, (h, w, 3)).copy()
-    skin = np.array((224, 172, 140), np.float32)
-    creases = []
-    for cx, cy, s, angle, mirrored in scene:
-        pt = _placer(cx, cy, s, angle, mirrored)
-        mask = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(mask, [np.array([pt(*p) for p in _PALM], np.int32)], 255)
-        for a, b, r in _FINGERS + _THUMB:
-            cv2.line(mask, pt(*a), pt(*b), 255, int(2 * r * s))
-            cv2.circle(mask, pt(*b), int(r * s), 255, -1)
-        cv2.line(mask, pt(0, 70), pt(0, 260), 255, int(100 * s))
-        shade = 0.75 + 0.25 * cv2.GaussianBlur(mask, (0, 0), 6 * s)[..., None].astype(np.float32) / 255
-        alpha = cv2.GaussianBlur(mask, (0, 0), 1.0)[..., None].astype(np.float32) / 255
-        out = out * (1 - alpha) + skin * shade * alpha
-        for a, b, r in _FINGERS:
-            for t in (0.45, 0.72):
-                px, py = a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])
-                creases.append((pt(px - 0.7 * r, py), pt(px + 0.7 * r, py), max(1, int(2 * s))))
-    img = out.clip(0, 255).astype(np.uint8)
-    for p0, p1, thickness in creases:
-        cv2.line(img, p0, p1, (170, 120, 100), thickness)
-    return np.ascontiguousarray(img)
 
 
 def skimage_rgb(name: str) -> Image:

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from goldens import assert_golden
 from numpy.typing import NDArray
-from test_hands import TWO_HANDS, hands_image
 
 from tryon.catalog import Catalog
 from tryon.errors import InputError
@@ -24,6 +23,7 @@ from tryon.render.masks import Box, fill_polygons
 from tryon.render.nails import NAIL_FINISHES, NailParams, NailQuad, nail_quads, render_nails
 from tryon.render.nails_art import draw_swatch
 from tryon.results import Hand
+from tryon.testing import TWO_HANDS, hands_image
 
 Points = NDArray[np.float64]
 ROOT = Path(__file__).resolve().parents[1]
