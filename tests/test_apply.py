@@ -153,3 +153,32 @@ def test_apply_video_keeps_frames_and_audio(tmp_path: Path, portrait: NDArray[np
         after = np.abs(y[changed].astype(np.float64) - red).sum(axis=1).mean()
         moved += after < before
     assert moved == len(fa)
+
+
+def test_apply_accessories_on_a_video(tmp_path: Path, portrait: NDArray[np.uint8]) -> None:
+    """Earrings, a hat and a necklace follow a moving head through a whole video."""
+    from tryon.headpose import estimate_head_pose
+    from tryon.perception import Perception, PerceptionConfig
+    from tryon.render.earrings import ear_lobes
+
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    _make_video(src, portrait, 10)
+    specs = ["aurora-hoop-earrings:yellow-gold", "bowery-felt-fedora:black", "riviera-pearl-strand"]
+    args = ["apply", *[a for s in specs for a in ("-p", s)], str(src), "-o", str(dst)]
+    assert main(args) == 0
+    with av.open(str(src)) as a, av.open(str(dst)) as b:
+        fa = [f.to_ndarray(format="rgb24") for f in a.decode(video=0)]
+        fb = [f.to_ndarray(format="rgb24") for f in b.decode(video=0)]
+    assert len(fb) == len(fa) == 10
+    perception = Perception(PerceptionConfig(static_image_mode=True))
+    for x, y in zip(fa, fb, strict=True):
+        face = perception.process(x).faces[0]
+        changed = np.abs(x.astype(np.int16) - y).max(axis=2) > 30
+        iod = face.interocular
+        yy, xx = np.mgrid[0 : x.shape[0], 0 : x.shape[1]]
+        for lobe in ear_lobes(estimate_head_pose(face.landmarks)):  # a hoop under each lobe
+            cx, cy = lobe.xy + np.array([0.0, 0.2 * iod])
+            assert (changed & ((xx - cx) ** 2 + (yy - cy) ** 2 < (0.3 * iod) ** 2)).sum() > 10
+        assert changed[: int(face.landmarks[10, 1])].sum() > 0.5 * iod**2  # the hat over the head
+        below = changed[int(face.landmarks[152, 1] + 0.3 * iod) :]
+        assert below.sum() > 30  # the pearls under the chin
