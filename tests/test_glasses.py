@@ -203,3 +203,33 @@ def test_golden_eyewear(perception: Perception, astronaut: NDArray[np.uint8], sp
     out = render_glasses(astronaut, face, glasses_asset(product), glasses_params(product, variant))
     crop = out[60:180, 150:300]
     assert_golden(crop, f"eyewear_{product.id}.png", astronaut[60:180, 150:300], visible=40)
+
+
+def head_turn(image: NDArray[np.uint8], face: Face, degrees: float) -> NDArray[np.uint8]:
+    """The head turned about a vertical axis by warping: the face region is mapped as a cylinder
+    (radius: the face's half-width) rotated by ``degrees`` (yaw > 0: the nose to the image's left);
+    the background is left as it is. A 2D warp: the model reads about 40% of it as yaw."""
+    h, w = image.shape[:2]
+    oval = face.landmarks[list(SILHOUETTE), :2]
+    cx = float(oval[:, 0].mean())
+    r = 0.62 * float(np.ptp(oval[:, 0]))
+    xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    u = np.clip((xx - cx) / r, -1.0, 1.0)
+    angle = np.arcsin(u) + np.radians(degrees)  # where the surface point seen here came from
+    src = cx + r * np.sin(np.clip(angle, -np.pi / 2, np.pi / 2))
+    inside = np.abs(xx - cx) < r
+    map_x = np.where(inside, src, xx).astype(np.float32)
+    return np.asarray(cv2.remap(image, map_x, yy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT), np.uint8)
+
+
+@pytest.mark.parametrize("degrees", [-20.0, 20.0])
+def test_bridge_stays_on_the_nose_bridge_when_the_head_turns(
+    perception: Perception, astronaut: NDArray[np.uint8], degrees: float
+) -> None:
+    turned = head_turn(astronaut, face_of(perception, astronaut), degrees)
+    face = face_of(perception, turned)
+    pose = estimate_head_pose(face.landmarks)
+    assert np.sign(pose.yaw) == np.sign(degrees)  # the warp reads as a turn the right way
+    asset = draw_glasses("round")
+    bridge = asset_to_image(asset, pose, np.array([asset.bridge]))[0, :2]
+    assert np.linalg.norm(bridge - face.landmarks[168, :2]) < 0.03 * face.interocular
