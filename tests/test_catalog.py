@@ -520,3 +520,63 @@ def test_cli_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["catalog", "validate", str(bad)]) == 1
     assert capsys.readouterr().out.endswith("0 products OK, 1 rejected\n")
     assert main(["catalog", "validate", str(tmp_path / "nowhere")]) == 2
+
+
+GARMENT_ANCHORS = {
+    "neck": [200, 20],
+    "left_shoulder": [290, 40],
+    "right_shoulder": [110, 40],
+    "left_armpit": [270, 110],
+    "right_armpit": [130, 110],
+    "left_cuff": [340, 200],
+    "right_cuff": [60, 200],
+    "left_hem": [280, 380],
+    "right_hem": [120, 380],
+}
+
+
+def garment(**changes: Any) -> dict[str, Any]:
+    data = glasses("test-tee")
+    data.update(kind="top", params={"fit": "slim"})
+    data["variants"] = [{"id": "red", "name": "Red"}, {"id": "blue", "name": "Blue", "asset": "front-blue"}]
+    data["assets"] = {
+        "front": {"file": "front.png", "anchors": GARMENT_ANCHORS, "size_mm": {"width": 520.0}},
+        "front-blue": {"file": "front.png", "anchors": GARMENT_ANCHORS},
+        "parts": {"file": "front.png", "anchors": {}},
+    }
+    data.update(changes)
+    return data
+
+
+def test_garments_take_a_fit_a_parts_image_and_colourways_drawn_apart(tmp_path: Path) -> None:
+    product = load_product(write(tmp_path / "products", garment()))
+    assert product.params["fit"] == "slim"
+    assert product.variant("blue").asset == "front-blue"
+    assert product.variant("red").asset is None
+    assert load_product(write(tmp_path / "products", garment(params={}))).params["fit"] == "regular"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        (lambda d: d.update(params={"fit": "baggy"}), "params.fit", "expected one of slim, regular, loose, got 'baggy'"),
+        (lambda d: d["variants"][1].update(asset="back"), "variants[1].asset", "got 'back'"),
+        (lambda d: d["assets"].pop("parts"), "assets.parts", "required asset for top"),
+        (
+            lambda d: d["assets"]["front"]["anchors"].pop("left_hem"),
+            "assets.front.anchors.left_hem",
+            "required",
+        ),
+        (
+            lambda d: d["assets"]["front"]["anchors"].update(left_cuff=[10, 200]),
+            "assets.front.anchors.left_cuff",
+            "the wearer's left",
+        ),
+    ],
+)
+def test_bad_garments(tmp_path: Path, change: Any, field: str, message: str) -> None:
+    path = write(tmp_path / "products", mutated(garment(), change))
+    with pytest.raises(ProductValidationError) as info:
+        load_product(path)
+    assert info.value.field == field
+    assert message in info.value.message

@@ -58,12 +58,14 @@ COLOR_REQUIRED_KINDS: frozenset[str] = frozenset(FINISHES)
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One product-level parameter: ``"bool"`` or ``"number"`` (within ``[low, high]``) and its default."""
+    """One product-level parameter: ``"bool"``, ``"number"`` (within ``[low, high]``) or
+    ``"choice"`` (one of ``choices``), and its default."""
 
     type: str
-    default: float | bool
+    default: float | bool | str
     low: float | None = None
     high: float | None = None
+    choices: tuple[str, ...] = ()
 
 
 _INTENSITY = ParamSpec("number", 1.0, 0.0, 1.0)
@@ -81,6 +83,10 @@ PARAMS: Mapping[str, Mapping[str, ParamSpec]] = {
     "brow": {"intensity": _INTENSITY},
     "foundation": {"intensity": _INTENSITY},
     "hat": {"sit": ParamSpec("number", 0.4, 0.0, 1.0)},
+    **{
+        kind: {"fit": ParamSpec("choice", "regular", choices=("slim", "regular", "loose"))}
+        for kind in ("top", "dress", "jacket")
+    },
 }
 """Product-level ``params`` allowed per kind; kinds not listed take none."""
 
@@ -90,11 +96,27 @@ REQUIRED_ANCHORS: Mapping[str, tuple[str, ...]] = {
     "earrings": ("hook",),
     "hat": ("brim_left", "brim_right"),
     "necklace": ("left_end", "right_end"),
-    "top": ("neck", "left_shoulder", "right_shoulder"),
-    "dress": ("neck", "left_shoulder", "right_shoulder"),
-    "jacket": ("neck", "left_shoulder", "right_shoulder"),
+    **{
+        kind: (
+            "neck",
+            "left_shoulder",
+            "right_shoulder",
+            "left_armpit",
+            "right_armpit",
+            "left_cuff",
+            "right_cuff",
+            "left_hem",
+            "right_hem",
+        )
+        for kind in ("top", "dress", "jacket")
+    },
 }
 """Anchors the ``front`` asset (or the first one) must have; a kind listed here needs at least one asset."""
+
+REQUIRED_ASSETS: Mapping[str, tuple[str, ...]] = {
+    kind: ("front", "parts") for kind in ("top", "dress", "jacket")
+}
+"""Assets a kind's renderer needs by name (garments: ``parts``, the body/sleeve label image)."""
 
 REQUIRED_SIZES: Mapping[str, tuple[str, ...]] = {
     "glasses": ("width",),
@@ -102,6 +124,9 @@ REQUIRED_SIZES: Mapping[str, tuple[str, ...]] = {
     "earrings": ("width",),
     "hat": ("width",),
     "necklace": ("width",),
+    "top": ("width",),
+    "dress": ("width",),
+    "jacket": ("width",),
 }
 """Real sizes (``size_mm``) the ``front`` asset must give: ``width`` is the whole image's width in mm."""
 
@@ -110,6 +135,12 @@ MIRRORED_ANCHORS: tuple[tuple[str, str], ...] = (
     ("left_hinge", "right_hinge"),
     ("brim_left", "brim_right"),
     ("left_end", "right_end"),
+    ("left_shoulder", "right_shoulder"),
+    ("left_armpit", "right_armpit"),
+    ("left_elbow", "right_elbow"),
+    ("left_cuff", "right_cuff"),
+    ("left_waist", "right_waist"),
+    ("left_hem", "right_hem"),
 )
 """Pairs named for the wearer's left and right: the left one must lie to the right in the image."""
 
@@ -156,6 +187,8 @@ class Variant:
     shimmer_color: str | None = None
     lens_color: str | None = None
     """Glasses and sunglasses: the lens tint (``opacity`` is then the lens's)."""
+    asset: str | None = None
+    """The product's asset this variant shows instead of ``front`` (a colourway drawn apart)."""
     _rgb: RGB | None = field(default=None, init=False, repr=False, compare=False)
     _shimmer_rgb: RGB | None = field(default=None, init=False, repr=False, compare=False)
     _lens_rgb: RGB | None = field(default=None, init=False, repr=False, compare=False)
@@ -182,7 +215,7 @@ class Variant:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "name": self.name}
-        for key in ("color", "finish", "opacity", "shimmer_color", "lens_color"):
+        for key in ("color", "finish", "opacity", "shimmer_color", "lens_color", "asset"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -225,7 +258,7 @@ class Product:
     buy_url: str
     description: str
     tags: tuple[str, ...]
-    params: Mapping[str, float | bool]
+    params: Mapping[str, float | bool | str]
     variants: tuple[Variant, ...]
     assets: Mapping[str, Asset]
     folder: Path

@@ -27,6 +27,7 @@ from tryon.catalog.schema import (
     MIRRORED_ANCHORS,
     PARAMS,
     REQUIRED_ANCHORS,
+    REQUIRED_ASSETS,
     REQUIRED_SIZES,
     SLUG_RE,
     Asset,
@@ -38,7 +39,7 @@ from tryon.errors import ProductValidationError
 TOP_REQUIRED = ("id", "name", "brand", "kind", "price", "currency", "buy_url", "description", "variants")
 TOP_OPTIONAL = ("tags", "params", "assets")
 VARIANT_REQUIRED = ("id", "name")
-VARIANT_OPTIONAL = ("color", "finish", "opacity", "shimmer_color", "lens_color")
+VARIANT_OPTIONAL = ("color", "finish", "opacity", "shimmer_color", "lens_color", "asset")
 LENS_KINDS = ("glasses", "sunglasses")
 ASSET_REQUIRED = ("file", "anchors")
 ASSET_OPTIONAL = ("size_mm",)
@@ -193,6 +194,16 @@ def product_from_json(data: object, path: Path) -> Product:
     params = _params(c, kind, data.get("params", {}))
     variants = _variants(c, kind, data["variants"])
     assets = _assets(c, kind, data.get("assets", {}), folder)
+    for i, variant in enumerate(variants):
+        if variant.asset is not None and variant.asset not in assets:
+            have = ", ".join(assets) or "none"
+            c.fail(
+                f"variants[{i}].asset",
+                f"expected the name of one of the product's assets ({have}), got {variant.asset!r}",
+            )
+    for name in REQUIRED_ASSETS.get(kind, ()):
+        if name not in assets:
+            c.fail(f"assets.{name}", f"required asset for {kind} is missing")
     return Product(
         id=pid,
         name=name,
@@ -224,10 +235,10 @@ def _tags(c: _Checker, value: object) -> tuple[str, ...]:
     return tuple(c.string(tag, f"tags[{i}]") for i, tag in enumerate(value))
 
 
-def _params(c: _Checker, kind: str, value: object) -> MappingProxyType[str, float | bool]:
+def _params(c: _Checker, kind: str, value: object) -> MappingProxyType[str, float | bool | str]:
     specs = PARAMS.get(kind, {})
     given = c.obj(value, "params")
-    out: dict[str, float | bool] = {}
+    out: dict[str, float | bool | str] = {}
     for key, raw in given.items():
         field = f"params.{key}"
         spec = specs.get(key)
@@ -238,6 +249,8 @@ def _params(c: _Checker, kind: str, value: object) -> MappingProxyType[str, floa
             if not isinstance(raw, bool):
                 c.expect(field, "true or false", raw)
             out[key] = raw
+        elif spec.type == "choice":
+            out[key] = c.choice(raw, field, spec.choices)
         else:
             out[key] = c.number(raw, field, spec.low, spec.high)
     return MappingProxyType({key: out.get(key, spec.default) for key, spec in specs.items()})
@@ -292,8 +305,16 @@ def _variant(c: _Checker, kind: str, obj: dict[str, Any], f: str, vid: str, name
             only = " and ".join(LENS_KINDS)
             c.fail(f"{f}.lens_color", f"expected only on {only} variants, got it on {kind}")
         lens = c.color(obj["lens_color"], f"{f}.lens_color")
+    asset = c.string(obj["asset"], f"{f}.asset") if "asset" in obj else None
     return Variant(
-        id=vid, name=name, color=color, finish=finish, opacity=opacity, shimmer_color=shimmer, lens_color=lens
+        id=vid,
+        name=name,
+        color=color,
+        finish=finish,
+        opacity=opacity,
+        shimmer_color=shimmer,
+        lens_color=lens,
+        asset=asset,
     )
 
 
