@@ -1,0 +1,456 @@
+"""Garments (tops, dresses, jackets) warped onto a body from its pose landmarks, behind the hands
+and forearms in front of it, inside the person's silhouette, and in the person's light.
+
+The asset is a flat lay with keypoints and a part image (body, left sleeve, right sleeve; see
+:mod:`tryon.catalog.schema`). Each part is warped on its own:
+
+- the body by the homography taking the garment's shoulder line and the line a torso's length
+  below it onto the person's shoulders and hips, scaled by the shoulder width and the fit (so it
+  leans, bends and foreshortens with the torso). Hips out of the frame or not seen are replaced
+  by the body's proportions (a torso 1.4 shoulder widths long, perpendicular to the shoulders);
+- each sleeve piecewise along the arm: the upper sleeve from the sleeve's root (between the
+  shoulder seam and the armpit) to the elbow anchor onto the shoulder-to-elbow segment, the
+  lower sleeve from the elbow to the cuff onto elbow-to-wrist, so the sleeve bends at the elbow;
+  a short sleeve runs down the upper arm for its own length.
+
+Layers, back to front: the body, the person's own forearms where they cross it, the sleeves,
+the person's own hands. Everything is clipped to the person mask widened by the fit's margin,
+and every pixel of the garment is multiplied by the person's low-frequency shading (the
+luminance of the frame blurred at a tenth of the shoulder width, relative to its median under
+the garment), so folds and the direction of the light carry over.
+
+Stateless: ``render_garment(frame, pose, asset, params, person=None, hands=()) -> frame``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from tryon.catalog.schema import Product, Variant
+from tryon.errors import InputError
+from tryon.render.color import LUMA, to_linear, to_srgb
+from tryon.render.sprite import Box, Sprite, sprite_box, warp_sprite
+from tryon.results import Hand, Pose
+
+L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP = 11, 12, 13, 14, 15, 16, 23, 24
+FIT = {"slim": 1.0, "regular": 1.06, "loose": 1.14}
+"""Garment width over the body's, by fit."""
+SPILL = {"slim": 0.03, "regular": 0.06, "loose": 0.12}
+"""How far past the person's silhouette the garment may reach, in shoulder widths."""
+SHOULDER_EDGE = 1.18
+"""The outer edge of the shoulders over the distance between the shoulder joints (the landmarks)."""
+TORSO = 1.4
+"""Shoulder joints to hip joints, in shoulder widths, when the hips are not seen."""
+HIP_RATIO = 0.72
+"""Hip joints' distance over the shoulder joints' on an average body."""
+NECK_RISE = 0.12
+"""The neckline's centre above the shoulder joints' midpoint, in shoulder widths."""
+FOREARM_WIDTH = 0.22
+HAND_RADIUS = 0.22
+MIN_VISIBILITY = 0.5
+
+
+@dataclass(frozen=True)
+class GarmentParams:
+    fit: str = "regular"
+    intensity: float = 1.0
+    shading: float = 0.85
+    """How much of the person's light the garment takes (0: flat)."""
+
+    def __post_init__(self) -> None:
+        if self.fit not in FIT:
+            raise InputError(f"garment fit: expected one of {', '.join(FIT)}, got {self.fit!r}")
+        if not 0.0 <= self.intensity <= 1.0:
+            raise InputError(f"intensity: expected a number in [0, 1], got {self.intensity!r}")
+
+
+@dataclass(frozen=True)
+class SleevePiece:
+    sprite: Sprite
+    start: str
+    """The anchor (or ``"root"``) where this piece starts in the garment and ``"end"`` anchor."""
+    end: str
+
+
+@dataclass(frozen=True)
+class GarmentAsset:
+    body: Sprite
+    sleeves: dict[int, list[SleevePiece]]
+    """Per side (+1: the wearer's left, the image's right; -1: their right), upper then lower."""
+    anchors: dict[str, tuple[float, float]]
+    width_mm: float
+
+    def point(self, name: str) -> NDArray[np.float64]:
+        if name.endswith("root"):
+            side = name.split("_")[0]
+            return (self.point(f"{side}_shoulder") + self.point(f"{side}_armpit")) / 2
+        try:
+            return np.asarray(self.anchors[name], np.float64)
+        except KeyError:
+            raise InputError(
+                f"garment: expected an anchor {name!r}, got {', '.join(sorted(self.anchors))}"
+            ) from None
+
+    @property
+    def long_sleeves(self) -> bool:
+        return "left_elbow" in self.anchors and "right_elbow" in self.anchors
+
+
+def _part(
+    rgba: NDArray[np.uint8],
+    keep: NDArray[np.bool_],
+    anchors: dict[str, tuple[float, float]],
+    mm: float,
+    name: str,
+) -> Sprite:
+    out = rgba.copy()
+    out[..., 3] = np.where(keep, rgba[..., 3], 0)
+    out[~keep, :3] = 0
+    return Sprite(out, {}, mm, name)  # the anchors are the asset's
+
+
+def split_garment(
+    rgba: NDArray[np.uint8],
+    parts: NDArray[np.uint8],
+    anchors: dict[str, tuple[float, float]],
+    width_mm: float,
+) -> GarmentAsset:
+    """The flat lay cut into its warped pieces: the body, and each sleeve (cut at the elbow)."""
+    if parts.shape != rgba.shape[:2]:
+        raise InputError(f"garment parts: expected {rgba.shape[:2]} like the image, got {parts.shape}")
+    body = _part(rgba, parts == 1, anchors, width_mm, "garment body")
+    asset = GarmentAsset(body, {}, dict(anchors), width_mm)
+    h, w = parts.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    for side, label, prefix in ((+1, 2, "left"), (-1, 3, "right")):
+        sleeve = parts == label
+        if asset.long_sleeves:
+            root, elbow, cuff = (asset.point(f"{prefix}_{k}") for k in ("root", "elbow", "cuff"))
+            d1, d2 = elbow - root, cuff - elbow
+            bisector = d1 / np.linalg.norm(d1) + d2 / np.linalg.norm(d2)
+            lower = (xx - elbow[0]) * bisector[0] + (yy - elbow[1]) * bisector[1] > 0
+            pieces = [
+                SleevePiece(
+                    _part(rgba, sleeve & ~lower, anchors, width_mm, f"{prefix} upper sleeve"), "root", "elbow"
+                ),
+                SleevePiece(
+                    _part(rgba, sleeve & lower, anchors, width_mm, f"{prefix} lower sleeve"), "elbow", "cuff"
+                ),
+            ]
+        else:
+            pieces = [SleevePiece(_part(rgba, sleeve, anchors, width_mm, f"{prefix} sleeve"), "root", "cuff")]
+        asset.sleeves[side] = pieces
+    return asset
+
+
+# -- the body's geometry -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Body:
+    shoulders: NDArray[np.float64]
+    """``(2, 2)``: the wearer's left then right shoulder joint."""
+    hips: NDArray[np.float64]
+    elbows: NDArray[np.float64]
+    wrists: NDArray[np.float64]
+    hips_seen: bool
+    arms_seen: tuple[bool, bool] = (True, True)
+    """Whether each forearm (left, right) is seen: both its elbow and wrist visible."""
+
+    @property
+    def width(self) -> float:
+        return float(np.linalg.norm(self.shoulders[0] - self.shoulders[1]))
+
+
+def body_of(pose: Pose, shape: tuple[int, ...]) -> Body:
+    xy = pose.xy.astype(np.float64)
+    vis = pose.visibility
+    shoulders, hips = xy[[L_SHOULDER, R_SHOULDER]], xy[[L_HIP, R_HIP]]
+    h, w = shape[:2]
+    inside = ((hips >= 0) & (hips < [w, h])).all()
+    seen = bool(inside and min(vis[L_HIP], vis[R_HIP]) >= MIN_VISIBILITY)
+    if not seen:
+        width = float(np.linalg.norm(shoulders[0] - shoulders[1]))
+        across = (shoulders[0] - shoulders[1]) / max(width, 1e-6)
+        down = np.array([-across[1], across[0]])
+        if float(down[1]) < 0:
+            down = -down
+        mid = shoulders.mean(0) + down * TORSO * width
+        hips = np.array([mid + across * HIP_RATIO * width / 2, mid - across * HIP_RATIO * width / 2])
+    arms = (
+        bool(min(vis[L_ELBOW], vis[L_WRIST]) >= MIN_VISIBILITY),
+        bool(min(vis[R_ELBOW], vis[R_WRIST]) >= MIN_VISIBILITY),
+    )
+    return Body(shoulders, hips, xy[[L_ELBOW, R_ELBOW]], xy[[L_WRIST, R_WRIST]], seen, arms)
+
+
+def _frame_of(
+    a: NDArray[np.float64], b: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Unit vectors along ``b - a`` and its normal."""
+    d = b - a
+    d = d / max(float(np.linalg.norm(d)), 1e-9)
+    return d, np.array([-d[1], d[0]])
+
+
+def body_targets(asset: GarmentAsset, body: Body, fit: str) -> dict[str, NDArray[np.float64]]:
+    """Where the garment's shoulders and its hip-line points go on the body (frame pixels), and
+    the scale (frame pixels per garment pixel) as ``targets["scale"]``."""
+    g_left, g_right = asset.point("left_shoulder"), asset.point("right_shoulder")
+    half = body.width / 2 * SHOULDER_EDGE * FIT[fit]
+    mid_s = body.shoulders.mean(0)
+    across_s = (body.shoulders[0] - body.shoulders[1]) / max(body.width, 1e-6)
+    scale = 2 * half / float(np.linalg.norm(g_left - g_right))
+    hip_w = float(np.linalg.norm(body.hips[0] - body.hips[1]))
+    across_h = (body.hips[0] - body.hips[1]) / max(hip_w, 1e-6)
+    turn = float(np.clip(hip_w / max(body.width, 1e-6) / HIP_RATIO, 0.8, 1.25))
+    mid_h = body.hips.mean(0)
+    return {
+        "left_shoulder": mid_s + across_s * half,
+        "right_shoulder": mid_s - across_s * half,
+        "left_hipline": mid_h + across_h * half * turn,
+        "right_hipline": mid_h - across_h * half * turn,
+        "scale": np.array([scale]),
+    }
+
+
+def body_homography(asset: GarmentAsset, body: Body, fit: str) -> NDArray[np.float64]:
+    """Garment pixels → frame pixels for the garment's body."""
+    t = body_targets(asset, body, fit)
+    g_left, g_right = asset.point("left_shoulder"), asset.point("right_shoulder")
+    torso = float(np.linalg.norm(body.hips.mean(0) - body.shoulders.mean(0)))
+    drop = np.array([0.0, torso / float(t["scale"][0])])
+    src = np.array([g_left, g_right, g_right + drop, g_left + drop], np.float32)
+    dst = np.array(
+        [t["left_shoulder"], t["right_shoulder"], t["right_hipline"], t["left_hipline"]], np.float32
+    )
+    return np.asarray(cv2.getPerspectiveTransform(src, dst), np.float64)
+
+
+def apply_h(m: NDArray[np.float64], points: NDArray[np.floating]) -> NDArray[np.float64]:
+    p = np.column_stack(
+        [np.asarray(points, np.float64).reshape(-1, 2), np.ones(len(np.asarray(points).reshape(-1, 2)))]
+    )
+    q = p @ m.T
+    out: NDArray[np.float64] = q[:, :2] / q[:, 2:3]
+    return out
+
+
+def sleeve_segments(
+    asset: GarmentAsset, body: Body, h_body: NDArray[np.float64], scale: float
+) -> dict[
+    int, list[tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]]
+]:
+    """Per side, per piece: ``(garment start, garment end, frame start, frame end)``."""
+    out = {}
+    for side, i, prefix in ((+1, 0, "left"), (-1, 1, "right")):
+        g_root = asset.point(f"{prefix}_root")
+        b_root = apply_h(h_body, g_root[None])[0]
+        elbow, wrist = body.elbows[i], body.wrists[i]
+        if asset.long_sleeves:
+            g_elbow, g_cuff = asset.point(f"{prefix}_elbow"), asset.point(f"{prefix}_cuff")
+            out[side] = [(g_root, g_elbow, b_root, elbow), (g_elbow, g_cuff, elbow, wrist)]
+        else:
+            g_cuff = asset.point(f"{prefix}_cuff")
+            d, _ = _frame_of(b_root, elbow)
+            length = float(np.linalg.norm(g_cuff - g_root)) * scale
+            out[side] = [(g_root, g_cuff, b_root, b_root + d * length)]
+    return out
+
+
+def segment_homography(
+    g0: NDArray[np.float64],
+    g1: NDArray[np.float64],
+    b0: NDArray[np.float64],
+    b1: NDArray[np.float64],
+    scale: float,
+    reach: float,
+) -> NDArray[np.float64]:
+    """The homography taking a band around the garment segment ``g0→g1`` onto one around the
+    body segment ``b0→b1`` (stretched along it, ``scale`` across it)."""
+    gd, gn = _frame_of(g0, g1)
+    bd, bn = _frame_of(b0, b1)
+    r = reach
+    src = np.array([g0 - gd * r + gn * r, g1 + gd * r + gn * r, g1 + gd * r - gn * r, g0 - gd * r - gn * r])
+    k = float(np.linalg.norm(b1 - b0)) / max(float(np.linalg.norm(g1 - g0)), 1e-9)
+    dst = np.array(
+        [
+            b0 - bd * r * k + bn * r * scale,
+            b1 + bd * r * k + bn * r * scale,
+            b1 + bd * r * k - bn * r * scale,
+            b0 - bd * r * k - bn * r * scale,
+        ]
+    )
+    return np.asarray(cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32)), np.float64)
+
+
+# -- drawing -------------------------------------------------------------------------------------------
+
+
+def _dilated(mask: NDArray[np.float32], radius: int) -> NDArray[np.float32]:
+    if radius < 1:
+        return mask
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return np.asarray(cv2.dilate(mask, k), np.float32)
+
+
+def occluders(
+    body: Body, hands: Sequence[Hand], shape: tuple[int, ...]
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """``(forearms, hands)`` masks in [0, 1] of the person's own forearms and hands."""
+    h, w = shape[:2]
+    width = body.width
+    arms = np.zeros((h, w), np.uint8)
+    for i in (0, 1):
+        if not body.arms_seen[i]:
+            continue
+        a, b = np.round(body.elbows[i] * 16).astype(np.int32), np.round(body.wrists[i] * 16).astype(np.int32)
+        cv2.line(
+            arms,
+            (int(a[0]), int(a[1])),
+            (int(b[0]), int(b[1])),
+            255,
+            max(1, round(FOREARM_WIDTH * width)),
+            cv2.LINE_AA,
+            shift=4,
+        )
+    palms = np.zeros((h, w), np.uint8)
+    if hands:
+        for hand in hands:
+            hull = cv2.convexHull(np.round(hand.xy).astype(np.int32))
+            cv2.fillConvexPoly(palms, hull, 255, cv2.LINE_AA)
+        palms = np.asarray(cv2.dilate(palms, np.ones((5, 5), np.uint8)), np.uint8)
+    else:
+        for i in (0, 1):
+            if not body.arms_seen[i]:
+                continue
+            c = np.round(body.wrists[i] + (body.wrists[i] - body.elbows[i]) * 0.35).astype(int)
+            cv2.circle(
+                palms, (int(c[0]), int(c[1])), max(1, round(HAND_RADIUS * width / 2)), 255, -1, cv2.LINE_AA
+            )
+    return arms.astype(np.float32) / 255.0, palms.astype(np.float32) / 255.0
+
+
+def shading_field(frame_lin: NDArray[np.float32], width: float) -> NDArray[np.float32]:
+    """The frame's luminance blurred at a tenth of the shoulder width."""
+    y = frame_lin @ LUMA
+    sigma = max(1.0, 0.1 * width)
+    return np.asarray(cv2.GaussianBlur(y, (0, 0), sigma), np.float32)
+
+
+def render_garment(
+    frame: NDArray[np.uint8],
+    pose: Pose,
+    asset: GarmentAsset,
+    params: GarmentParams,
+    person: NDArray[np.float32] | None = None,
+    hands: Sequence[Hand] = (),
+) -> NDArray[np.uint8]:
+    """``frame`` with the garment on the body of ``pose``."""
+    body = body_of(pose, frame.shape)
+    if body.width < 8 or params.intensity <= 0:
+        return frame
+    h_body = body_homography(asset, body, params.fit)
+    scale = float(body_targets(asset, body, params.fit)["scale"][0])
+    layers: list[tuple[Sprite, NDArray[np.float64]]] = [(asset.body, h_body)]
+    reach = 0.6 * float(np.linalg.norm(asset.point("left_shoulder") - asset.point("left_armpit")))
+    sleeves: list[tuple[Sprite, NDArray[np.float64]]] = []
+    for side, segments in sleeve_segments(asset, body, h_body, scale).items():
+        for piece, (g0, g1, b0, b1) in zip(asset.sleeves[side], segments, strict=True):
+            sleeves.append((piece.sprite, segment_homography(g0, g1, b0, b1, scale, reach)))
+    boxes = [b for b in (sprite_box(s, m, frame.shape) for s, m in layers + sleeves) if b is not None]
+    if not boxes:
+        return frame
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    box: Box = (x0, y0, x1, y1)
+    region = to_linear(np.ascontiguousarray(frame[y0:y1, x0:x1]))
+    original = region.copy()
+    clip = None
+    if person is not None:
+        clip = _dilated(person[y0:y1, x0:x1].astype(np.float32), round(SPILL[params.fit] * body.width))
+    arms, palms = occluders(body, hands, frame.shape)
+    arms, palms = arms[y0:y1, x0:x1], palms[y0:y1, x0:x1]
+    light = shading_field(original, body.width)
+
+    def composite(sprite: Sprite, m: NDArray[np.float64]) -> NDArray[np.float32]:
+        warped = warp_sprite(sprite, m, box)  # premultiplied
+        keep = np.full(warped.shape[:2], params.intensity, np.float32)
+        if clip is not None:
+            keep = keep * clip
+        out: NDArray[np.float32] = warped * keep[..., None]
+        return out
+
+    pieces = [composite(s, m) for s, m in layers]
+    body_alpha = pieces[0][..., 3]
+    sleeve_pieces = [composite(s, m) for s, m in sleeves]
+    under = body_alpha.copy()
+    for layer in sleeve_pieces:
+        under = np.maximum(under, layer[..., 3])
+    if float(under.max(initial=0.0)) <= 0.0:
+        return frame
+    ref = float(np.median(light[under > 0.5])) if (under > 0.5).any() else float(light.mean())
+    gain = 1.0 + params.shading * (np.clip(light / max(ref, 1e-4), 0.35, 1.6) - 1.0)
+    out = region
+    for layer in pieces:
+        out = out * (1.0 - layer[..., 3:4]) + layer[..., :3] * gain[..., None]
+    out = out * (1.0 - arms[..., None]) + original * arms[..., None]  # forearms in front of the body
+    for layer in sleeve_pieces:
+        out = out * (1.0 - layer[..., 3:4]) + layer[..., :3] * gain[..., None]
+    out = out * (1.0 - palms[..., None]) + original * palms[..., None]  # hands in front of all
+    result = frame.copy()
+    result[y0:y1, x0:x1] = to_srgb(out)
+    return result
+
+
+# -- loading -------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=16)
+def _load(
+    front: str, parts: str, anchors: tuple[tuple[str, float, float], ...], width_mm: float
+) -> GarmentAsset:
+    rgba = cv2.imread(front, cv2.IMREAD_UNCHANGED)
+    if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:
+        raise InputError(f"{front}: expected an RGBA PNG, got shape {getattr(rgba, 'shape', None)}")
+    labels = cv2.imread(parts, cv2.IMREAD_UNCHANGED)
+    if labels is None:
+        raise InputError(
+            f"{parts}: expected a PNG of part labels (0 none, 1 body, 2 left sleeve, 3 right), got none"
+        )
+    if labels.ndim == 3:
+        labels = labels[..., 0]
+    return split_garment(
+        np.ascontiguousarray(cv2.cvtColor(rgba, cv2.COLOR_BGRA2RGBA)),
+        np.ascontiguousarray(labels.astype(np.uint8)),
+        {k: (x, y) for k, x, y in anchors},
+        width_mm,
+    )
+
+
+def garment_asset(product: Product, variant: Variant | None = None) -> GarmentAsset:
+    """The garment of this colourway (its own image when the variant names one), loaded once."""
+    front = product.assets.get("front")
+    parts = product.assets.get("parts")
+    if front is None or parts is None:
+        raise InputError(f"product {product.id!r}: expected 'front' and 'parts' assets for {product.kind}")
+    image = front
+    if variant is not None and variant.asset is not None:
+        image = product.assets[variant.asset]
+    anchors = tuple(sorted((k, x, y) for k, (x, y) in front.anchors.items()))
+    width = front.size_mm.get("width")
+    if width is None:
+        raise InputError(
+            f"product {product.id!r}: assets.front.size_mm.width: expected the image's width in mm, got none"
+        )
+    return _load(str(image.path), str(parts.path), anchors, float(width))
+
+
+def garment_params(product: Product, intensity: float = 1.0) -> GarmentParams:
+    return GarmentParams(fit=str(product.params.get("fit", "regular")), intensity=intensity)
