@@ -25,6 +25,7 @@ from tryon.perception import Perception, PerceptionConfig
 from tryon.render.accessory import accessory_params, product_sprite
 from tryon.render.earrings import render_earrings
 from tryon.render.finish import seed_of
+from tryon.render.garments import garment_asset, garment_params, render_garment
 from tryon.render.glasses import glasses_asset, glasses_params, render_glasses
 from tryon.render.hats import render_hat
 from tryon.render.makeup import MAKEUP_KINDS, MakeupParams, render_look
@@ -38,11 +39,28 @@ logger = logging.getLogger(__name__)
 
 GLASSES_KINDS = ("glasses", "sunglasses")
 ACCESSORY_KINDS = ("earrings", "hat", "necklace", "nails")
-RENDERED_KINDS = (*MAKEUP_KINDS, *GLASSES_KINDS, *ACCESSORY_KINDS)
+GARMENT_KINDS = ("top", "dress", "jacket")
+RENDERED_KINDS = (*MAKEUP_KINDS, *GLASSES_KINDS, *ACCESSORY_KINDS, *GARMENT_KINDS)
 """Kinds this version renders; the others are in the catalog for the renderers to come."""
-LAYERS = {"makeup": 0, "necklace": 1, "earrings": 2, "glasses": 3, "sunglasses": 3, "hat": 4, "nails": 5}
-"""Drawing order, back to front: makeup on the skin, what is worn over it, then the hands."""
-STAGES_FOR = {"necklace": "poses", "earrings": "segmentation", "nails": "hands"}
+LAYERS = {
+    "makeup": 0,
+    "dress": 1,
+    "top": 2,
+    "jacket": 3,
+    "necklace": 4,
+    "earrings": 5,
+    "glasses": 6,
+    "sunglasses": 6,
+    "hat": 7,
+    "nails": 8,
+}
+"""Drawing order, back to front: makeup on the skin, clothes, what is worn over them, the hands."""
+STAGES_FOR: dict[str, tuple[str, ...]] = {
+    "necklace": ("poses",),
+    "earrings": ("segmentation",),
+    "nails": ("hands",),
+    **{kind: ("poses", "segmentation", "hands") for kind in GARMENT_KINDS},
+}
 """Perception stages a kind needs besides faces (shoulders, the person mask for hair, hands)."""
 
 Frame = NDArray[np.uint8]
@@ -121,6 +139,16 @@ def item_layer(item: LookItem) -> Layer:
             return render_nails(out, r.hands, polish) if r.hands else out
 
         return nails
+    if kind in GARMENT_KINDS:
+        garment, fit = garment_asset(p, v), garment_params(p, item.intensity)
+
+        def clothes(out: Frame, r: FrameResult) -> Frame:
+            person = r.segmentation.mask if r.segmentation is not None else None
+            for pose in r.poses:
+                out = render_garment(out, pose, garment, fit, person, r.hands)
+            return out
+
+        return clothes
     sprite, ap = product_sprite(p), accessory_params(p, v, item.intensity)
     if kind == "earrings":
 
@@ -201,6 +229,7 @@ class TryOnPipeline:
         if perception is None:
             pc = c.perception or PerceptionConfig(
                 max_faces=c.max_faces,
+                max_poses=c.max_faces,
                 face_detector="full" if c.face_detector == "full" else "short",
                 static_image_mode=c.static_image_mode,
                 detect_interval=c.detect_interval,
@@ -238,8 +267,8 @@ class TryOnPipeline:
         kinds = {i.product.kind for i in items}
         # Stages the look needs are switched on; those configured on stay on.
         stages = {
-            stage: stage in self._configured_stages or any(STAGES_FOR.get(k) == stage for k in kinds)
-            for stage in set(STAGES_FOR.values())
+            stage: stage in self._configured_stages or any(stage in STAGES_FOR.get(k, ()) for k in kinds)
+            for stage in {s for needed in STAGES_FOR.values() for s in needed}
         }
         self.perception.prepare(*(s for s, on in stages.items() if on))  # load models off the frame path
         with self._lock:
@@ -268,7 +297,7 @@ class TryOnPipeline:
         for stage in result.errors:
             self.stats.failures[stage] += 1
         out = image
-        if layers and (result.faces or result.hands):
+        if layers and (result.faces or result.hands or result.poses):
             try:
                 with timed(timings, "render"):
                     for layer in layers:
