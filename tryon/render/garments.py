@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from tryon.catalog.schema import Product, Variant
 from tryon.errors import InputError
 from tryon.render.color import LUMA, to_linear, to_srgb
-from tryon.render.sprite import Box, Sprite, sprite_box, warp_sprite
+from tryon.render.sprite import Sprite, sprite_box, warp_sprite
 from tryon.results import Hand, Pose
 
 L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP = 11, 12, 13, 14, 15, 16, 23, 24
@@ -71,17 +71,24 @@ class GarmentParams:
 
 
 @dataclass(frozen=True)
-class SleevePiece:
+class Piece:
+    """One warped part of the garment, cropped to what it covers: ``sprite`` pixel ``(u, v)`` is
+    garment pixel ``(u + offset[0], v + offset[1])``."""
+
     sprite: Sprite
-    start: str
-    """The anchor (or ``"root"``) where this piece starts in the garment and ``"end"`` anchor."""
-    end: str
+    offset: tuple[int, int]
+
+    def matrix(self, m: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``m`` (garment → frame) for this piece's own pixels."""
+        shift = np.array([[1.0, 0.0, self.offset[0]], [0.0, 1.0, self.offset[1]], [0.0, 0.0, 1.0]])
+        out: NDArray[np.float64] = m @ shift
+        return out
 
 
 @dataclass(frozen=True)
 class GarmentAsset:
-    body: Sprite
-    sleeves: dict[int, list[SleevePiece]]
+    body: Piece
+    sleeves: dict[int, list[Piece]]
     """Per side (+1: the wearer's left, the image's right; -1: their right), upper then lower."""
     anchors: dict[str, tuple[float, float]]
     width_mm: float
@@ -108,11 +115,18 @@ def _part(
     anchors: dict[str, tuple[float, float]],
     mm: float,
     name: str,
-) -> Sprite:
-    out = rgba.copy()
-    out[..., 3] = np.where(keep, rgba[..., 3], 0)
-    out[~keep, :3] = 0
-    return Sprite(out, {}, mm, name)  # the anchors are the asset's
+) -> Piece:
+    ys, xs = np.nonzero(keep & (rgba[..., 3] > 0))
+    if len(xs) == 0:
+        raise InputError(f"garment {name}: expected some pixels of it in the parts image, got none")
+    x0, y0 = max(int(xs.min()) - 2, 0), max(int(ys.min()) - 2, 0)
+    x1, y1 = int(xs.max()) + 3, int(ys.max()) + 3
+    out = rgba[y0:y1, x0:x1].copy()
+    inside = keep[y0:y1, x0:x1]
+    out[..., 3] = np.where(inside, out[..., 3], 0)
+    out[~inside, :3] = 0
+    width = mm * out.shape[1] / rgba.shape[1]
+    return Piece(Sprite(np.ascontiguousarray(out), {}, width, name), (x0, y0))  # the anchors are the asset's
 
 
 def split_garment(
@@ -136,15 +150,11 @@ def split_garment(
             bisector = d1 / np.linalg.norm(d1) + d2 / np.linalg.norm(d2)
             lower = (xx - elbow[0]) * bisector[0] + (yy - elbow[1]) * bisector[1] > 0
             pieces = [
-                SleevePiece(
-                    _part(rgba, sleeve & ~lower, anchors, width_mm, f"{prefix} upper sleeve"), "root", "elbow"
-                ),
-                SleevePiece(
-                    _part(rgba, sleeve & lower, anchors, width_mm, f"{prefix} lower sleeve"), "elbow", "cuff"
-                ),
+                _part(rgba, sleeve & ~lower, anchors, width_mm, f"{prefix} upper sleeve"),
+                _part(rgba, sleeve & lower, anchors, width_mm, f"{prefix} lower sleeve"),
             ]
         else:
-            pieces = [SleevePiece(_part(rgba, sleeve, anchors, width_mm, f"{prefix} sleeve"), "root", "cuff")]
+            pieces = [_part(rgba, sleeve, anchors, width_mm, f"{prefix} sleeve")]
         asset.sleeves[side] = pieces
     return asset
 
@@ -294,10 +304,18 @@ def segment_homography(
 
 
 def _dilated(mask: NDArray[np.float32], radius: int) -> NDArray[np.float32]:
+    """``mask`` widened by ``radius`` pixels (at half resolution above 4 pixels: it is a margin)."""
     if radius < 1:
         return mask
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    return np.asarray(cv2.dilate(mask, k), np.float32)
+    if radius <= 4:
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        return np.asarray(cv2.dilate(mask, k), np.float32)
+    h, w = mask.shape
+    small = cv2.resize(mask, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    r = max(1, (radius - 2) // 2)  # the upsampling blurs the edge out by a pixel or two
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    grown = cv2.resize(cv2.dilate(small, k), (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(np.maximum(grown, mask), np.float32)
 
 
 def occluders(
@@ -337,11 +355,22 @@ def occluders(
     return arms.astype(np.float32) / 255.0, palms.astype(np.float32) / 255.0
 
 
+def _restore(out: NDArray[np.float32], original: NDArray[np.float32], mask: NDArray[np.float32]) -> None:
+    """Blend ``original`` back over ``out`` by ``mask``, only where the mask is set."""
+    idx = np.nonzero(mask > 0)
+    if len(idx[0]):
+        a = mask[idx][:, None]
+        out[idx] = out[idx] * (1.0 - a) + original[idx] * a
+
+
 def shading_field(frame_lin: NDArray[np.float32], width: float) -> NDArray[np.float32]:
-    """The frame's luminance blurred at a tenth of the shoulder width."""
+    """The frame's luminance blurred at a tenth of the shoulder width (computed at a quarter of
+    the resolution: it is smooth by construction)."""
     y = frame_lin @ LUMA
-    sigma = max(1.0, 0.1 * width)
-    return np.asarray(cv2.GaussianBlur(y, (0, 0), sigma), np.float32)
+    h, w = y.shape
+    small = cv2.resize(y, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), max(0.5, 0.1 * width / 4))
+    return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
 
 
 def render_garment(
@@ -358,52 +387,41 @@ def render_garment(
         return frame
     h_body = body_homography(asset, body, params.fit)
     scale = float(body_targets(asset, body, params.fit)["scale"][0])
-    layers: list[tuple[Sprite, NDArray[np.float64]]] = [(asset.body, h_body)]
     reach = 0.6 * float(np.linalg.norm(asset.point("left_shoulder") - asset.point("left_armpit")))
-    sleeves: list[tuple[Sprite, NDArray[np.float64]]] = []
+    layers: list[tuple[Sprite, NDArray[np.float64]]] = [(asset.body.sprite, asset.body.matrix(h_body))]
     for side, segments in sleeve_segments(asset, body, h_body, scale).items():
         for piece, (g0, g1, b0, b1) in zip(asset.sleeves[side], segments, strict=True):
-            sleeves.append((piece.sprite, segment_homography(g0, g1, b0, b1, scale, reach)))
-    boxes = [b for b in (sprite_box(s, m, frame.shape) for s, m in layers + sleeves) if b is not None]
-    if not boxes:
+            layers.append((piece.sprite, piece.matrix(segment_homography(g0, g1, b0, b1, scale, reach))))
+    placed = [(s, m, b) for s, m in layers if (b := sprite_box(s, m, frame.shape)) is not None]
+    if not placed:
         return frame
-    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
-    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
-    box: Box = (x0, y0, x1, y1)
-    region = to_linear(np.ascontiguousarray(frame[y0:y1, x0:x1]))
-    original = region.copy()
-    clip = None
+    x0, y0 = min(b[0] for _, _, b in placed), min(b[1] for _, _, b in placed)
+    x1, y1 = max(b[2] for _, _, b in placed), max(b[3] for _, _, b in placed)
+    original = to_linear(np.ascontiguousarray(frame[y0:y1, x0:x1]))
+    keep = np.full(original.shape[:2], params.intensity, np.float32)
     if person is not None:
-        clip = _dilated(person[y0:y1, x0:x1].astype(np.float32), round(SPILL[params.fit] * body.width))
+        keep *= _dilated(person[y0:y1, x0:x1].astype(np.float32), round(SPILL[params.fit] * body.width))
     arms, palms = occluders(body, hands, frame.shape)
     arms, palms = arms[y0:y1, x0:x1], palms[y0:y1, x0:x1]
+    warped = []
+    for sprite, m, (bx0, by0, bx1, by1) in placed:
+        layer = warp_sprite(sprite, m, (bx0, by0, bx1, by1))  # premultiplied
+        sub = np.s_[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0]
+        warped.append((sub, layer * keep[sub][..., None]))
     light = shading_field(original, body.width)
-
-    def composite(sprite: Sprite, m: NDArray[np.float64]) -> NDArray[np.float32]:
-        warped = warp_sprite(sprite, m, box)  # premultiplied
-        keep = np.full(warped.shape[:2], params.intensity, np.float32)
-        if clip is not None:
-            keep = keep * clip
-        out: NDArray[np.float32] = warped * keep[..., None]
-        return out
-
-    pieces = [composite(s, m) for s, m in layers]
-    body_alpha = pieces[0][..., 3]
-    sleeve_pieces = [composite(s, m) for s, m in sleeves]
-    under = body_alpha.copy()
-    for layer in sleeve_pieces:
-        under = np.maximum(under, layer[..., 3])
-    if float(under.max(initial=0.0)) <= 0.0:
+    covered = np.zeros(original.shape[:2], bool)
+    for sub, layer in warped:
+        covered[sub] |= layer[..., 3] > 0.5
+    if not covered.any():
         return frame
-    ref = float(np.median(light[under > 0.5])) if (under > 0.5).any() else float(light.mean())
+    ref = float(np.median(light[covered][::7]))
     gain = 1.0 + params.shading * (np.clip(light / max(ref, 1e-4), 0.35, 1.6) - 1.0)
-    out = region
-    for layer in pieces:
-        out = out * (1.0 - layer[..., 3:4]) + layer[..., :3] * gain[..., None]
-    out = out * (1.0 - arms[..., None]) + original * arms[..., None]  # forearms in front of the body
-    for layer in sleeve_pieces:
-        out = out * (1.0 - layer[..., 3:4]) + layer[..., :3] * gain[..., None]
-    out = out * (1.0 - palms[..., None]) + original * palms[..., None]  # hands in front of all
+    out = original.copy()
+    for i, (sub, layer) in enumerate(warped):
+        out[sub] = out[sub] * (1.0 - layer[..., 3:4]) + layer[..., :3] * gain[sub][..., None]
+        if i == 0:  # the body, then the person's forearms in front of it, then the sleeves
+            _restore(out, original, arms)
+    _restore(out, original, palms)  # hands in front of all
     result = frame.copy()
     result[y0:y1, x0:x1] = to_srgb(out)
     return result
