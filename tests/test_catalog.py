@@ -559,7 +559,11 @@ def test_garments_take_a_fit_a_parts_image_and_colourways_drawn_apart(tmp_path: 
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        (lambda d: d.update(params={"fit": "baggy"}), "params.fit", "expected one of slim, regular, loose, got 'baggy'"),
+        (
+            lambda d: d.update(params={"fit": "baggy"}),
+            "params.fit",
+            "expected one of slim, regular, loose, got 'baggy'",
+        ),
         (lambda d: d["variants"][1].update(asset="back"), "variants[1].asset", "got 'back'"),
         (lambda d: d["assets"].pop("parts"), "assets.parts", "required asset for top"),
         (

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from tryon.cli import apply, catalog, doctor, landmarks, models, serve
+from tryon.cli import apply, assets, catalog, doctor, landmarks, models, serve
 from tryon.errors import TryOnError
 
 logger = logging.getLogger("tryon")
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.register(sub)
     landmarks.register(sub)
     catalog.register(sub)
+    assets.register(sub)
     apply.register(sub)
     serve.register(sub)
     return parser

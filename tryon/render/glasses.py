@@ -109,7 +109,8 @@ class GlassesAsset:
 
 @dataclass(frozen=True)
 class GlassesParams:
-    frame_color: tuple[int, int, int]
+    frame_color: tuple[int, int, int] | None
+    """The colour the asset's grey shading takes; ``None``: the asset's own colours (a photo)."""
     lens_color: tuple[int, int, int] = (128, 128, 128)
     lens_opacity: float = 0.1
     intensity: float = 1.0
@@ -172,7 +173,7 @@ def render_glasses(
     box = (int(x0), int(y0), int(x1), int(y1))
     out = frame.copy()
     region = to_linear(np.ascontiguousarray(frame[y0:y1, x0:x1]))
-    colour = linear_color(params.frame_color)
+    colour = np.ones(3, np.float32) if params.frame_color is None else linear_color(params.frame_color)
     a = params.intensity
 
     # Temples: the far one only where the face does not cover it.
@@ -215,7 +216,6 @@ def render_glasses(
 
 
 DEFAULT_LENS_OPACITY = {"glasses": 0.08, "sunglasses": 0.8}
-DEFAULT_FRAME = (20, 20, 22)
 DEFAULT_LENS = (128, 128, 128)
 
 
@@ -254,7 +254,7 @@ def glasses_params(product: Product, variant: Variant, intensity: float = 1.0) -
     if opacity is None:
         opacity = DEFAULT_LENS_OPACITY.get(product.kind, 0.1)
     return GlassesParams(
-        frame_color=variant.rgb or DEFAULT_FRAME,
+        frame_color=variant.rgb,
         lens_color=variant.lens_rgb or DEFAULT_LENS,
         lens_opacity=opacity,
         intensity=intensity,
