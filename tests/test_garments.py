@@ -288,3 +288,43 @@ def test_two_people_each_get_their_own(perception: Perception, astronaut: NDArra
         assert changed[:, side].sum() > 0.95 * changed.sum()
     assert abs(mids[0] - mids[1]) > 200
     assert result.poses[0].id != result.poses[1].id
+
+
+def test_long_hair_falls_over_the_collar(astronaut: NDArray[np.uint8]) -> None:
+    """Brown strands painted from her hair down over the shoulders stay in front of the garment."""
+    from tryon.render.garments import face_of
+
+    perception = Perception(
+        PerceptionConfig(static_image_mode=True, face_detector="full", poses=True, segmentation=True)
+    )
+    base = perception.process(astronaut)
+    face = base.faces[0]
+    image = astronaut.copy()
+    rng = np.random.default_rng(1)
+    lock = np.zeros(image.shape[:2], np.uint8)
+    x = int(face.landmarks[454, 0]) + 4  # beside her left cheek (the image's right), down past the shoulder
+    top, bottom = int(face.landmarks[10, 1]) + 10, int(base.poses[0].xy[11, 1]) + 60
+    cv2.rectangle(lock, (x - 12, top), (x + 12, bottom), 255, -1)
+    hair_rgb = astronaut[int(face.landmarks[10, 1]) - 15, int(face.landmarks[10, 0])].astype(float)
+    strands = hair_rgb + rng.normal(0, 6, (*image.shape[:2], 1))
+    image[lock > 0] = np.clip(strands, 0, 255).astype(np.uint8)[lock > 0]
+    result = perception.process(image)
+    assert result.segmentation is not None
+    pose = result.poses[0]
+    face = face_of(pose, result.faces)
+    assert face is not None
+    mask = np.maximum(result.segmentation.mask, (lock > 0).astype(np.float32))
+    asset = striped_garment()
+    out = render_garment(image, pose, asset, GarmentParams(), mask, face=face)
+    behind = render_garment(image, pose, asset, GarmentParams(), mask)  # no face: no hair test
+    shoulder_y = int(pose.xy[11, 1])
+    band = np.zeros_like(lock, bool)
+    band[shoulder_y - 5 : bottom - 2] = True
+    inner = (cv2.erode(lock, np.ones((7, 7), np.uint8)) > 0) & band
+    covered = np.abs(behind.astype(int) - image).max(axis=2) > 20
+    assert (covered & inner).sum() > 100  # the garment would cover the lock there ...
+    kept = np.abs(out[inner].astype(int) - image[inner])
+    assert kept.mean() < 1.0  # ... but the hair is in front
+    assert np.percentile(kept, 99) <= 12
+    elsewhere = covered & ~(cv2.dilate(lock, np.ones((9, 9), np.uint8)) > 0)
+    assert np.array_equal(out[elsewhere], behind[elsewhere])  # and only the hair

@@ -25,7 +25,7 @@ from tryon.perception import Perception, PerceptionConfig
 from tryon.render.accessory import accessory_params, product_sprite
 from tryon.render.earrings import render_earrings
 from tryon.render.finish import seed_of
-from tryon.render.garments import garment_asset, garment_params, render_garment
+from tryon.render.garments import face_of, garment_asset, garment_params, render_garment
 from tryon.render.glasses import glasses_asset, glasses_params, render_glasses
 from tryon.render.hats import render_hat
 from tryon.render.makeup import MAKEUP_KINDS, MakeupParams, render_look
@@ -145,7 +145,7 @@ def item_layer(item: LookItem) -> Layer:
         def clothes(out: Frame, r: FrameResult) -> Frame:
             person = r.segmentation.mask if r.segmentation is not None else None
             for pose in r.poses:
-                out = render_garment(out, pose, garment, fit, person, r.hands)
+                out = render_garment(out, pose, garment, fit, person, r.hands, face_of(pose, r.faces))
             return out
 
         return clothes

@@ -35,8 +35,9 @@ from numpy.typing import NDArray
 from tryon.catalog.schema import Product, Variant
 from tryon.errors import InputError
 from tryon.render.color import LUMA, to_linear, to_srgb
+from tryon.render.hair import hair_mask
 from tryon.render.sprite import Sprite, sprite_box, warp_sprite
-from tryon.results import Hand, Pose
+from tryon.results import Face, Hand, Pose
 
 L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP = 11, 12, 13, 14, 15, 16, 23, 24
 FIT = {"slim": 1.0, "regular": 1.06, "loose": 1.14}
@@ -380,8 +381,10 @@ def render_garment(
     params: GarmentParams,
     person: NDArray[np.float32] | None = None,
     hands: Sequence[Hand] = (),
+    face: Face | None = None,
 ) -> NDArray[np.uint8]:
-    """``frame`` with the garment on the body of ``pose``."""
+    """``frame`` with the garment on the body of ``pose``; ``person`` (the person mask) clips it
+    and, with this person's ``face``, finds the hair that falls over it."""
     body = body_of(pose, frame.shape)
     if body.width < 8 or params.intensity <= 0:
         return frame
@@ -421,10 +424,24 @@ def render_garment(
         out[sub] = out[sub] * (1.0 - layer[..., 3:4]) + layer[..., :3] * gain[sub][..., None]
         if i == 0:  # the body, then the person's forearms in front of it, then the sleeves
             _restore(out, original, arms)
+    if face is not None and person is not None:  # hair falling over the collar and shoulders
+        hair = hair_mask(frame, face, person, (x0, y0, x1, y1))
+        if hair is not None:
+            _restore(out, original, hair)
     _restore(out, original, palms)  # hands in front of all
     result = frame.copy()
     result[y0:y1, x0:x1] = to_srgb(out)
     return result
+
+
+def face_of(pose: Pose, faces: Sequence[Face]) -> Face | None:
+    """The face whose nose tip is this pose's nose (within an eye span), if any."""
+    best, best_d = None, float("inf")
+    for face in faces:
+        d = float(np.linalg.norm(face.landmarks[1, :2] - pose.xy[0]))
+        if d < face.interocular and d < best_d:
+            best, best_d = face, d
+    return best
 
 
 # -- loading -------------------------------------------------------------------------------------------
