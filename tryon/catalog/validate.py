@@ -201,9 +201,9 @@ def product_from_json(data: object, path: Path) -> Product:
                 f"variants[{i}].asset",
                 f"expected the name of one of the product's assets ({have}), got {variant.asset!r}",
             )
-    for name in REQUIRED_ASSETS.get(kind, ()):
-        if name not in assets:
-            c.fail(f"assets.{name}", f"required asset for {kind} is missing")
+    for needed in REQUIRED_ASSETS.get(kind, ()):
+        if needed not in assets:
+            c.fail(f"assets.{needed}", f"required asset for {kind} is missing")
     return Product(
         id=pid,
         name=name,

@@ -1,0 +1,240 @@
+"""Writes the starter garments (tops, a dress, jackets), drawn procedurally by
+tryon.render.garment_art (no outside images; the images are the project's own work, under its
+Apache-2.0 licence): for each product a folder under assets/products/ with
+
+- front.png: the first colourway, RGBA, full colour, seen from the front with the sleeves hanging;
+- front-<colourway>.png: every other colourway, the same geometry, parts and anchors;
+- parts.png: the part labels (0 outside, 1 body, 2 the wearer's left sleeve = image right,
+  3 the wearer's right sleeve = image left);
+- thumbnail.png: the first colourway on white, 256×256;
+- product.json: the anchors (neck, shoulders, armpits, elbows on long sleeves, cuffs, waist,
+  hems) and real width on ``front``, the fit, and the size chart in the description.
+
+    .venv/bin/python assets/make_garments.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from tryon.catalog import Catalog
+from tryon.render.garment_art import GARMENT_STYLES_TABLE, draw_garment
+
+ROOT = Path(__file__).resolve().parent / "products"
+SHOP = "https://shop.example.com"
+QUANTUM = {"jersey": 2, "breton": 2, "satin": 2}
+"""RGB is stored in steps of 2 levels for smooth fabrics, 4 for textured ones (knits, prints,
+twills: the texture hides the steps), for files a fifth to a third smaller."""
+
+PRODUCTS: list[dict[str, Any]] = [
+    {
+        "id": "everyday-crew-tee",
+        "name": "Everyday Crew Tee",
+        "brand": "Loom & Line",
+        "price": 19.0,
+        "description": "A midweight cotton-jersey tee with a ribbed crew neck and twin-needle hems; "
+        "regular fit. Size chart (chest / length): S 96 / 70 cm, M 104 / 72 cm, L 112 / 74 cm, "
+        "XL 120 / 76 cm.",
+        "tags": ["t-shirt", "basics", "cotton"],
+        "draw": ("crew-tee", 1.0, "regular"),
+        "variants": [("white", "White"), ("heather-grey", "Heather Grey"), ("navy", "Navy")],
+    },
+    {
+        "id": "mariner-breton-top",
+        "name": "Mariner Breton Top",
+        "brand": "Loom & Line",
+        "price": 39.0,
+        "description": "Striped cotton jersey with a wide boat neck and long sleeves; slim fit. "
+        "Size chart (chest / length): XS 82 / 64 cm, S 88 / 65 cm, M 94 / 66 cm, L 100 / 67 cm, "
+        "XL 106 / 68 cm.",
+        "tags": ["stripes", "breton", "long sleeves"],
+        "draw": ("breton-top", 1.0, "slim"),
+        "variants": [("navy", "Navy Stripe"), ("red", "Red Stripe")],
+    },
+    {
+        "id": "aran-cable-sweater",
+        "name": "Aran Cable Sweater",
+        "brand": "North Stitch",
+        "price": 89.0,
+        "description": "A chunky wool-blend Aran knit: a honeycomb panel between rope cables, with "
+        "ribbed collar, cuffs and hem; loose fit. Size chart (chest / length): S 108 / 66 cm, "
+        "M 116 / 68 cm, L 124 / 70 cm, XL 132 / 72 cm.",
+        "tags": ["knitwear", "cable knit", "wool"],
+        "draw": ("cable-sweater", 1.0, "loose"),
+        "variants": [("oatmeal", "Oatmeal"), ("forest", "Forest Green")],
+    },
+    {
+        "id": "timber-flannel-shirt",
+        "name": "Timber Flannel Shirt",
+        "brand": "Timberline Supply",
+        "price": 49.0,
+        "description": "Brushed cotton flannel in a tartan check: point collar, button front, two "
+        "flap chest pockets cut on the bias, buttoned cuffs and a curved hem; regular fit. Size "
+        "chart (chest / length): S 100 / 74 cm, M 108 / 76 cm, L 116 / 78 cm, XL 124 / 80 cm.",
+        "tags": ["shirt", "flannel", "plaid"],
+        "draw": ("flannel-shirt", 1.0, "regular"),
+        "variants": [("red", "Red Tartan"), ("blue", "Blue Tartan")],
+    },
+    {
+        "id": "garden-floral-wrap-dress",
+        "name": "Garden Floral Wrap Dress",
+        "brand": "Maison Fleur",
+        "price": 79.0,
+        "description": "A floral crêpe wrap dress with flutter sleeves, a V neck and a tie at the "
+        "waist; the skirt flares to the knee. Size chart (bust / waist / length): XS 80 / 62 / "
+        "100 cm, S 86 / 68 / 101 cm, M 92 / 74 / 102 cm, L 98 / 80 / 103 cm, XL 104 / 86 / 104 cm.",
+        "tags": ["dress", "floral", "wrap"],
+        "draw": ("wrap-dress", 1.0, "regular"),
+        "variants": [("navy", "Midnight Garden"), ("blush", "Blush Garden")],
+    },
+    {
+        "id": "classic-denim-jacket",
+        "name": "Classic Denim Jacket",
+        "brand": "Timberline Supply",
+        "price": 89.0,
+        "description": "A trucker jacket in 12 oz cotton denim: pointed yoke, flap chest pockets, "
+        "metal shank buttons and gold topstitching; regular fit. Size chart (chest / length): "
+        "S 100 / 60 cm, M 108 / 62 cm, L 116 / 64 cm, XL 124 / 66 cm.",
+        "tags": ["jacket", "denim"],
+        "draw": ("denim-jacket", 1.0, "regular"),
+        "variants": [("mid-wash", "Mid Wash")],
+    },
+    {
+        "id": "flight-bomber-jacket",
+        "name": "Flight Bomber Jacket",
+        "brand": "Hangar Nine",
+        "price": 119.0,
+        "description": "A lightly padded flight jacket in satin-finish nylon: ribbed collar, cuffs "
+        "and hem with contrast tipping, a metal zip, slanted welt pockets and a sleeve pocket; "
+        "loose fit. Size chart (chest / length): S 108 / 64 cm, M 116 / 66 cm, L 124 / 68 cm, "
+        "XL 132 / 70 cm.",
+        "tags": ["jacket", "bomber"],
+        "draw": ("bomber-jacket", 1.0, "loose"),
+        "variants": [("olive", "Olive")],
+    },
+    {
+        "id": "holiday-fair-isle-pyjama-top-adult",
+        "name": "Holiday Fair Isle Pyjama Top (Adult)",
+        "brand": "Cosy Cabin",
+        "price": 35.0,
+        "description": "A soft cotton-knit pyjama top in a festive fair isle of reindeer, "
+        "snowflakes and Christmas trees, with ribbed crew neck, cuffs and hem; regular fit. "
+        "Matches the child's top. Size chart (chest / length): XS 88 / 66 cm, S 96 / 68 cm, "
+        "M 104 / 70 cm, L 112 / 72 cm, XL 120 / 74 cm.",
+        "tags": ["pyjamas", "christmas", "fair isle", "matching family"],
+        "draw": ("fair-isle-pyjama", 1.0, "regular"),
+        "variants": [("red", "Red"), ("green", "Green")],
+    },
+    {
+        "id": "holiday-fair-isle-pyjama-top-child",
+        "name": "Holiday Fair Isle Pyjama Top (Child)",
+        "brand": "Cosy Cabin",
+        "price": 25.0,
+        "description": "The child's pyjama top matching the adult's: the same fair isle of "
+        "reindeer, snowflakes and Christmas trees (shown: 6-8 years); regular fit. Size chart "
+        "(age: chest / length): 4-5 y 62 / 42 cm, 6-8 y 68 / 45 cm, 9-11 y 76 / 50 cm, "
+        "12-13 y 82 / 55 cm.",
+        "tags": ["pyjamas", "christmas", "fair isle", "matching family", "kids"],
+        "draw": ("fair-isle-pyjama", 0.65, "regular"),
+        "variants": [("red", "Red"), ("green", "Green")],
+    },
+]
+
+
+def thumbnail(rgba: np.ndarray, size: int = 256) -> np.ndarray:
+    """The garment centred on white."""
+    a = rgba[..., 3:].astype(np.float32) / 255.0
+    lin = (rgba[..., :3].astype(np.float32) / 255.0) ** 2.2
+    canvas = (lin * a + (1.0 - a)) ** (1 / 2.2)
+    ys, xs = np.nonzero(a[..., 0] > 0.02)
+    crop = canvas[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    h, w = crop.shape[:2]
+    k = (size * 0.9) / max(h, w)
+    small = cv2.resize(crop, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
+    out = np.ones((size, size, 3), np.float32)
+    y0, x0 = (size - small.shape[0]) // 2, (size - small.shape[1]) // 2
+    out[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
+    return np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)
+
+
+def quantise(rgba: np.ndarray, step: int) -> np.ndarray:
+    out = rgba.copy()
+    rgb = out[..., :3].astype(np.int32)
+    out[..., :3] = np.minimum(rgb // step * step + step // 2, 255).astype(np.uint8)
+    out[out[..., 3] == 0] = 0
+    return out
+
+
+def png(path: Path, image: np.ndarray) -> None:
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
+    elif image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    if not cv2.imwrite(str(path), image, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
+        raise SystemExit(f"cannot write {path}")
+
+
+def write(spec: dict[str, Any]) -> None:
+    folder = ROOT / spec["id"]
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    style, size, fit = spec["draw"]
+    assets: dict[str, Any] = {}
+    variants = []
+    first: tuple[np.ndarray, dict[str, tuple[float, float]], float] | None = None
+    for i, (vid, name) in enumerate(spec["variants"]):
+        rgba, parts, anchors, width_mm = draw_garment(style, vid, size, fit)
+        if first is None:
+            first = (parts, anchors, width_mm)
+            png(folder / "parts.png", parts)
+            png(folder / "thumbnail.png", thumbnail(rgba))
+        elif not (np.array_equal(first[0], parts) and first[1] == anchors and first[2] == width_mm):
+            raise SystemExit(f"{spec['id']}: colourway {vid!r} does not match the first one's geometry")
+        asset = "front" if i == 0 else f"front-{vid}"
+        png(folder / f"{asset}.png", quantise(rgba, QUANTUM.get(GARMENT_STYLES_TABLE[style].fabric, 4)))
+        assets[asset] = {
+            "file": f"{asset}.png",
+            "anchors": {k: [round(x, 2), round(y, 2)] for k, (x, y) in sorted(anchors.items())},
+            "size_mm": {"width": round(width_mm, 3)},
+        }
+        variants.append({"id": vid, "name": name, **({"asset": asset} if i else {})})
+    assets["parts"] = {"file": "parts.png", "anchors": {}}
+    assets["thumbnail"] = {"file": "thumbnail.png", "anchors": {}}
+    kind = GARMENT_STYLES_TABLE[style].kind
+    product = {
+        "id": spec["id"],
+        "name": spec["name"],
+        "brand": spec["brand"],
+        "kind": kind,
+        "price": spec["price"],
+        "currency": "EUR",
+        "buy_url": f"{SHOP}/{kind}/{spec['id']}",
+        "description": spec["description"],
+        "tags": spec["tags"],
+        "params": {"fit": fit},
+        "variants": variants,
+        "assets": assets,
+    }
+    (folder / "product.json").write_text(
+        json.dumps(product, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
+def main() -> None:
+    for spec in PRODUCTS:
+        write(spec)
+    catalog = Catalog.load()
+    if catalog.errors:
+        raise SystemExit(f"invalid products: {catalog.errors}")
+    for spec in PRODUCTS:
+        catalog.get(spec["id"])
+
+
+if __name__ == "__main__":
+    main()
