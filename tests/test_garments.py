@@ -328,3 +328,55 @@ def test_long_hair_falls_over_the_collar(astronaut: NDArray[np.uint8]) -> None:
     assert np.percentile(kept, 99) <= 12
     elsewhere = covered & ~(cv2.dilate(lock, np.ones((9, 9), np.uint8)) > 0)
     assert np.array_equal(out[elsewhere], behind[elsewhere])  # and only the hair
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "holiday-fair-isle-pyjama-top-adult:red",
+        "mariner-breton-top:navy",
+        "garden-floral-wrap-dress",
+        "classic-denim-jacket",
+    ],
+)
+def test_golden_garments(perception: Perception, astronaut: NDArray[np.uint8], spec: str) -> None:
+    """Starter garments on the astronaut against reviewed images (TRYON_UPDATE_GOLDEN=1 rewrites)."""
+    from goldens import assert_golden
+
+    from tryon.catalog import Catalog
+    from tryon.render.garments import garment_asset, garment_params
+
+    product, variant = Catalog.load().resolve(spec)
+    result = perception.process(astronaut)
+    assert result.segmentation is not None
+    out = render_garment(
+        astronaut,
+        result.poses[0],
+        garment_asset(product, variant),
+        garment_params(product),
+        result.segmentation.mask,
+    )
+    crop = np.s_[150:512, 20:420]
+    assert_golden(out[crop], f"garment_{product.id}.png", astronaut[crop], visible=60)
+
+
+def test_the_pipeline_dresses_two_people_and_each_keeps_theirs(astronaut: NDArray[np.uint8]) -> None:
+    from tryon.pipeline import PipelineConfig, TryOnPipeline
+
+    small = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
+    frame = np.full((360, 552, 3), 200, np.uint8)
+    frame[104:, :256] = small
+    frame[104:, 296:] = small
+    pipeline = TryOnPipeline(["holiday-fair-isle-pyjama-top-adult:green"], config=PipelineConfig(max_faces=2))
+    ids = []
+    for i in range(6):  # video mode: tracked
+        out = pipeline.process(frame, i / 30)
+        result = pipeline.last_result
+        assert result is not None
+        assert pipeline.stats.failures == {}
+        ids.append(sorted(p.id for p in result.poses))
+    assert len(ids[-1]) == 2
+    assert ids[-1] == ids[-2] == ids[-3]  # the same two tracks frame after frame
+    changed = np.abs(out.astype(int) - frame).max(axis=2) > 30
+    assert changed[:, :256].sum() > 3000
+    assert changed[:, 296:].sum() > 3000
