@@ -380,3 +380,37 @@ def test_the_pipeline_dresses_two_people_and_each_keeps_theirs(astronaut: NDArra
     changed = np.abs(out.astype(int) - frame).max(axis=2) > 30
     assert changed[:, :256].sum() > 3000
     assert changed[:, 296:].sum() > 3000
+
+
+def test_a_person_can_wear_their_own_garment(astronaut: NDArray[np.uint8]) -> None:
+    """Parent and child: the look's adult pyjama top on one person, the child's top (another
+    colourway) on the other, each kept by track id; a non-garment is refused."""
+    from tryon.errors import InputError
+    from tryon.pipeline import PipelineConfig, TryOnPipeline
+
+    small = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
+    frame = np.full((360, 552, 3), 200, np.uint8)
+    frame[104:, :256] = small
+    frame[104:, 296:] = small
+    pipeline = TryOnPipeline(["holiday-fair-isle-pyjama-top-adult:red"], config=PipelineConfig(max_faces=2))
+    pipeline.process(frame, 0.0)
+    result = pipeline.last_result
+    assert result is not None
+    assert len(result.poses) == 2
+    right = max(result.poses, key=lambda p: float(p.xy[0, 0]))
+    pipeline.dress_person(right.id, "holiday-fair-isle-pyjama-top-child:green")
+    with pytest.raises(InputError, match="a person is dressed in a top, dress or jacket"):
+        pipeline.dress_person(right.id, "velvet-matte-lipstick")
+    for i in range(1, 4):
+        out = pipeline.process(frame, i / 30)
+    red_minus_green = out[..., 0].astype(int) - out[..., 1].astype(int)
+    changed = np.abs(out.astype(int) - frame).max(axis=2) > 30
+    left_half, right_half = changed[:, :256], changed[:, 296:]
+    assert red_minus_green[:, :256][left_half].mean() > 40  # red on the left person
+    assert red_minus_green[:, 296:][right_half].mean() < 0  # green on the right one
+    pipeline.dress_person(right.id, None)
+    out = pipeline.process(frame, 4 / 30)
+    changed = np.abs(out.astype(int) - frame).max(axis=2) > 30
+    assert (out[..., 0].astype(int) - out[..., 1])[:, 296:][
+        changed[:, 296:]
+    ].mean() > 40  # back to the look's

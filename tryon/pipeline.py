@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -25,7 +25,14 @@ from tryon.perception import Perception, PerceptionConfig
 from tryon.render.accessory import accessory_params, product_sprite
 from tryon.render.earrings import render_earrings
 from tryon.render.finish import seed_of
-from tryon.render.garments import face_of, garment_asset, garment_params, render_garment
+from tryon.render.garments import (
+    GarmentAsset,
+    GarmentParams,
+    face_of,
+    garment_asset,
+    garment_params,
+    render_garment,
+)
 from tryon.render.glasses import glasses_asset, glasses_params, render_glasses
 from tryon.render.hats import render_hat
 from tryon.render.makeup import MAKEUP_KINDS, MakeupParams, render_look
@@ -140,15 +147,7 @@ def item_layer(item: LookItem) -> Layer:
 
         return nails
     if kind in GARMENT_KINDS:
-        garment, fit = garment_asset(p, v), garment_params(p, item.intensity)
-
-        def clothes(out: Frame, r: FrameResult) -> Frame:
-            person = r.segmentation.mask if r.segmentation is not None else None
-            for pose in r.poses:
-                out = render_garment(out, pose, garment, fit, person, r.hands, face_of(pose, r.faces))
-            return out
-
-        return clothes
+        return garment_layer(garment_of(item), {})
     sprite, ap = product_sprite(p), accessory_params(p, v, item.intensity)
     if kind == "earrings":
 
@@ -178,6 +177,28 @@ def item_layer(item: LookItem) -> Layer:
     raise InputError(
         f"product {p.id!r}: no renderer for {kind}; this version renders {', '.join(RENDERED_KINDS)}"
     )
+
+
+Garment = tuple[GarmentAsset, GarmentParams]
+
+
+def garment_of(item: LookItem) -> Garment:
+    return garment_asset(item.product, item.variant), garment_params(item.product, item.intensity)
+
+
+def garment_layer(default: Garment | None, people: Mapping[int, Garment]) -> Layer:
+    """Draws ``default`` on every tracked person, or the person's own from ``people`` (by pose
+    track id)."""
+
+    def clothes(out: Frame, r: FrameResult) -> Frame:
+        person = r.segmentation.mask if r.segmentation is not None else None
+        for pose in r.poses:
+            chosen = people.get(pose.id, default)
+            if chosen is not None:
+                out = render_garment(out, pose, chosen[0], chosen[1], person, r.hands, face_of(pose, r.faces))
+        return out
+
+    return clothes
 
 
 def makeup_layer(params: Sequence[MakeupParams]) -> Layer:
@@ -243,6 +264,7 @@ class TryOnPipeline:
         self._look: tuple[LookItem, ...] = ()
         self._layers: tuple[Layer, ...] = ()
         self._stages: dict[str, bool] = {}
+        self._people: dict[tuple[int, str], LookItem] = {}
         self._configured_stages = perception.stages
         self.set_look(products, intensity=intensity)
 
@@ -259,12 +281,39 @@ class TryOnPipeline:
         """Replace the look; everything is validated first, so a bad item changes nothing."""
         check_intensity(intensity)
         items = tuple(self.resolve(p, intensity) for p in products)
+        self._apply(items, self._people)
+
+    def dress_person(self, person_id: int, spec: str | LookItem | None, intensity: float = 1.0) -> None:
+        """Give one tracked person (a pose track id, ``FrameResult.poses[i].id``) their own garment,
+        instead of the look's garment of that kind; ``None`` takes all of theirs back."""
+        if spec is None:
+            people = {k: v for k, v in self._people.items() if k[0] != person_id}
+        else:
+            item = self.resolve(spec, intensity)
+            kind = item.product.kind
+            if kind not in GARMENT_KINDS:
+                raise InputError(
+                    f"product {item.product.id!r} is a {kind}; a person is dressed in a top, dress or jacket"
+                )
+            people = {**self._people, (person_id, kind): item}
+        self._apply(self._look, people)
+
+    def _apply(self, items: tuple[LookItem, ...], people: dict[tuple[int, str], LookItem]) -> None:
         params = tuple(makeup_params(i) for i in items if i.product.kind in MAKEUP_KINDS)
-        ordered = sorted(
-            (i for i in items if i.product.kind not in MAKEUP_KINDS), key=lambda i: LAYERS[i.product.kind]
-        )
-        layers = ([makeup_layer(params)] if params else []) + [item_layer(i) for i in ordered]
-        kinds = {i.product.kind for i in items}
+        looks = {i.product.kind: i for i in items if i.product.kind in GARMENT_KINDS}
+        garment_kinds = set(looks) | {kind for _, kind in people}
+        layered: list[tuple[int, Layer]] = [
+            (LAYERS[i.product.kind], item_layer(i))
+            for i in items
+            if i.product.kind not in MAKEUP_KINDS and i.product.kind not in GARMENT_KINDS
+        ]
+        for kind in garment_kinds:
+            own = {pid: garment_of(item) for (pid, k), item in people.items() if k == kind}
+            default = garment_of(looks[kind]) if kind in looks else None
+            layered.append((LAYERS[kind], garment_layer(default, own)))
+        layered.sort(key=lambda pair: pair[0])
+        layers = ([makeup_layer(params)] if params else []) + [layer for _, layer in layered]
+        kinds = {i.product.kind for i in items} | garment_kinds
         # Stages the look needs are switched on; those configured on stay on.
         stages = {
             stage: stage in self._configured_stages or any(stage in STAGES_FOR.get(k, ()) for k in kinds)
@@ -272,7 +321,7 @@ class TryOnPipeline:
         }
         self.perception.prepare(*(s for s, on in stages.items() if on))  # load models off the frame path
         with self._lock:
-            self._look, self._layers, self._stages = items, tuple(layers), stages
+            self._look, self._people, self._layers, self._stages = items, people, tuple(layers), stages
 
     # -- frames --------------------------------------------------------------------------------
 
