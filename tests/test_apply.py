@@ -182,3 +182,26 @@ def test_apply_accessories_on_a_video(tmp_path: Path, portrait: NDArray[np.uint8
         assert changed[: int(face.landmarks[10, 1])].sum() > 0.5 * iod**2  # the hat over the head
         below = changed[int(face.landmarks[152, 1] + 0.3 * iod) :]
         assert below.sum() > 30  # the pearls under the chin
+
+
+def test_apply_a_garment_on_a_video(tmp_path: Path, portrait: NDArray[np.uint8]) -> None:
+    """The pyjama top on the torso of every frame of a moving video, above the shoulders untouched."""
+    from tryon.perception import Perception, PerceptionConfig
+
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    _make_video(src, portrait, 8)
+    assert main(["apply", "-p", "holiday-fair-isle-pyjama-top-adult:green", str(src), "-o", str(dst)]) == 0
+    with av.open(str(src)) as a, av.open(str(dst)) as b:
+        fa = [f.to_ndarray(format="rgb24") for f in a.decode(video=0)]
+        fb = [f.to_ndarray(format="rgb24") for f in b.decode(video=0)]
+    assert len(fb) == len(fa) == 8
+    perception = Perception(PerceptionConfig(static_image_mode=True, faces=False, poses=True))
+    for x, y in zip(fa, fb, strict=True):
+        pose = perception.process(x).poses[0]
+        changed = np.abs(x.astype(np.int16) - y).max(axis=2) > 30
+        shoulders = pose.xy[[11, 12]]
+        top = int(shoulders[:, 1].min())
+        width = float(np.linalg.norm(shoulders[0] - shoulders[1]))
+        below = changed[top : top + int(0.6 * width), int(shoulders[:, 0].min()) : int(shoulders[:, 0].max())]
+        assert below.mean() > 0.5  # the chest is covered
+        assert not changed[: max(top - int(0.5 * width), 0)].any()  # the head is not
