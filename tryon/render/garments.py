@@ -52,6 +52,8 @@ HIP_RATIO = 0.72
 """Hip joints' distance over the shoulder joints' on an average body."""
 NECK_RISE = 0.12
 """The neckline's centre above the shoulder joints' midpoint, in shoulder widths."""
+HAIR_REACH = 1.0
+"""How far below the shoulders hair is looked for, in shoulder widths (long hair, not to the waist)."""
 FOREARM_WIDTH = 0.22
 HAND_RADIUS = 0.22
 MIN_VISIBILITY = 0.5
@@ -424,10 +426,11 @@ def render_garment(
         out[sub] = out[sub] * (1.0 - layer[..., 3:4]) + layer[..., :3] * gain[sub][..., None]
         if i == 0:  # the body, then the person's forearms in front of it, then the sleeves
             _restore(out, original, arms)
-    if face is not None and person is not None:  # hair falling over the collar and shoulders
-        hair = hair_mask(frame, face, person, (x0, y0, x1, y1))
+    hair_end = min(y1, int(body.shoulders[:, 1].max() + HAIR_REACH * body.width))
+    if face is not None and person is not None and hair_end > y0:  # hair over the collar and shoulders
+        hair = hair_mask(frame, face, person, (x0, y0, x1, hair_end))
         if hair is not None:
-            _restore(out, original, hair)
+            _restore(out[: hair_end - y0], original[: hair_end - y0], hair)
     _restore(out, original, palms)  # hands in front of all
     result = frame.copy()
     result[y0:y1, x0:x1] = to_srgb(out)

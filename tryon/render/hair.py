@@ -20,52 +20,64 @@ FOREHEAD_TOP = 10
 HAIR_BAND = (0.15, 0.45)
 """The band above the forehead's top sampled for the hair colour, in eye spans."""
 MIN_SAMPLES = 30
+SCALE = 3
+"""The hair is found at a third of the frame's resolution (locks of hair, not strands)."""
 
 
 def hair_mask(
     frame: NDArray[np.uint8], face: Face, person: NDArray[np.float32], box: tuple[int, int, int, int]
 ) -> NDArray[np.float32] | None:
     """``(y1-y0, x1-x0)`` in [0, 1]: the hair hanging from ``face``'s head inside ``box``;
-    ``None`` when the top of the head shows no hair (bald, covered, out of the frame)."""
-    h, w = frame.shape[:2]
+    ``None`` when the top of the head shows no hair (bald, covered, out of the frame). Worked out
+    at a third of the resolution (hair is drawn back, not segmented strand by strand)."""
+    w = frame.shape[1]
     iod = face.interocular
-    top = face.landmarks[FOREHEAD_TOP, :2]
-    up = face.landmarks[FOREHEAD_TOP, :2] - face.landmarks[152, :2]
+    top = face.landmarks[FOREHEAD_TOP, :2].astype(np.float64)
+    up = top - face.landmarks[152, :2]
     up = up / max(float(np.linalg.norm(up)), 1e-6)
-    lab = cv2.cvtColor(frame, cv2.COLOR_RGB2LAB).astype(np.float32)
-    samples = []
-    for t in np.linspace(*HAIR_BAND, 6):
-        for s in np.linspace(-0.5, 0.5, 7):
-            x, y = np.round(top + up * t * iod + np.array([-up[1], up[0]]) * s * iod).astype(int)
-            if 0 <= x < w and 0 <= y < h and person[y, x] > 0.5:
-                samples.append(lab[y, x])
+    # The region: the whole head and everything below it in the box, at a third of the resolution.
+    x0 = min(box[0], max(int(top[0] - 2 * iod), 0)) // SCALE * SCALE
+    y0 = min(box[1], max(int(top[1] - 0.6 * iod), 0)) // SCALE * SCALE
+    x1, y1 = max(box[2], min(int(top[0] + 2 * iod), w)), box[3]
+    size = (max(1, (x1 - x0) // SCALE), max(1, (y1 - y0) // SCALE))
+    lab = cv2.cvtColor(cv2.resize(frame[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2LAB)
+    lab = lab.astype(np.float32)
+    people = cv2.resize(person[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA) > 0.5
+
+    def at(t: float, s: float) -> tuple[int, int] | None:
+        x, y = (top + up * t * iod + np.array([-up[1], up[0]]) * s * iod - [x0, y0]) / SCALE
+        xi, yi = round(float(x)), round(float(y))
+        return (xi, yi) if 0 <= xi < size[0] and 0 <= yi < size[1] else None
+
+    samples = [
+        lab[p[1], p[0]]
+        for t in np.linspace(*HAIR_BAND, 6)
+        for s in np.linspace(-0.5, 0.5, 7)
+        if (p := at(t, s)) is not None and people[p[1], p[0]]
+    ]
     if len(samples) < MIN_SAMPLES:
         return None
     ref = np.asarray(samples, np.float32)
     mean = np.median(ref, axis=0)
     spread = np.maximum(np.percentile(np.abs(ref - mean), 80, axis=0), [14.0, 5.0, 5.0])
     skin_mean, skin_spread = skin_model(frame, face)
-    # The whole head and everything below it in the box: grow the hair region from the head.
-    x0 = min(box[0], max(int(top[0] - 2 * iod), 0))
-    y0 = min(box[1], max(int(top[1] - 0.5 * iod), 0))
-    x1, y1 = max(box[2], min(int(top[0] + 2 * iod), w)), box[3]
-    sub = np.s_[y0:y1, x0:x1]
-    d = np.sqrt((((lab[sub] - mean) / spread) ** 2).sum(axis=2))
-    d_skin = np.sqrt((((lab[sub] - skin_mean) / skin_spread) ** 2).sum(axis=2))
-    like = (d < 3.0) & (d < d_skin) & (person[sub] > 0.5)  # nearer the hair's colour than the skin's
+    d = ((lab - mean) / spread) ** 2
+    d_skin = ((lab - skin_mean) / skin_spread) ** 2
+    like = (
+        (d.sum(axis=2) < 9.0) & (d.sum(axis=2) < d_skin.sum(axis=2)) & people
+    )  # nearer the hair than the skin
     count, labels = cv2.connectedComponents(like.astype(np.uint8), connectivity=8)
-    seeds = set()
-    for t in np.linspace(*HAIR_BAND, 6):
-        x, y = np.round(top + up * t * iod).astype(int) - [x0, y0]
-        if 0 <= y < labels.shape[0] and 0 <= x < labels.shape[1] and labels[y, x] > 0:
-            seeds.add(int(labels[y, x]))
+    seeds = {int(labels[p[1], p[0]]) for t in np.linspace(*HAIR_BAND, 6) if (p := at(t, 0.0)) is not None}
+    seeds.discard(0)
     if not seeds or count < 2:
         return None
     hair = np.isin(labels, list(seeds)).astype(np.uint8)
-    hair = cv2.morphologyEx(hair, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(
-        np.float32
-    )  # strands' gaps
-    hair = np.asarray(cv2.GaussianBlur(hair, (0, 0), 0.8), np.float32)
+    hair = np.asarray(
+        cv2.morphologyEx(hair, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)), np.uint8
+    )  # strand gaps
+    full = cv2.resize(hair.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
     bx0, by0, bx1, by1 = box
-    out: NDArray[np.float32] = np.ascontiguousarray(hair[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0])
+    out: NDArray[np.float32] = np.ascontiguousarray(
+        full[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0], np.float32
+    )
     return out
