@@ -8,14 +8,13 @@ thumbnail.png (the first variant on white) and product.json with the anchors and
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+from product_files import check_catalog, write_product
 
-from tryon.catalog import Catalog
 from tryon.catalog.schema import parse_color
 from tryon.render.hat_art import draw_hat
 from tryon.render.jewelry_art import draw_earring, draw_necklace
@@ -229,19 +228,13 @@ def write(spec: dict[str, Any]) -> None:
             "thumbnail": {"file": "thumbnail.png", "anchors": {}},
         },
     }
-    (folder / "product.json").write_text(
-        json.dumps(product, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    write_product(folder, product)
 
 
 def main() -> None:
     for spec in PRODUCTS:
         write(spec)
-    catalog = Catalog.load()
-    if catalog.errors:
-        raise SystemExit(f"invalid products: {catalog.errors}")
-    for spec in PRODUCTS:
-        catalog.get(spec["id"])
+    check_catalog(spec["id"] for spec in PRODUCTS)
 
 
 if __name__ == "__main__":

@@ -15,14 +15,13 @@ Apache-2.0 licence): for each product a folder under assets/products/ with
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+from product_files import check_catalog, write_product
 
-from tryon.catalog import Catalog
 from tryon.render.garment_art import GARMENT_STYLES_TABLE, draw_garment
 
 ROOT = Path(__file__).resolve().parent / "products"
@@ -221,19 +220,13 @@ def write(spec: dict[str, Any]) -> None:
         "variants": variants,
         "assets": assets,
     }
-    (folder / "product.json").write_text(
-        json.dumps(product, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    write_product(folder, product)
 
 
 def main() -> None:
     for spec in PRODUCTS:
         write(spec)
-    catalog = Catalog.load()
-    if catalog.errors:
-        raise SystemExit(f"invalid products: {catalog.errors}")
-    for spec in PRODUCTS:
-        catalog.get(spec["id"])
+    check_catalog(spec["id"] for spec in PRODUCTS)
 
 
 if __name__ == "__main__":

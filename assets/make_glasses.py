@@ -8,14 +8,13 @@ white) and product.json with the anchors.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+from product_files import check_catalog, write_product
 
-from tryon.catalog import Catalog
 from tryon.render.glasses_art import PX_PER_MM, draw_glasses
 
 ROOT = Path(__file__).resolve().parent / "products"
@@ -165,10 +164,8 @@ def main() -> int:
                 "thumbnail": {"file": "thumbnail.png", "anchors": {}},
             },
         }
-        (folder / "product.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    catalog = Catalog.load()
-    if catalog.errors:
-        raise SystemExit("\n".join(str(e) for e in catalog.errors))
+        write_product(folder, doc)
+    check_catalog(spec["id"] for spec in PRODUCTS)
     return 0
 
 

@@ -7,13 +7,12 @@ and product.json. Nails need no anchors: the renderer places the polish from the
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import cv2
+from product_files import check_catalog, write_product
 
-from tryon.catalog import Catalog
 from tryon.catalog.schema import parse_color
 from tryon.render.finish import seed_of
 from tryon.render.nails_art import draw_swatch
@@ -121,10 +120,8 @@ def main() -> int:
             "variants": variants,
             "assets": {"thumbnail": {"file": "thumbnail.png", "anchors": {}}},
         }
-        (folder / "product.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    catalog = Catalog.load()
-    if catalog.errors:
-        raise SystemExit("\n".join(str(e) for e in catalog.errors))
+        write_product(folder, doc)
+    check_catalog(spec["id"] for spec in PRODUCTS)
     return 0
 
 
