@@ -13,8 +13,8 @@ from typing import Any
 
 import cv2
 import numpy as np
-from product_files import check_catalog, write_product
 
+from tryon.catalog import check_products, write_product
 from tryon.catalog.schema import parse_color
 from tryon.render.hat_art import draw_hat
 from tryon.render.jewelry_art import draw_earring, draw_necklace
@@ -234,7 +234,7 @@ def write(spec: dict[str, Any]) -> None:
 def main() -> None:
     for spec in PRODUCTS:
         write(spec)
-    check_catalog(spec["id"] for spec in PRODUCTS)
+    check_products(spec["id"] for spec in PRODUCTS)
 
 
 if __name__ == "__main__":

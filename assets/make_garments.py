@@ -20,8 +20,8 @@ from typing import Any
 
 import cv2
 import numpy as np
-from product_files import check_catalog, write_product
 
+from tryon.catalog import check_products, write_product
 from tryon.render.garment_art import GARMENT_STYLES_TABLE, draw_garment
 
 ROOT = Path(__file__).resolve().parent / "products"
@@ -226,7 +226,7 @@ def write(spec: dict[str, Any]) -> None:
 def main() -> None:
     for spec in PRODUCTS:
         write(spec)
-    check_catalog(spec["id"] for spec in PRODUCTS)
+    check_products(spec["id"] for spec in PRODUCTS)
 
 
 if __name__ == "__main__":

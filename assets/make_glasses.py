@@ -13,8 +13,8 @@ from typing import Any
 
 import cv2
 import numpy as np
-from product_files import check_catalog, write_product
 
+from tryon.catalog import check_products, write_product
 from tryon.render.glasses_art import PX_PER_MM, draw_glasses
 
 ROOT = Path(__file__).resolve().parent / "products"
@@ -165,7 +165,7 @@ def main() -> int:
             },
         }
         write_product(folder, doc)
-    check_catalog(spec["id"] for spec in PRODUCTS)
+    check_products(spec["id"] for spec in PRODUCTS)
     return 0
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-from product_files import check_catalog, write_product
 
+from tryon.catalog import check_products, write_product
 from tryon.catalog.schema import parse_color
 from tryon.render.finish import seed_of
 from tryon.render.nails_art import draw_swatch
@@ -121,7 +121,7 @@ def main() -> int:
             "assets": {"thumbnail": {"file": "thumbnail.png", "anchors": {}}},
         }
         write_product(folder, doc)
-    check_catalog(spec["id"] for spec in PRODUCTS)
+    check_products(spec["id"] for spec in PRODUCTS)
     return 0
 
 

@@ -585,3 +585,19 @@ def test_bad_garments(tmp_path: Path, change: Any, field: str, message: str) -> 
         load_product(path)
     assert info.value.field == field
     assert message in info.value.message
+
+
+def test_write_product_then_check_products(tmp_path: Path) -> None:
+    from tryon.catalog import check_products, write_product
+
+    folder = tmp_path / "products" / "test-glasses"
+    folder.mkdir(parents=True)
+    (folder / "front.png").write_bytes(PNG)
+    path = write_product(folder, glasses())
+    assert path.read_text(encoding="utf-8").endswith("}\n")
+    assert check_products(["test-glasses"], tmp_path).get("test-glasses").name == "Test Frames"
+    with pytest.raises(UnknownProductError):
+        check_products(["missing-product"], tmp_path)
+    write_product(folder, {**glasses(), "price": -1})
+    with pytest.raises(CatalogError, match="invalid products"):
+        check_products([], tmp_path)

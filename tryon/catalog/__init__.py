@@ -8,9 +8,11 @@ from tryon.catalog.loader import (
     ASSETS_ENV,
     Catalog,
     catalog_files,
+    check_products,
     default_root,
     find_product_files,
     load_product,
+    write_product,
 )
 from tryon.catalog.schema import (
     ALL_FINISHES,
@@ -48,10 +50,12 @@ __all__ = [
     "UnknownProductError",
     "Variant",
     "catalog_files",
+    "check_products",
     "default_root",
     "find_product_files",
     "format_color",
     "is_makeup",
     "load_product",
     "parse_color",
+    "write_product",
 ]

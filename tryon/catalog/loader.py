@@ -8,10 +8,12 @@ the :class:`ProductValidationError` in :attr:`Catalog.errors`.
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from tryon.catalog.schema import KINDS, Product, Variant
 from tryon.catalog.validate import JSON_FIELD, parse_json, product_from_json
@@ -165,3 +167,22 @@ class Catalog:
             available = ", ".join(v.id for v in product.variants)
             raise UnknownProductError(f"{spec!r}: expected a shade after ':'; available shades: {available}")
         return product, product.variant(shade)
+
+
+def write_product(folder: Path | str, document: dict[str, Any]) -> Path:
+    """Write ``document`` as ``folder/product.json`` (indented UTF-8, a final newline), unchecked;
+    :func:`load_product` validates it."""
+    path = Path(folder) / PRODUCT_FILE
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def check_products(ids: Iterable[str], root: Path | str | None = None) -> Catalog:
+    """The catalog at ``root``; :class:`CatalogError` listing its problems if it has any, or if one
+    of ``ids`` is not in it."""
+    catalog = Catalog.load(root)
+    if catalog.errors:
+        raise CatalogError("invalid products:\n" + "\n".join(str(e) for e in catalog.errors))
+    for pid in ids:
+        catalog.get(pid)
+    return catalog

@@ -5,7 +5,6 @@ place only when all of it succeeded: a failed import writes nothing."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -20,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tryon.catalog.importer.cutout import IMPORT_KINDS, Cutout, cut_out
-from tryon.catalog.loader import PRODUCT_FILE, PRODUCTS_DIR, Catalog, load_product
+from tryon.catalog.loader import PRODUCTS_DIR, Catalog, load_product, write_product
 from tryon.catalog.schema import CURRENCY_RE, SLUG_RE, Product, parse_color
 from tryon.errors import InputError, MediaError
 from tryon.media import read_image
@@ -237,8 +236,7 @@ def import_photo(
         if cut.lenses is not None:
             _write_png(folder / "lenses.png", cut.lenses)
         _write_png(folder / "thumbnail.png", thumbnail(cut))
-        text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-        (folder / PRODUCT_FILE).write_text(text, encoding="utf-8")
+        write_product(folder, doc)
         product: Product = load_product(folder)  # the catalog's own validation
         if portrait_image is not None:
             _write_png(folder / PREVIEW_FILE, render_preview(root, product.id, portrait_image))
