@@ -26,7 +26,9 @@ from tryon.errors import InputError
 from tryon.headpose import HeadPose, estimate_head_pose, load_canonical
 from tryon.media.images import read_image
 from tryon.render.color import linear_color, to_linear, to_srgb
+from tryon.render.masks import fixed_points
 from tryon.render.regions import SILHOUETTE
+from tryon.render.sprite import coarsest_level
 from tryon.results import Face
 
 NOSE_BRIDGE = 168
@@ -86,11 +88,7 @@ class GlassesAsset:
 
     def level(self, scale: float) -> tuple[float, NDArray[np.float32], NDArray[np.float32]]:
         """The coarsest level still at least ``scale`` (target pixels per asset pixel)."""
-        chosen = self.pyramid[0]
-        for lv in self.pyramid:
-            if lv[0] >= scale:
-                chosen = lv
-        return chosen
+        return coarsest_level(self.pyramid, scale)
 
     def __post_init__(self) -> None:
         h, w = self.front.shape[:2]
@@ -181,10 +179,10 @@ def render_glasses(
     if any(away for _, away in temples):
         face_mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         oval = face.landmarks[list(SILHOUETTE), :2] - [x0, y0]
-        cv2.fillPoly(face_mask, [np.round(oval * 16).astype(np.int32)], 1, cv2.LINE_AA, shift=4)
+        cv2.fillPoly(face_mask, [fixed_points(oval)], 1, cv2.LINE_AA, shift=4)
     for poly, away in temples:
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        cv2.fillConvexPoly(mask, np.round((poly - [x0, y0]) * 16).astype(np.int32), 255, cv2.LINE_AA, shift=4)
+        cv2.fillConvexPoly(mask, fixed_points(poly - [x0, y0]), 255, cv2.LINE_AA, shift=4)
         alpha = mask.astype(np.float32) / 255.0
         if away and face_mask is not None:
             alpha *= 1.0 - face_mask.astype(np.float32)

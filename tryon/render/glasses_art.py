@@ -11,20 +11,16 @@ from numpy.typing import NDArray
 
 from tryon.errors import InputError
 from tryon.render.glasses import GlassesAsset
+from tryon.render.masks import fixed_points
 
 PX_PER_MM = 10.0
 STYLES = ("round", "rectangle", "cat-eye", "aviator", "wayfarer")
 
 
-def _fixed(points: NDArray[np.float64]) -> NDArray[np.int32]:
-    """Points in OpenCV's fixed point (4 fractional bits, ``shift=4``)."""
-    return np.round(points * 16).astype(np.int32)
-
-
 def _line(
     canvas: NDArray[np.uint8], points: NDArray[np.float64], thickness: float, closed: bool = False
 ) -> None:
-    cv2.polylines(canvas, [_fixed(points)], closed, 255, max(1, round(thickness)), cv2.LINE_AA, shift=4)
+    cv2.polylines(canvas, [fixed_points(points)], closed, 255, max(1, round(thickness)), cv2.LINE_AA, shift=4)
 
 
 def lens_outline(style: str, width: float, height: float, n: int = 96) -> NDArray[np.float64]:
@@ -78,7 +74,7 @@ def draw_glasses(
     lenses = np.zeros((H, W), np.uint8)
     for poly in (right_lens, left_lens):
         _line(alpha, poly, rim, closed=True)
-        cv2.fillPoly(lenses, [_fixed(poly)], 255, cv2.LINE_AA, shift=4)
+        cv2.fillPoly(lenses, [fixed_points(poly)], 255, cv2.LINE_AA, shift=4)
     # Bridge: a bar between the inner rims at the upper third of the lenses.
     by = cy - lh * 0.18
     inner_r = right_lens[np.argmax(right_lens[:, 0])]

@@ -14,20 +14,11 @@ from numpy.typing import NDArray
 
 from tryon.errors import InputError
 from tryon.render.jewelry_art import relief_shading
+from tryon.render.masks import fixed_point, fixed_points
 from tryon.render.sprite import Sprite
 
 HAT_PX_PER_MM = 4.0
 HAT_STYLES = ("fedora", "beanie", "sun-hat")
-
-
-def _pt(xy: object) -> tuple[int, int]:
-    """A point (or a pair of ellipse axes) in OpenCV's fixed point (``shift=4``)."""
-    x, y = np.asarray(xy, np.float64).reshape(2)
-    return round(float(x) * 16), round(float(y) * 16)
-
-
-def _fixed(points: NDArray[np.floating]) -> NDArray[np.int32]:
-    return np.round(np.asarray(points, np.float64) * 16).astype(np.int32)
 
 
 def _crown(
@@ -77,7 +68,7 @@ def draw_hat(style: str, px_per_mm: float = HAT_PX_PER_MM) -> Sprite:
             [cx + crown_wb * s / 2 * np.cos(a), base - 20 * s - crown_h * 0.8 * s * np.sin(a) ** 0.8]
         )
         cuff = np.array([[cx + crown_wb * s / 2, base + 24 * s], [cx - crown_wb * s / 2, base + 24 * s]])
-        cv2.fillPoly(mask, [_fixed(np.concatenate([dome, cuff]))], 255, cv2.LINE_AA, shift=4)
+        cv2.fillPoly(mask, [fixed_points(np.concatenate([dome, cuff]))], 255, cv2.LINE_AA, shift=4)
         shading = relief_shading(mask, 30 * s, shine=0.0)
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         ribs = 0.82 + 0.18 * np.cos(xx * (2 * math.pi / (6 * s)))
@@ -90,8 +81,8 @@ def draw_hat(style: str, px_per_mm: float = HAT_PX_PER_MM) -> Sprite:
         brim = np.zeros_like(mask)
         cv2.ellipse(
             brim,
-            _pt((cx, base)),
-            _pt((brim_w * s / 2, brim_h * s / 2)),
+            fixed_point((cx, base)),
+            fixed_point((brim_w * s / 2, brim_h * s / 2)),
             0,
             0,
             360,
@@ -101,7 +92,7 @@ def draw_hat(style: str, px_per_mm: float = HAT_PX_PER_MM) -> Sprite:
             shift=4,
         )
         crown_mask = np.zeros_like(mask)
-        cv2.fillPoly(crown_mask, [_fixed(crown)], 255, cv2.LINE_AA, shift=4)
+        cv2.fillPoly(crown_mask, [fixed_points(crown)], 255, cv2.LINE_AA, shift=4)
         # The brim is seen slightly from below: its front half, under the base line, is in front
         # of the crown; the crown hides the back half.
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tryon.errors import InputError
+from tryon.render.masks import fixed_point, fixed_points
 from tryon.render.sprite import Sprite
 
 EARRING_PX_PER_MM = 12.0
@@ -22,16 +23,6 @@ NECKLACE_PX_PER_MM = 6.0
 EARRING_STYLES = ("hoop", "teardrop", "ball-stud", "bar-drop", "halo-stud")
 NECKLACE_STYLES = ("pendant-chain", "pearl-strand", "collar")
 LIGHT = np.array([-0.45, -0.6, 0.66])
-
-
-def _pt(xy: object) -> tuple[int, int]:
-    """A point (or a pair of ellipse axes) in OpenCV's fixed point (``shift=4``)."""
-    x, y = np.asarray(xy, np.float64).reshape(2)
-    return round(float(x) * 16), round(float(y) * 16)
-
-
-def _fixed(points: NDArray[np.floating]) -> NDArray[np.int32]:
-    return np.round(np.asarray(points, np.float64) * 16).astype(np.int32)
 
 
 def relief_shading(
@@ -72,7 +63,7 @@ def _sprite(
 
 
 def _wire(mask: NDArray[np.uint8], points: NDArray[np.floating], thickness: float) -> None:
-    cv2.polylines(mask, [_fixed(points)], False, 255, max(1, round(thickness)), cv2.LINE_AA, shift=4)
+    cv2.polylines(mask, [fixed_points(points)], False, 255, max(1, round(thickness)), cv2.LINE_AA, shift=4)
 
 
 def draw_earring(style: str, px_per_mm: float = EARRING_PX_PER_MM) -> Sprite:
@@ -82,7 +73,9 @@ def draw_earring(style: str, px_per_mm: float = EARRING_PX_PER_MM) -> Sprite:
         w, h = round(34 * s), round(36 * s)
         mask = np.zeros((h, w), np.uint8)
         c, r = (w / 2, 3 * s + 14 * s), 14 * s
-        cv2.ellipse(mask, _pt(c), _pt((r, r)), 0, 0, 360, 255, round(2.4 * s), cv2.LINE_AA, shift=4)
+        cv2.ellipse(
+            mask, fixed_point(c), fixed_point((r, r)), 0, 0, 360, 255, round(2.4 * s), cv2.LINE_AA, shift=4
+        )
         hook = (w / 2, c[1] - r)
         shading = relief_shading(mask, 1.2 * s)
     elif style == "teardrop":  # a wire, then a 22 mm teardrop with a pierced centre
@@ -95,15 +88,15 @@ def draw_earring(style: str, px_per_mm: float = EARRING_PX_PER_MM) -> Sprite:
         xs = cx + 8.0 * s * np.sin(t) * np.sin(t / 2)
         ys = cy - 11 * s * np.cos(t)
         outline = np.column_stack([xs, ys])
-        cv2.fillPoly(mask, [_fixed(outline)], 255, cv2.LINE_AA, shift=4)
+        cv2.fillPoly(mask, [fixed_points(outline)], 255, cv2.LINE_AA, shift=4)
         inner = np.column_stack([cx + (xs - cx) * 0.45, cy + 3 * s + (ys - cy) * 0.45])
-        cv2.fillPoly(mask, [_fixed(inner)], 0, cv2.LINE_AA, shift=4)
+        cv2.fillPoly(mask, [fixed_points(inner)], 0, cv2.LINE_AA, shift=4)
         hook = (w / 2, top)
         shading = relief_shading(mask, 1.6 * s)
     elif style == "ball-stud":  # a 7 mm polished ball
         w = h = round(10 * s)
         mask = np.zeros((h, w), np.uint8)
-        cv2.circle(mask, _pt((w / 2, h / 2)), int(3.5 * s * 16), 255, -1, cv2.LINE_AA, shift=4)
+        cv2.circle(mask, fixed_point((w / 2, h / 2)), int(3.5 * s * 16), 255, -1, cv2.LINE_AA, shift=4)
         hook = (w / 2, h / 2)
         shading = relief_shading(mask, 3.5 * s, gloss=60)
     elif style == "bar-drop":  # a 42 mm line drop of graduated links
@@ -116,8 +109,8 @@ def draw_earring(style: str, px_per_mm: float = EARRING_PX_PER_MM) -> Sprite:
             length, width = (5 + 1.2 * i) * s, (2.2 + 0.5 * i) * s
             cv2.ellipse(
                 mask,
-                _pt((w / 2, y + length / 2)),
-                _pt((width / 2, length / 2)),
+                fixed_point((w / 2, y + length / 2)),
+                fixed_point((width / 2, length / 2)),
                 0,
                 0,
                 360,
@@ -133,7 +126,7 @@ def draw_earring(style: str, px_per_mm: float = EARRING_PX_PER_MM) -> Sprite:
         w = h = round(13 * s)
         mask = np.zeros((h, w), np.uint8)
         c = (w / 2, h / 2)
-        cv2.circle(mask, _pt(c), int(5.6 * s * 16), 255, -1, cv2.LINE_AA, shift=4)
+        cv2.circle(mask, fixed_point(c), int(5.6 * s * 16), 255, -1, cv2.LINE_AA, shift=4)
         shading = relief_shading(mask, 1.0 * s, gloss=30)
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         rr = np.hypot(xx - c[0], yy - c[1]) / s
@@ -183,7 +176,7 @@ def draw_necklace(style: str, px_per_mm: float = NECKLACE_PX_PER_MM) -> Sprite:
         pend = np.zeros_like(mask)
         cv2.circle(
             pend,
-            _pt(bottom + np.array([0.0, 1.2 * s])),
+            fixed_point(bottom + np.array([0.0, 1.2 * s])),
             int(1.0 * s * 16),
             255,
             round(0.5 * s),
@@ -195,7 +188,7 @@ def draw_necklace(style: str, px_per_mm: float = NECKLACE_PX_PER_MM) -> Sprite:
         heart = np.column_stack(
             [6.5 * s * np.sin(t) ** 3, -5.5 * s * (np.cos(t) - 0.35 * np.cos(2 * t) - 0.2 * np.cos(3 * t))]
         )
-        cv2.fillPoly(pend, [_fixed(heart + drop_c)], 255, cv2.LINE_AA, shift=4)
+        cv2.fillPoly(pend, [fixed_points(heart + drop_c)], 255, cv2.LINE_AA, shift=4)
         shading = np.where(pend > 0, relief_shading(pend, 2.2 * s), shading).astype(np.float32)
         mask = np.maximum(mask, pend)
     elif style == "pearl-strand":
@@ -207,7 +200,7 @@ def draw_necklace(style: str, px_per_mm: float = NECKLACE_PX_PER_MM) -> Sprite:
         shading = np.zeros((h, w), np.float32)
         for c in centres:
             bead = np.zeros_like(mask)
-            cv2.circle(bead, _pt(c), int(r * 16), 255, -1, cv2.LINE_AA, shift=4)
+            cv2.circle(bead, fixed_point(c), int(r * 16), 255, -1, cv2.LINE_AA, shift=4)
             x0, y0 = max(int(c[0] - r - 3), 0), max(int(c[1] - r - 3), 0)
             x1, y1 = int(c[0] + r + 4), int(c[1] + r + 4)
             sub = relief_shading(bead[y0:y1, x0:x1], r, shine=0.8, gloss=30)
@@ -219,7 +212,7 @@ def draw_necklace(style: str, px_per_mm: float = NECKLACE_PX_PER_MM) -> Sprite:
         lower = _chain_curve(span, top, drop) + np.array([margin, 0.0])
         lower[:, 1] += 9 * s * np.sin(np.linspace(0, math.pi, len(lower))) ** 0.5
         poly = np.concatenate([upper, lower[::-1]])
-        cv2.fillPoly(mask, [_fixed(poly)], 255, cv2.LINE_AA, shift=4)
+        cv2.fillPoly(mask, [fixed_points(poly)], 255, cv2.LINE_AA, shift=4)
         shading = relief_shading(mask, 2.5 * s, gloss=20)
     anchors = {
         "right_end": (float(curve[0, 0]), float(curve[0, 1])),

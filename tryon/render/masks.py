@@ -19,6 +19,18 @@ _SCALE = 1 << _SHIFT
 _SUPERSAMPLE = 4
 
 
+def fixed_points(points: NDArray[np.floating]) -> NDArray[np.int32]:
+    """Points in OpenCV's fixed point (``shift=4``: 4 fractional bits), for drawing calls."""
+    out: NDArray[np.int32] = np.round(np.asarray(points, np.float64) * _SCALE).astype(np.int32)
+    return out
+
+
+def fixed_point(xy: object) -> tuple[int, int]:
+    """One point (or a pair of ellipse axes) in OpenCV's fixed point (``shift=4``)."""
+    x, y = np.asarray(xy, np.float64).reshape(2)
+    return round(float(x) * _SCALE), round(float(y) * _SCALE)
+
+
 @dataclass(frozen=True)
 class Box:
     """A pixel box ``[x0, x1) × [y0, y1)`` of a frame."""

@@ -13,8 +13,9 @@ Stateless; the sprite's pyramid is computed once per sprite and cached.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -22,10 +23,24 @@ from numpy.typing import NDArray
 
 from tryon.errors import InputError
 from tryon.render.color import to_linear, to_srgb
+from tryon.render.masks import fixed_points
 
 Box = tuple[int, int, int, int]
 Coverage = Callable[[Box], NDArray[np.float32] | None]
 """Given the frame box ``(x0, y0, x1, y1)`` being drawn, ``(y1-y0, x1-x0)`` in [0, 1] (1: visible)."""
+
+
+Level = TypeVar("Level", bound=tuple[Any, ...])
+
+
+def coarsest_level(pyramid: Sequence[Level], scale: float) -> Level:
+    """Of mip levels ``(level scale, ...)`` from the finest down, the coarsest whose scale is
+    still at least ``scale`` (target pixels per original pixel); the finest if none is."""
+    chosen = pyramid[0]
+    for level in pyramid:
+        if level[0] >= scale:
+            chosen = level
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -81,11 +96,7 @@ class Sprite:
 
     def level(self, scale: float) -> tuple[float, NDArray[np.float32]]:
         """The coarsest level still at least ``scale`` (target pixels per sprite pixel)."""
-        chosen = self.pyramid[0]
-        for lv in self.pyramid:
-            if lv[0] >= scale:
-                chosen = lv
-        return chosen
+        return coarsest_level(self.pyramid, scale)
 
     def mirrored(self) -> Sprite:
         """The sprite flipped left-right, its anchors with it."""
@@ -193,7 +204,7 @@ def polygon_mask(points: NDArray[np.floating], box: Box) -> NDArray[np.float32]:
     """An anti-aliased filled polygon (frame pixels) over ``box``: ``(y1-y0, x1-x0)`` in [0, 1]."""
     x0, y0, x1, y1 = box
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    pts = np.round((np.asarray(points, np.float64)[:, :2] - [x0, y0]) * 16).astype(np.int32)
+    pts = fixed_points(np.asarray(points, np.float64)[:, :2] - [x0, y0])
     cv2.fillPoly(mask, [pts], 255, cv2.LINE_AA, shift=4)
     out: NDArray[np.float32] = mask.astype(np.float32) / np.float32(255.0)
     return out
