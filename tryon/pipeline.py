@@ -38,7 +38,7 @@ from tryon.render.hats import render_hat
 from tryon.render.makeup import MAKEUP_KINDS, MakeupParams, render_look
 from tryon.render.nails import NailParams, render_nails
 from tryon.render.necklaces import render_necklace
-from tryon.results import FrameResult
+from tryon.results import Face, FrameResult
 from tryon.runtime.session import RuntimeConfig
 from tryon.timing import timed
 
@@ -124,19 +124,24 @@ def makeup_params(item: LookItem) -> MakeupParams:
     )
 
 
+def per_face(draw: Callable[[Frame, Face, FrameResult], Frame]) -> Layer:
+    """A layer drawing ``draw(frame, face, result)`` on every face of the result, in turn."""
+
+    def layer(out: Frame, r: FrameResult) -> Frame:
+        for face in r.faces:
+            out = draw(out, face, r)
+        return out
+
+    return layer
+
+
 def item_layer(item: LookItem) -> Layer:
     """A function drawing this (non-makeup) item on every face of a frame's result; its assets
     are loaded here, so a bad asset fails when the look is set, not on a frame."""
     p, v, kind = item.product, item.variant, item.product.kind
     if kind in GLASSES_KINDS:
         asset, gp = glasses_asset(p), glasses_params(p, v, item.intensity)
-
-        def glasses(out: Frame, r: FrameResult) -> Frame:
-            for face in r.faces:
-                out = render_glasses(out, face, asset, gp)
-            return out
-
-        return glasses
+        return per_face(lambda out, face, r: render_glasses(out, face, asset, gp))
     if kind == "nails":
         if v.rgb is None:
             raise InputError(f"product {p.id!r} shade {v.id!r}: expected a colour, got none")
@@ -150,30 +155,15 @@ def item_layer(item: LookItem) -> Layer:
         return garment_layer(garment_of(item), {})
     sprite, ap = product_sprite(p), accessory_params(p, v, item.intensity)
     if kind == "earrings":
-
-        def earrings(out: Frame, r: FrameResult) -> Frame:
-            person = r.segmentation.mask if r.segmentation is not None else None
-            for face in r.faces:
-                out = render_earrings(out, face, sprite, ap, person)
-            return out
-
-        return earrings
+        return per_face(
+            lambda out, face, r: render_earrings(
+                out, face, sprite, ap, r.segmentation.mask if r.segmentation is not None else None
+            )
+        )
     if kind == "hat":
-
-        def hat(out: Frame, r: FrameResult) -> Frame:
-            for face in r.faces:
-                out = render_hat(out, face, sprite, ap)
-            return out
-
-        return hat
+        return per_face(lambda out, face, r: render_hat(out, face, sprite, ap))
     if kind == "necklace":
-
-        def necklace(out: Frame, r: FrameResult) -> Frame:
-            for face in r.faces:
-                out = render_necklace(out, face, sprite, ap, r.poses)
-            return out
-
-        return necklace
+        return per_face(lambda out, face, r: render_necklace(out, face, sprite, ap, r.poses))
     raise InputError(
         f"product {p.id!r}: no renderer for {kind}; this version renders {', '.join(RENDERED_KINDS)}"
     )
