@@ -23,8 +23,8 @@ from tryon.render.jewelry_art import EARRING_STYLES, NECKLACE_STYLES, draw_earri
 from tryon.render.necklaces import Neck, neck_of, necklace_matrix, render_necklace
 from tryon.render.regions import SILHOUETTE
 from tryon.render.sprite import Sprite
-from tryon.results import Face, FrameResult, Pose
-from tryon.testing import Transform
+from tryon.results import Face, FrameResult
+from tryon.testing import Transform, synthetic_pose
 
 GOLD = AccessoryParams((217, 177, 90))
 TRANSFORMS = {
@@ -275,35 +275,20 @@ def test_necklace_ends_at_the_neck_and_follows_the_shoulders(
 
 def test_necklace_lies_along_the_shoulders_not_the_tilted_head() -> None:
     face = synthetic(roll=20)
-    landmarks = np.zeros((33, 4), np.float32)
-    landmarks[:, 3] = 1.0
-    landmarks[0, :2] = face.landmarks[1, :2]
     chin = face.landmarks[152, :2]
-    landmarks[11, :2] = [chin[0] + 150, chin[1] + 110]
-    landmarks[12, :2] = [chin[0] - 150, chin[1] + 110]
-    pose = Pose(
-        0,
-        1.0,
-        landmarks,
-        np.ones(33, np.float32),
-        np.zeros((33, 3), np.float32),
-        Roi(320, 300, 300, 300, 0.0),
-    )
+    shoulders = {
+        0: tuple(face.landmarks[1, :2]),
+        11: (chin[0] + 150, chin[1] + 110),
+        12: (chin[0] - 150, chin[1] + 110),
+    }
+    pose = synthetic_pose(shoulders)
     level = np.array(neck_of(face, [pose]).ends())
     assert abs(level[0, 1] - level[1, 1]) < 1e-6  # level shoulders: a level necklace
     tilted = np.array(neck_of(face, ()).ends())  # no body: across the head
     along = tilted[0] - tilted[1]
     assert abs(np.degrees(np.arctan2(along[1], along[0]))) == pytest.approx(20, abs=1.0)
     # A lopsided pair (a shoulder landmark off at the chin) is not trusted.
-    landmarks[12, :2] = chin + np.array([-10, 5])
-    bad = Pose(
-        0,
-        1.0,
-        landmarks,
-        np.ones(33, np.float32),
-        np.zeros((33, 3), np.float32),
-        Roi(320, 300, 300, 300, 0.0),
-    )
+    bad = synthetic_pose({**shoulders, 12: (chin[0] - 10, chin[1] + 5)})
     assert np.allclose(np.array(neck_of(face, [bad]).ends()), tilted)
 
 

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from tryon.geometry import Roi
 from tryon.perception import Perception, PerceptionConfig
 from tryon.render.garments import (
     SHOULDER_EDGE,
@@ -26,8 +25,7 @@ from tryon.render.garments import (
     sleeve_segments,
     split_garment,
 )
-from tryon.results import Pose
-from tryon.testing import Transform
+from tryon.testing import Transform, synthetic_pose
 
 Anchors = dict[str, tuple[float, float]]
 
@@ -85,16 +83,6 @@ def striped_garment(long: bool = True) -> GarmentAsset:
     return split_garment(rgba, parts, anchors, float(w))
 
 
-def make_pose(points: dict[int, tuple[float, float]], visibility: float = 1.0) -> Pose:
-    lm = np.zeros((33, 4), np.float32)
-    lm[:, 3] = visibility
-    for i, (x, y) in points.items():
-        lm[i, :2] = (x, y)
-    return Pose(
-        0, 1.0, lm, np.ones(33, np.float32), np.zeros((33, 3), np.float32), Roi(320, 240, 300, 300, 0.0)
-    )
-
-
 STANDING = {
     0: (320.0, 60.0),
     11: (380.0, 150.0),  # the wearer's left shoulder (image right)
@@ -120,7 +108,7 @@ def arm_bent(degrees: float) -> dict[int, tuple[float, float]]:
 
 def test_body_keypoints_go_onto_the_body() -> None:
     asset = striped_garment()
-    pose = make_pose(STANDING)
+    pose = synthetic_pose(STANDING)
     body = body_of(pose, (480, 640))
     assert body.hips_seen
     h = body_homography(asset, body, "regular")
@@ -145,7 +133,7 @@ def test_body_keypoints_go_onto_the_body() -> None:
 @pytest.mark.parametrize("degrees", [0.0, 30.0, 60.0, 90.0, 120.0, 150.0])
 def test_sleeves_follow_the_elbow_angle(degrees: float) -> None:
     asset = striped_garment()
-    pose = make_pose(arm_bent(degrees))
+    pose = synthetic_pose(arm_bent(degrees))
     body = body_of(pose, (480, 640))
     h = body_homography(asset, body, "regular")
     scale = float(body_targets(asset, body, "regular")["scale"][0])
@@ -166,7 +154,7 @@ def test_sleeves_follow_the_elbow_angle(degrees: float) -> None:
 def test_the_hips_out_of_frame_are_replaced_by_the_body_s_proportions() -> None:
     pts = dict(STANDING)
     pts[23], pts[24] = (363.0, 560.0), (277.0, 560.0)  # below a 480-pixel frame
-    body = body_of(make_pose(pts), (480, 640))
+    body = body_of(synthetic_pose(pts), (480, 640))
     assert not body.hips_seen
     torso = float(np.linalg.norm(body.hips.mean(0) - body.shoulders.mean(0)))
     assert torso == pytest.approx(1.4 * body.width, rel=1e-6)
@@ -178,7 +166,7 @@ def test_a_forearm_in_front_of_the_torso_stays_in_front() -> None:
     asset = striped_garment(long=False)
     pts = dict(STANDING)
     pts[13], pts[15] = (400.0, 250.0), (290.0, 235.0)  # the left forearm across the belly
-    pose = make_pose(pts)
+    pose = synthetic_pose(pts)
     frame = np.full((480, 640, 3), 90, np.uint8)
     arm = np.zeros((480, 640), np.uint8)
     cv2.line(arm, (400, 250), (290, 235), 255, 22)
@@ -199,7 +187,7 @@ def test_a_forearm_in_front_of_the_torso_stays_in_front() -> None:
 
 def test_nothing_is_drawn_outside_the_person_beyond_the_fit() -> None:
     asset = striped_garment()
-    pose = make_pose(STANDING)
+    pose = synthetic_pose(STANDING)
     frame = np.full((480, 640, 3), 90, np.uint8)
     person = np.zeros((480, 640), np.float32)
     cv2.ellipse(person, (320, 250), (70, 200), 0, 0, 360, 1.0, -1)  # narrower than the garment
@@ -215,7 +203,7 @@ def test_nothing_is_drawn_outside_the_person_beyond_the_fit() -> None:
 
 def test_the_garment_takes_the_person_s_light() -> None:
     asset = striped_garment()
-    pose = make_pose(STANDING)
+    pose = synthetic_pose(STANDING)
     ramp = np.linspace(40, 220, 640)[None, :, None]  # light from the image's right
     frame = np.broadcast_to(ramp, (480, 640, 3)).astype(np.uint8).copy()
     flat = render_garment(frame, pose, asset, GarmentParams(shading=0.0))

@@ -12,6 +12,9 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from tryon.geometry import Roi
+from tryon.results import Pose
+
 
 @dataclass(frozen=True)
 class Transform:
@@ -130,3 +133,15 @@ def hands_image(scene: Scene, size: tuple[int, int] = (480, 640)) -> NDArray[np.
     for p0, p1, thickness in creases:
         cv2.line(img, p0, p1, (170, 120, 100), thickness)
     return np.ascontiguousarray(img)
+
+
+def synthetic_pose(points: dict[int, tuple[float, float]], visibility: float = 1.0) -> Pose:
+    """A pose with the given landmarks (index → pixel x, y), the others at the origin, all with
+    ``visibility``: a body of known geometry for the renderers' tests."""
+    lm = np.zeros((33, 4), np.float32)
+    lm[:, 3] = visibility
+    for i, (x, y) in points.items():
+        lm[i, :2] = (x, y)
+    return Pose(
+        0, 1.0, lm, np.ones(33, np.float32), np.zeros((33, 3), np.float32), Roi(320, 240, 300, 300, 0.0)
+    )
