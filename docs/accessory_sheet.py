@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from contact_sheet import label
+from contact_sheet import captioned, label
 from numpy.typing import NDArray
 from skimage.data import astronaut
 
@@ -48,11 +48,7 @@ def tile(image: NDArray[np.uint8], kind: str, caption: str, turned: bool = False
         dx, dy = int(np.clip(dx, -x0, w - x1)), int(np.clip(dy, -y0, h - y1))
         x0, x1, y0, y1 = x0 + dx, x1 + dx, y0 + dy, y1 + dy
     t = cv2.resize(image[y0:y1, x0:x1], (TILE_W, TILE_H), interpolation=cv2.INTER_AREA)
-    cv2.rectangle(t, (0, TILE_H - 18), (TILE_W, TILE_H), (0, 0, 0), -1)
-    cv2.putText(
-        t, caption[:32], (4, TILE_H - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA
-    )
-    return t
+    return captioned(t, caption[:32])
 
 
 def main() -> None:

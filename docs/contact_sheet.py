@@ -65,17 +65,14 @@ def ascii_text(s: str) -> str:
 def tile(image: NDArray[np.uint8], region: str, caption: str) -> NDArray[np.uint8]:
     x0, y0, x1, y1 = CROPS[region]
     t = cv2.resize(image[y0:y1, x0:x1], (TILE_W, TILE_H), interpolation=cv2.INTER_CUBIC)
-    cv2.rectangle(t, (0, TILE_H - 18), (TILE_W, TILE_H), (0, 0, 0), -1)
-    cv2.putText(
-        t,
-        ascii_text(caption)[:30],
-        (4, TILE_H - 5),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        0.42,
-        (255, 255, 255),
-        1,
-        cv2.LINE_AA,
-    )
+    return captioned(t, ascii_text(caption)[:30])
+
+
+def captioned(t: NDArray[np.uint8], text: str) -> NDArray[np.uint8]:
+    """``t`` with ``text`` in white on a black band along its bottom (drawn in place)."""
+    h, w = t.shape[:2]
+    cv2.rectangle(t, (0, h - 18), (w, h), (0, 0, 0), -1)
+    cv2.putText(t, text, (4, h - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
     return t
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from contact_sheet import label
+from contact_sheet import captioned, label
 from numpy.typing import NDArray
 from skimage.data import astronaut
 
@@ -28,12 +28,7 @@ TILT = Transform(angle=15)
 
 
 def tile(image: NDArray[np.uint8], caption: str) -> NDArray[np.uint8]:
-    t = cv2.resize(image, (TILE, TILE), interpolation=cv2.INTER_AREA)
-    cv2.rectangle(t, (0, TILE - 18), (TILE, TILE), (0, 0, 0), -1)
-    cv2.putText(
-        t, caption[:34], (4, TILE - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA
-    )
-    return t
+    return captioned(cv2.resize(image, (TILE, TILE), interpolation=cv2.INTER_AREA), caption[:34])
 
 
 def family(catalog: Catalog) -> NDArray[np.uint8]:
