@@ -69,3 +69,13 @@ def parse_hex(value: str) -> tuple[int, int, int]:
 def linear_color(rgb: tuple[int, int, int]) -> NDArray[np.float32]:
     """An sRGB triple → its linear-light ``float32`` vector ``(3,)``."""
     return to_linear(np.asarray(rgb, dtype=np.uint8))
+
+
+def check_rgb(rgb: object, name: str) -> None:
+    """:class:`InputError` unless ``rgb`` is an ``(r, g, b)`` tuple of ints in 0..255."""
+    if not (
+        isinstance(rgb, tuple)
+        and len(rgb) == 3
+        and all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in rgb)
+    ):
+        raise InputError(f"{name}: expected an (r, g, b) tuple of ints in 0..255, got {rgb!r}")

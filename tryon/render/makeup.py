@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from tryon.errors import InputError
 from tryon.frame import validate_frame
 from tryon.render import regions as rg
-from tryon.render.color import linear_color, luminance, to_linear, to_srgb
+from tryon.render.color import check_rgb, linear_color, luminance, to_linear, to_srgb
 from tryon.render.finish import (
     FINISHES,
     Finish,
@@ -80,15 +80,9 @@ class MakeupParams:
                 continue
             if not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
                 raise InputError(f"{name}: expected a number in [0, 1], got {value!r}")
-        for name, rgb in (("color", self.color), ("shimmer_color", self.shimmer_color)):
-            if rgb is None and name == "shimmer_color":
-                continue
-            if not (
-                isinstance(rgb, tuple)
-                and len(rgb) == 3
-                and all(isinstance(c, int) and 0 <= c <= 255 for c in rgb)
-            ):
-                raise InputError(f"{name}: expected an (r, g, b) tuple of ints in 0..255, got {rgb!r}")
+        check_rgb(self.color, "color")
+        if self.shimmer_color is not None:
+            check_rgb(self.shimmer_color, "shimmer_color")
         if not 0.3 <= self.thickness <= 3.0:
             raise InputError(f"thickness: expected a number in [0.3, 3.0], got {self.thickness!r}")
 

@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 
 from tryon.errors import InputError
 from tryon.frame import validate_frame
-from tryon.render.color import linear_color, luminance, to_linear, to_srgb
+from tryon.render.color import check_rgb, linear_color, luminance, to_linear, to_srgb
 from tryon.render.finish import FINISHES, Finish, seed_of, smoothstep
 from tryon.render.masks import Box, feather, feather_margin, fill_polygons
 from tryon.results import Hand
@@ -88,15 +88,9 @@ class NailParams:
     def __post_init__(self) -> None:
         if self.finish not in NAIL_FINISHES:
             raise InputError(f"nail finish: expected one of {', '.join(NAIL_FINISHES)}, got {self.finish!r}")
-        for name, rgb in (("color", self.color), ("shimmer_color", self.shimmer_color)):
-            if rgb is None and name == "shimmer_color":
-                continue
-            if not (
-                isinstance(rgb, tuple)
-                and len(rgb) == 3
-                and all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in rgb)
-            ):
-                raise InputError(f"nail {name}: expected an (r, g, b) tuple of ints in 0..255, got {rgb!r}")
+        check_rgb(self.color, "nail color")
+        if self.shimmer_color is not None:
+            check_rgb(self.shimmer_color, "nail shimmer_color")
         value = self.intensity
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
             raise InputError(f"nail intensity: expected a number in [0, 1], got {value!r}")
