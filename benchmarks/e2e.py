@@ -69,7 +69,7 @@ class PassThrough:
         return frame
 
 
-def serve(mode: str, port: int, spin: bool) -> None:
+def serve(mode: str, port: int, spin: bool, shared: bool) -> None:
     from aiohttp import web
 
     from tryon.runtime.session import RuntimeConfig
@@ -77,21 +77,25 @@ def serve(mode: str, port: int, spin: bool) -> None:
 
     factory = (lambda items: PassThrough()) if mode == "passthrough" else None
     config = ServerConfig(
-        port=port, max_sessions=8, idle_timeout=30, runtime=RuntimeConfig(allow_spinning=spin)
+        port=port,
+        max_sessions=8,
+        idle_timeout=30,
+        runtime=RuntimeConfig(allow_spinning=spin, shared_threads=shared),
     )
     app = create_app(config, pipeline_factory=factory)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
 class ServerProcess:
-    def __init__(self, mode: str, spin: bool = False) -> None:
+    def __init__(self, mode: str, spin: bool = False, shared: bool = False) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/"
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--serve", mode, "--port", str(self.port)]
-            + (["--spin"] if spin else []),
+            + (["--spin"] if spin else [])
+            + (["--shared-threads"] if shared else []),
             stdout=subprocess.DEVNULL,
         )
 
@@ -193,10 +197,15 @@ async def soak(
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     frames = frames_640x480(90)
-    results: dict[str, Any] = {"look": LOOK, "seconds_per_run": args.seconds, "spin": args.spin}
+    results: dict[str, Any] = {
+        "look": LOOK,
+        "seconds_per_run": args.seconds,
+        "spin": args.spin,
+        "shared_threads": args.shared_threads,
+    }
     if args.soak_only:
         async with aiohttp.ClientSession() as http:
-            server = ServerProcess(args.soak_only, args.spin)
+            server = ServerProcess(args.soak_only, args.spin, args.shared_threads)
             try:
                 await server.ready(http)
                 console.print(f"{args.soak_only}: soak, 1 session, {args.soak:g} s")
@@ -208,7 +217,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     async with aiohttp.ClientSession() as http:
         latency: dict[str, dict[str, float]] = {}
         for mode in ("passthrough", "tryon"):
-            server = ServerProcess(mode, args.spin)
+            server = ServerProcess(mode, args.spin, args.shared_threads)
             try:
                 await server.ready(http)
                 console.print(f"[bold]{mode}[/]: 1 session, {args.seconds:g} s")
@@ -303,9 +312,14 @@ def main() -> int:
     parser.add_argument(
         "--spin", action="store_true", help="let ONNX Runtime's threads spin (the server's default: no)"
     )
+    parser.add_argument(
+        "--shared-threads",
+        action="store_true",
+        help="one ONNX Runtime thread pool for the server's sessions (the server's default: one per session)",
+    )
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.port, args.spin)
+        serve(args.serve, args.port, args.spin, args.shared_threads)
         return 0
     results = asyncio.run(bench(args))
     report(results)

@@ -64,7 +64,7 @@ def bench_model(
     from ai_edge_litert.interpreter import Interpreter
 
     onnx_path = store.path(spec.name)
-    cfg = RuntimeConfig(providers=("cpu",), threads=threads, optimization=opt)
+    cfg = RuntimeConfig(providers=("cpu",), threads=threads, optimization=opt, allow_spinning=True)
     sess = ort.InferenceSession(str(onnx_path), session_options(cfg), providers=["CPUExecutionProvider"])
     inp = sess.get_inputs()[0]
     x = _input_for(spec, tuple(inp.shape))

@@ -35,7 +35,7 @@ def main() -> int:
 
     path = ModelStore().path(args.model)
     with tempfile.TemporaryDirectory() as tmp:
-        so = session_options(RuntimeConfig(providers=("cpu",), threads=args.threads))
+        so = session_options(RuntimeConfig(providers=("cpu",), threads=args.threads, allow_spinning=True))
         so.enable_profiling = True
         so.profile_file_prefix = str(Path(tmp) / "profile")
         so.optimized_model_filepath = str(Path(tmp) / "optimized.onnx")

@@ -26,12 +26,13 @@ from rich.table import Table
 
 from tryon.catalog import Catalog
 from tryon.perception import Perception, PerceptionConfig
-from tryon.pipeline import LookItem, TryOnPipeline, item_layer
+from tryon.pipeline import LookItem, PipelineConfig, TryOnPipeline, item_layer
 from tryon.render.finish import seed_of
 from tryon.render.glasses import GlassesAsset, GlassesParams, glasses_asset, glasses_params, render_glasses
 from tryon.render.makeup import MakeupParams, render_look
 from tryon.render.nails import NAIL_FINISHES, NailParams, render_nails
 from tryon.results import Face, FrameResult
+from tryon.runtime.session import RuntimeConfig
 from tryon.testing import TWO_HANDS, Transform, hands_image
 
 CASES: dict[str, list[MakeupParams]] = {
@@ -88,21 +89,31 @@ def timed_cases(
     return results
 
 
-def garment_pipeline_fps(frames: list[NDArray[np.uint8]], catalog: Catalog) -> dict[str, float]:
+def garment_pipeline_fps(
+    frames: list[NDArray[np.uint8]], catalog: Catalog, runtime: RuntimeConfig
+) -> dict[str, dict[str, float]]:
     """Frames per second of the whole pipeline (perception the look needs + the garment) on the
-    moving sequence, one stream: per garment kind, the first product of that kind."""
-    out: dict[str, float] = {}
+    moving sequence, one stream: per garment kind, the first product of that kind; with the
+    median and p95 time of a frame."""
+    out: dict[str, dict[str, float]] = {}
     for kind in ("top", "dress", "jacket"):
         products = catalog.by_kind(kind)
         if not products:
             continue
-        pipeline = TryOnPipeline([products[0].id], catalog=catalog)
+        pipeline = TryOnPipeline([products[0].id], catalog=catalog, config=PipelineConfig(runtime=runtime))
         for i, f in enumerate(frames[:10]):  # warm-up: models, first detections
             pipeline.process(f, i / 30)
+        ms = []
         t0 = time.perf_counter()
         for i, f in enumerate(frames):
+            t = time.perf_counter()
             pipeline.process(f, (i + 10) / 30)
-        out[f"{kind} {products[0].id}"] = len(frames) / (time.perf_counter() - t0)
+            ms.append((time.perf_counter() - t) * 1e3)
+        out[f"{kind} {products[0].id}"] = {
+            "fps": len(frames) / (time.perf_counter() - t0),
+            "median_ms": float(np.median(ms)),
+            "p95_ms": float(np.percentile(ms, 95)),
+        }
     return out
 
 
@@ -141,7 +152,11 @@ def main() -> int:
         for finish in NAIL_FINISHES
     }
     results.update(timed_cases(nail_cases, with_hands))
-    pipeline_fps = garment_pipeline_fps(frames, catalog)
+    # A pool per session first: the shared pool is process-wide and cannot be undone.
+    pipeline_fps = {
+        "threads per session": garment_pipeline_fps(frames, catalog, RuntimeConfig()),
+        "shared thread pool": garment_pipeline_fps(frames, catalog, RuntimeConfig(shared_threads=True)),
+    }
     title = f"renderers at 640x480, {len(usable)} frames with a face, {len(with_hands)} with hands"
     table = Table(title=title)
     for col in ("renderer", "median ms", "p95 ms"):
@@ -149,11 +164,13 @@ def main() -> int:
     for name, r in results.items():
         table.add_row(name, f"{r['median_ms']:.2f}", f"{r['p95_ms']:.2f}")
     Console().print(table)
-    if pipeline_fps:
-        Console().print(
-            "garment pipeline (pose + segmentation + hands + garment), single stream: "
-            + ", ".join(f"{k} {v:.1f} fps" for k, v in pipeline_fps.items())
-        )
+    fps_table = Table(title="garment pipeline (pose + segmentation + hands + face + garment), one stream")
+    for col in ("ONNX Runtime threads", "garment", "fps", "median ms", "p95 ms"):
+        fps_table.add_column(col, justify="left" if col in ("ONNX Runtime threads", "garment") else "right")
+    for mode, rows in pipeline_fps.items():
+        for name, r in rows.items():
+            fps_table.add_row(mode, name, f"{r['fps']:.1f}", f"{r['median_ms']:.1f}", f"{r['p95_ms']:.1f}")
+    Console().print(fps_table)
     write_results(
         args.out,
         {

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from tryon.detect.ssd import POSE, SsdDetector
 from tryon.errors import InputError
 from tryon.geometry import Roi
-from tryon.landmarks.pose import PoseLandmarkModel
+from tryon.landmarks.pose import WITHOUT_MASK, PoseLandmarkModel
 from tryon.results import Pose
 from tryon.runtime.session import ModelLoader, RuntimeConfig
 from tryon.runtime.store import ModelStore
@@ -397,6 +397,48 @@ def test_two_people_get_two_stable_tracks(
         assert noses[0] < middle <= noses[1], f"frame {i}: both poses on one person (nose x {noses})"
     assert len(ids or ()) == 2, f"expected two distinct ids, got {ids}"
     assert tr.detector_runs == 1, f"two tracked people: the detector ran {tr.detector_runs} times"
+
+
+def test_more_people_are_looked_for_every_detect_interval_frames(
+    astronaut: NDArray[np.uint8], detector: SsdDetector, landmarker: PoseLandmarkModel
+) -> None:
+    """One person tracked out of two allowed: the detector looks for a second one every n-th
+    frame (not every frame), and finds them within n frames of their appearing."""
+    gap = np.full((astronaut.shape[0], 200, 3), GREY[0], np.uint8)
+    empty = np.full_like(astronaut, GREY[0])
+    alone = np.ascontiguousarray(np.concatenate([astronaut, gap, empty], axis=1))
+    both = np.ascontiguousarray(np.concatenate([astronaut, gap, astronaut[:, ::-1]], axis=1))
+    tr = PoseTracker(detector, landmarker, PoseTrackerConfig(max_poses=2, detect_interval=4))
+    for i in range(8):
+        assert len(tr.update(alone, i / 30, {})) == 1, f"frame {i}: expected the one person"
+    assert tr.detector_runs == 2, f"8 frames, interval 4: expected 2 detector runs, got {tr.detector_runs}"
+    found_at = None
+    for i in range(8, 14):
+        if len(tr.update(both, i / 30, {})) == 2:
+            found_at = i
+            break
+    assert found_at is not None, "the second person was not found within 6 frames"
+    assert found_at - 8 < 4, f"second person found at frame {found_at}, appeared at 8"
+
+
+def test_model_without_its_mask_head_gives_the_same_landmarks(
+    astronaut: NDArray[np.uint8], loader: ModelLoader, detector: SsdDetector, landmarker: PoseLandmarkModel
+) -> None:
+    """Pruned of the mask decoder (what the pipeline loads when no pose mask is wanted), the
+    model's landmarks, flag and world points are those of the full model, bit for bit."""
+    light = PoseLandmarkModel(loader.load("pose_landmark_full", outputs=WITHOUT_MASK))
+    assert not light.has_mask
+    assert landmarker.has_mask
+    assert len(light.model.output_names) == 4, f"expected 4 outputs, got {light.model.output_names}"
+    tr = PoseTracker(detector, landmarker, PoseTrackerConfig(static_image_mode=True))
+    (pose,) = tr.update(astronaut, 0.0, {})
+    a = landmarker.run(astronaut, pose.roi)
+    b = light.run(astronaut, pose.roi)
+    np.testing.assert_array_equal(a.landmarks, b.landmarks)
+    np.testing.assert_array_equal(a.world, b.world)
+    assert a.score == b.score
+    with pytest.raises(InputError, match="without its mask"):
+        light.run(astronaut, pose.roi, mask=True)
 
 
 # ---- bad input ------------------------------------------------------------------------------------

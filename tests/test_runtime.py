@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from tryon.errors import InputError, RuntimeSetupError
 from tryon.runtime import providers
+from tryon.runtime.prune import prune_outputs
 from tryon.runtime.session import ModelLoader, OnnxModel, RuntimeConfig
 from tryon.runtime.store import ModelStore
 
@@ -119,3 +126,54 @@ def test_gpu_session_uses_io_binding_and_matches_cpu(store: ModelStore) -> None:
     for _ in range(2):  # the bound buffers are reused across runs
         g, c = gpu.run_single(x), cpu.run_single(x)
         np.testing.assert_allclose(g["conv2d_21"], c["conv2d_21"], rtol=1e-3, atol=1e-2)
+
+
+def test_pruned_outputs_keep_their_values_and_drop_the_rest(
+    store: ModelStore, face_landmark: OnnxModel
+) -> None:
+    """Keeping one output of two: that output is unchanged, the other is gone, and nodes that
+    only fed the dropped output are removed from the graph."""
+    full = onnx.load(str(store.path("face_landmark")))
+    pruned = prune_outputs(full, [1])
+    assert [o.name for o in pruned.graph.output] == ["conv2d_31"]
+    assert 0 < len(pruned.graph.node) < len(full.graph.node)
+    assert len(pruned.graph.initializer) < len(full.graph.initializer)
+    assert len(full.graph.output) == 2, "pruning must not touch the original"
+    light = ModelLoader(store, RuntimeConfig(providers=("cpu",), threads=1)).load(
+        "face_landmark", outputs=[1]
+    )
+    x = np.random.default_rng(0).random((1, 192, 192, 3), dtype=np.float32)
+    np.testing.assert_array_equal(light.run_single(x)["conv2d_31"], face_landmark.run_single(x)["conv2d_31"])
+    for bad in ([], [2], [-1]):
+        with pytest.raises(InputError, match=r"expected indices in 0\.\.1, got"):
+            prune_outputs(full, bad)
+
+
+SHARED_POOL_SCRIPT = """
+import json, sys
+import numpy as np
+from tryon.runtime.session import ModelLoader, RuntimeConfig, shared_pool_threads
+from tryon.runtime.store import ModelStore
+store = ModelStore()
+assert shared_pool_threads() is None
+shared = RuntimeConfig(providers=("cpu",), threads=2, shared_threads=True)
+a = ModelLoader(store, shared).load("face_landmark")
+# a config without the shared pool joins it once it exists
+b = ModelLoader(store, RuntimeConfig(providers=("cpu",), threads=1)).load("face_landmark")
+x = np.random.default_rng(0).random((1, 192, 192, 3), dtype=np.float32)
+ya, yb = a.run_single(x)["conv2d_21"], b.run_single(x)["conv2d_21"]
+print(json.dumps({"threads": shared_pool_threads(), "diff": float(np.abs(ya - yb).max())}))
+"""
+
+
+def test_shared_thread_pool_serves_every_session_in_the_process(store: ModelStore) -> None:
+    """The shared pool is process-wide, so this runs in a child process: the first config makes
+    a pool of its size, later sessions (even ones asking for their own pool) join it, and the
+    results are those of the same model."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-c", SHARED_POOL_SCRIPT], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"threads": 2, "diff": 0.0}, result

@@ -21,7 +21,7 @@ from tryon.frame import validate_frame
 from tryon.landmarks.face import FaceLandmarkModel
 from tryon.landmarks.hand import HandLandmarkModel
 from tryon.landmarks.iris import IrisModel
-from tryon.landmarks.pose import PoseLandmarkModel
+from tryon.landmarks.pose import WITHOUT_MASK, PoseLandmarkModel
 from tryon.results import FrameResult
 from tryon.runtime.session import ModelLoader, RuntimeConfig
 from tryon.segment.selfie import MODELS as SEGMENTATION_MODELS
@@ -59,7 +59,7 @@ class PerceptionConfig:
     """Detector score threshold; ``None``: each detector's own (0.5; 0.6 for full-range faces)."""
     min_tracking_confidence: float = 0.5
     detect_interval: int = 1
-    """While fewer than the maximum number of faces/hands are tracked, detect every N frames."""
+    """While fewer than the maximum number of faces/poses/hands are tracked, detect every N frames."""
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
 
@@ -142,7 +142,9 @@ class Perception:
         elif stage == "poses" and self.pose_tracker is None:
             self.pose_tracker = PoseTracker(
                 SsdDetector(loader.load(POSE.model), POSE, exact_sampling=True),
-                PoseLandmarkModel(loader.load("pose_landmark_full")),
+                PoseLandmarkModel(
+                    loader.load("pose_landmark_full", outputs=None if c.pose_segmentation else WITHOUT_MASK)
+                ),
                 PoseTrackerConfig(
                     max_poses=c.max_poses,
                     min_detection_confidence=self._min_score(POSE),
@@ -150,6 +152,7 @@ class Perception:
                     static_image_mode=c.static_image_mode,
                     smooth=c.smooth,
                     segmentation=c.pose_segmentation,
+                    detect_interval=c.detect_interval,
                 ),
             )
         elif stage == "hands" and self.hand_tracker is None:

@@ -322,16 +322,19 @@ def _dilated(mask: NDArray[np.float32], radius: int) -> NDArray[np.float32]:
 
 
 def occluders(
-    body: Body, hands: Sequence[Hand], shape: tuple[int, ...]
-) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """``(forearms, hands)`` masks in [0, 1] of the person's own forearms and hands."""
-    h, w = shape[:2]
+    body: Body, hands: Sequence[Hand], box: tuple[int, int, int, int]
+) -> tuple[NDArray[np.float32] | None, NDArray[np.float32] | None]:
+    """``(forearms, hands)`` masks in [0, 1] over ``box`` (x0, y0, x1, y1) of the person's own
+    forearms and hands; ``None`` for one that does not reach the box."""
+    x0, y0, x1, y1 = box
+    origin = np.array([x0, y0], np.float64)
     width = body.width
-    arms = np.zeros((h, w), np.uint8)
+    arms = np.zeros((y1 - y0, x1 - x0), np.uint8)
     for i in (0, 1):
         if not body.arms_seen[i]:
             continue
-        a, b = np.round(body.elbows[i] * 16).astype(np.int32), np.round(body.wrists[i] * 16).astype(np.int32)
+        a = np.round((body.elbows[i] - origin) * 16).astype(np.int32)
+        b = np.round((body.wrists[i] - origin) * 16).astype(np.int32)
         cv2.line(
             arms,
             (int(a[0]), int(a[1])),
@@ -341,38 +344,47 @@ def occluders(
             cv2.LINE_AA,
             shift=4,
         )
-    palms = np.zeros((h, w), np.uint8)
+    palms = np.zeros_like(arms)
     if hands:
         for hand in hands:
-            hull = cv2.convexHull(np.round(hand.xy).astype(np.int32))
+            hull = cv2.convexHull(np.round(hand.xy - origin).astype(np.int32))
             cv2.fillConvexPoly(palms, hull, 255, cv2.LINE_AA)
         palms = np.asarray(cv2.dilate(palms, np.ones((5, 5), np.uint8)), np.uint8)
     else:
         for i in (0, 1):
             if not body.arms_seen[i]:
                 continue
-            c = np.round(body.wrists[i] + (body.wrists[i] - body.elbows[i]) * 0.35).astype(int)
+            c = np.round(body.wrists[i] + (body.wrists[i] - body.elbows[i]) * 0.35 - origin).astype(int)
             cv2.circle(
                 palms, (int(c[0]), int(c[1])), max(1, round(HAND_RADIUS * width / 2)), 255, -1, cv2.LINE_AA
             )
-    return arms.astype(np.float32) / 255.0, palms.astype(np.float32) / 255.0
+    return _unit(arms), _unit(palms)
 
 
-def _restore(out: NDArray[np.float32], original: NDArray[np.float32], mask: NDArray[np.float32]) -> None:
-    """Blend ``original`` back over ``out`` by ``mask``, only where the mask is set."""
-    idx = np.nonzero(mask > 0)
-    if len(idx[0]):
-        a = mask[idx][:, None]
-        out[idx] = out[idx] * (1.0 - a) + original[idx] * a
+def _unit(mask: NDArray[np.uint8]) -> NDArray[np.float32] | None:
+    if not mask.any():
+        return None
+    return np.asarray(mask, np.float32) * np.float32(1.0 / 255.0)
+
+
+def _cut(canvas: NDArray[np.float32], mask: NDArray[np.float32] | None) -> None:
+    """Take ``mask`` (in front of the garment) out of the premultiplied ``canvas``, in place and
+    only inside the mask's bounding box."""
+    if mask is None:
+        return
+    x, y, w, h = cv2.boundingRect((mask > 0).view(np.uint8))
+    if w == 0 or h == 0:
+        return
+    sub = canvas[y : y + h, x : x + w]
+    sub *= (1.0 - mask[y : y + h, x : x + w])[..., None]
 
 
 def shading_field(frame_lin: NDArray[np.float32], width: float) -> NDArray[np.float32]:
     """The frame's luminance blurred at a tenth of the shoulder width (computed at a quarter of
     the resolution: it is smooth by construction)."""
-    y = frame_lin @ LUMA
-    h, w = y.shape
-    small = cv2.resize(y, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), max(0.5, 0.1 * width / 4))
+    h, w = frame_lin.shape[:2]
+    small = cv2.resize(frame_lin, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small @ LUMA, (0, 0), max(0.5, 0.1 * width / 4))
     return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
 
 
@@ -402,38 +414,51 @@ def render_garment(
         return frame
     x0, y0 = min(b[0] for _, _, b in placed), min(b[1] for _, _, b in placed)
     x1, y1 = max(b[2] for _, _, b in placed), max(b[3] for _, _, b in placed)
-    original = to_linear(np.ascontiguousarray(frame[y0:y1, x0:x1]))
-    keep = np.full(original.shape[:2], params.intensity, np.float32)
-    if person is not None:
-        keep *= _dilated(person[y0:y1, x0:x1].astype(np.float32), round(SPILL[params.fit] * body.width))
-    arms, palms = occluders(body, hands, frame.shape)
-    arms, palms = arms[y0:y1, x0:x1], palms[y0:y1, x0:x1]
-    warped = []
-    for sprite, m, (bx0, by0, bx1, by1) in placed:
-        layer = warp_sprite(sprite, m, (bx0, by0, bx1, by1))  # premultiplied
-        sub = np.s_[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0]
-        warped.append((sub, layer * keep[sub][..., None]))
-    light = shading_field(original, body.width)
-    covered = np.zeros(original.shape[:2], bool)
-    for sub, layer in warped:
-        covered[sub] |= layer[..., 3] > 0.5
-    if not covered.any():
-        return frame
-    ref = float(np.median(light[covered][::7]))
-    gain = 1.0 + params.shading * (np.clip(light / max(ref, 1e-4), 0.35, 1.6) - 1.0)
-    out = original.copy()
-    for i, (sub, layer) in enumerate(warped):
-        out[sub] = out[sub] * (1.0 - layer[..., 3:4]) + layer[..., :3] * gain[sub][..., None]
-        if i == 0:  # the body, then the person's forearms in front of it, then the sleeves
-            _restore(out, original, arms)
+    arms, palms = occluders(body, hands, (x0, y0, x1, y1))
+    # The garment alone, premultiplied in linear light: the body, the person's forearms cut out
+    # of it, the sleeves over both; then what is in front of everything is cut out.
+    canvas = np.zeros((y1 - y0, x1 - x0, 4), np.float32)
+    for i, (sprite, m, (bx0, by0, bx1, by1)) in enumerate(placed):
+        layer = warp_sprite(sprite, m, (bx0, by0, bx1, by1))
+        sub = canvas[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0]
+        if i == 0:
+            sub[...] = layer
+            _cut(canvas, arms)
+        else:
+            sub *= 1.0 - layer[..., 3:4]
+            sub += layer
+    covered = canvas[..., 3] > 0.5  # where the garment's light is measured (hair and hands aside)
     hair_end = min(y1, int(body.shoulders[:, 1].max() + HAIR_REACH * body.width))
     if face is not None and person is not None and hair_end > y0:  # hair over the collar and shoulders
-        hair = hair_mask(frame, face, person, (x0, y0, x1, hair_end))
-        if hair is not None:
-            _restore(out[: hair_end - y0], original[: hair_end - y0], hair)
-    _restore(out, original, palms)  # hands in front of all
+        _cut(canvas[: hair_end - y0], hair_mask(frame, face, person, (x0, y0, x1, hair_end)))
+    _cut(canvas, palms)
+    alpha = canvas[..., 3]
+    if not covered.any():
+        return frame
+    # Only the pixels the garment touches change: composite inside their bounding box.
+    cx, cy, cw, ch = cv2.boundingRect((alpha > 1.0 / 512).view(np.uint8))
+    region = np.s_[cy : cy + ch, cx : cx + cw]
+    # How much of the garment shows: inside the silhouette widened by the fit's margin, times the
+    # intensity. Applied to the shading gain and the alpha (one channel each), not the canvas.
+    keep = np.full((ch, cw), params.intensity, np.float32)
+    if person is not None:
+        margin = round(SPILL[params.fit] * body.width)
+        keep *= _dilated(person[y0:y1, x0:x1].astype(np.float32), margin)[region]
+    original = to_linear(np.ascontiguousarray(frame[y0 + cy : y0 + cy + ch, x0 + cx : x0 + cx + cw]))
+    light = shading_field(original, body.width)
+    ref = float(np.median(light[covered[region]][::7]))  # the light under the garment
+    gain = np.clip(light * np.float32(1.0 / max(ref, 1e-4)), 0.35, 1.6)
+    gain -= 1.0
+    gain *= np.float32(params.shading)
+    gain += 1.0
+    gain *= keep
+    paint = canvas[region]
+    keep *= paint[..., 3]
+    np.subtract(1.0, keep, out=keep)  # what is left of the original
+    out = paint[..., :3] * gain[..., None]
+    out += original * keep[..., None]
     result = frame.copy()
-    result[y0:y1, x0:x1] = to_srgb(out)
+    result[y0 + cy : y0 + cy + ch, x0 + cx : x0 + cx + cw] = to_srgb(out)
     return result
 
 

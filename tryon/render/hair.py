@@ -44,30 +44,30 @@ def hair_mask(
     lab = lab.astype(np.float32)
     people = cv2.resize(person[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA) > 0.5
 
-    def at(t: float, s: float) -> tuple[int, int] | None:
-        x, y = (top + up * t * iod + np.array([-up[1], up[0]]) * s * iod - [x0, y0]) / SCALE
-        xi, yi = round(float(x)), round(float(y))
-        return (xi, yi) if 0 <= xi < size[0] and 0 <= yi < size[1] else None
+    def pixels(t: NDArray[np.float64], s: NDArray[np.float64]) -> NDArray[np.int64]:
+        """The (x, y) pixels at ``t`` eye spans up and ``s`` across from the forehead's top,
+        at the working resolution, only those inside it."""
+        xy = (top + np.outer(t, up) * iod + np.outer(s, [-up[1], up[0]]) * iod - [x0, y0]) / SCALE
+        ij: NDArray[np.int64] = np.round(xy).astype(np.int64)
+        inside = (ij[:, 0] >= 0) & (ij[:, 0] < size[0]) & (ij[:, 1] >= 0) & (ij[:, 1] < size[1])
+        out: NDArray[np.int64] = ij[inside]
+        return out
 
-    samples = [
-        lab[p[1], p[0]]
-        for t in np.linspace(*HAIR_BAND, 6)
-        for s in np.linspace(-0.5, 0.5, 7)
-        if (p := at(t, s)) is not None and people[p[1], p[0]]
-    ]
-    if len(samples) < MIN_SAMPLES:
+    ts, ss = np.meshgrid(np.linspace(*HAIR_BAND, 6), np.linspace(-0.5, 0.5, 7), indexing="ij")
+    band = pixels(ts.ravel(), ss.ravel())
+    band = band[people[band[:, 1], band[:, 0]]]
+    if len(band) < MIN_SAMPLES:
         return None
-    ref = np.asarray(samples, np.float32)
-    mean = np.median(ref, axis=0)
-    spread = np.maximum(np.percentile(np.abs(ref - mean), 80, axis=0), [14.0, 5.0, 5.0])
+    ref = lab[band[:, 1], band[:, 0]]
+    mean = np.median(ref, axis=0).astype(np.float32)
+    spread = np.maximum(np.percentile(np.abs(ref - mean), 80, axis=0), [14.0, 5.0, 5.0]).astype(np.float32)
     skin_mean, skin_spread = skin_model(frame, face)
-    d = ((lab - mean) / spread) ** 2
-    d_skin = ((lab - skin_mean) / skin_spread) ** 2
-    like = (
-        (d.sum(axis=2) < 9.0) & (d.sum(axis=2) < d_skin.sum(axis=2)) & people
-    )  # nearer the hair than the skin
-    count, labels = cv2.connectedComponents(like.astype(np.uint8), connectivity=8)
-    seeds = {int(labels[p[1], p[0]]) for t in np.linspace(*HAIR_BAND, 6) if (p := at(t, 0.0)) is not None}
+    d_hair = (((lab - mean) * (1.0 / spread)) ** 2).sum(axis=2)
+    d_skin = (((lab - skin_mean) * (1.0 / skin_spread)) ** 2).sum(axis=2)
+    like = (d_hair < 9.0) & (d_hair < d_skin) & people  # near the hair's colour, nearer it than the skin's
+    count, labels = cv2.connectedComponents(like.view(np.uint8), connectivity=8)
+    centre = pixels(np.linspace(*HAIR_BAND, 6), np.zeros(6))
+    seeds = set(labels[centre[:, 1], centre[:, 0]].tolist())
     seeds.discard(0)
     if not seeds or count < 2:
         return None

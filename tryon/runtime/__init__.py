@@ -1,7 +1,7 @@
 """ONNX Runtime layer: the model store (manifest, build on first use) and sessions on GPU or CPU."""
 
 from tryon.runtime.providers import choose_providers, cuda_device_count
-from tryon.runtime.session import ModelLoader, OnnxModel, RuntimeConfig
+from tryon.runtime.session import ModelLoader, OnnxModel, RuntimeConfig, shared_pool_threads
 from tryon.runtime.specs import MODEL_SPECS, ModelSpec
 from tryon.runtime.store import ModelStatus, ModelStore, default_models_dir
 
@@ -16,4 +16,5 @@ __all__ = [
     "choose_providers",
     "cuda_device_count",
     "default_models_dir",
+    "shared_pool_threads",
 ]

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 from numpy.typing import NDArray
+from onnxruntime.capi import _pybind_state
 
 from tryon.errors import InputError, RuntimeSetupError
 from tryon.runtime.providers import CPU, CUDA, GPU_PROVIDERS, TENSORRT, choose_providers
+from tryon.runtime.prune import prune_outputs
 from tryon.runtime.store import ModelStore
 
 logger = logging.getLogger(__name__)
@@ -29,7 +33,23 @@ class RuntimeConfig:
     threads: int | None = None
     """Intra-op threads; ``None`` uses ``$TRYON_THREADS`` or the CPU count."""
     optimization: ort.GraphOptimizationLevel = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    allow_spinning: bool = True
+    allow_spinning: bool = False
+    """Per-session pools only: let idle intra-op threads spin after a run. Faster for one model
+    run in a loop alone (the model benchmarks turn it on); off by default because a pipeline's
+    sessions take turns, and each one's spinning threads take the cores from the next model (the
+    garment pipeline measured 2× slower with spinning on 2 cores, ``benchmarks/README.md``)."""
+    shared_threads: bool = False
+    """One intra-op thread pool for every session in the process instead of one per session.
+
+    A pipeline runs five or six models one after the other; one pool of warm threads serves
+    them all (the garment pipeline runs ~20% faster than with a pool per session on 2 cores).
+    The shared pool spins briefly after each run (only ONNX Runtime's C API can turn that off),
+    which costs a server whose video codecs share the cores (measured: the server keeps its
+    pools per session). Process-wide and irreversible: once the
+    shared pool exists, ONNX Runtime refuses sessions with their own pool, so tryon's own
+    sessions all use it and any other session in the process must set
+    ``SessionOptions.use_per_session_threads = False``. The pool's size is the first config's
+    :meth:`thread_count`. Meant for processes tryon owns (the server, the CLI, benchmarks)."""
     device_id: int = 0
     trt_cache_dir: Path | None = None
     extra_session_options: dict[str, str] = field(default_factory=dict)
@@ -46,10 +66,38 @@ class RuntimeConfig:
         return max(1, os.cpu_count() or 1)
 
 
+_pool_lock = threading.Lock()
+_shared_pool_threads: int | None = None
+
+
+def shared_pool_threads() -> int | None:
+    """The size of the process-wide ONNX Runtime thread pool, or ``None`` if none was made."""
+    return _shared_pool_threads
+
+
+def _use_shared_pool(threads: int) -> None:
+    """Make the process-wide pool on first call (later calls use it, whatever its size)."""
+    global _shared_pool_threads
+    with _pool_lock:
+        if _shared_pool_threads is None:
+            _pybind_state.set_global_thread_pool_sizes(threads, 1)
+            _shared_pool_threads = threads
+            logger.info("ONNX Runtime: one thread pool of %d threads shared by every session", threads)
+        elif _shared_pool_threads != threads:
+            logger.debug(
+                "shared pool has %d threads; a config asking %d uses it", _shared_pool_threads, threads
+            )
+
+
 def session_options(config: RuntimeConfig) -> ort.SessionOptions:
     so = ort.SessionOptions()
-    so.intra_op_num_threads = config.thread_count()
-    so.inter_op_num_threads = 1
+    if config.shared_threads or _shared_pool_threads is not None:
+        # Once the shared pool exists ONNX Runtime refuses per-session pools: use it.
+        _use_shared_pool(config.thread_count())
+        so.use_per_session_threads = False
+    else:
+        so.intra_op_num_threads = config.thread_count()
+        so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = config.optimization
     so.log_severity_level = 3
@@ -77,14 +125,29 @@ def _provider_options(providers: Sequence[str], config: RuntimeConfig) -> list[d
 class OnnxModel:
     """A loaded model with one typed ``run`` per call: named float arrays in, named arrays out."""
 
-    def __init__(self, path: Path, name: str, config: RuntimeConfig | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        name: str,
+        config: RuntimeConfig | None = None,
+        outputs: Sequence[int] | None = None,
+    ) -> None:
+        """``outputs``: indices of the graph outputs to compute (``None``: all); the nodes only the
+        others need are removed before the session is made (see :mod:`tryon.runtime.prune`)."""
         self.name = name
         self.path = Path(path)
         self.config = config or RuntimeConfig()
         wanted = choose_providers(self.config.providers)
+        source: str | bytes = str(self.path)
+        if outputs is not None:
+            try:
+                full = onnx.load(str(self.path))
+            except Exception as exc:  # onnx raises DecodeError, OSError, ...
+                raise RuntimeSetupError(f"model {name!r}: cannot read {self.path}: {exc}") from exc
+            source = prune_outputs(full, outputs).SerializeToString()
         try:
             self.session = ort.InferenceSession(
-                str(self.path),
+                source,
                 sess_options=session_options(self.config),
                 providers=wanted,
                 provider_options=_provider_options(wanted, self.config),
@@ -175,8 +238,18 @@ class ModelLoader:
         self.store = store or ModelStore()
         self.config = config or RuntimeConfig()
 
-    def load(self, name: str) -> OnnxModel:
-        return OnnxModel(self.store.path(name), name, self.config)
+    def load(self, name: str, outputs: Sequence[int] | None = None) -> OnnxModel:
+        """Open model ``name``; ``outputs``: the indices of the outputs to keep (``None``: all)."""
+        return OnnxModel(self.store.path(name), name, self.config, outputs)
 
 
-__all__ = ["CPU", "CUDA", "TENSORRT", "ModelLoader", "OnnxModel", "RuntimeConfig", "session_options"]
+__all__ = [
+    "CPU",
+    "CUDA",
+    "TENSORRT",
+    "ModelLoader",
+    "OnnxModel",
+    "RuntimeConfig",
+    "session_options",
+    "shared_pool_threads",
+]

@@ -4,7 +4,9 @@ One :class:`PoseTracker` per video stream. With ``max_poses = 1`` the logic is M
 0.10.14's ``mp.solutions.pose`` (``docs/mediapipe-params.md`` §7, §8): the detector runs only
 while no person is tracked, the next ROI comes from the one-euro-smoothed auxiliary landmarks,
 and a track ends when the pose flag is not above ``min_tracking_confidence``. With more people the
-association follows MediaPipe's face and hand trackers (§10).
+association follows MediaPipe's face and hand trackers (§10), except that while some but not all
+people are tracked the detector looks for the others every ``detect_interval`` frames, not on
+every frame (the pose detector costs half a landmark run).
 """
 
 from __future__ import annotations
@@ -54,10 +56,15 @@ class PoseTrackerConfig:
     """One-euro smoothing of the output landmarks (video mode only; the ROI is always smoothed)."""
     segmentation: bool = False
     """Also output each person's mask from the pose model."""
+    detect_interval: int = 1
+    """While at least one but fewer than ``max_poses`` people are tracked, look for more every
+    n-th frame (with nobody tracked the detector runs on every frame)."""
 
     def __post_init__(self) -> None:
         if self.max_poses < 1:
             raise InputError(f"PoseTrackerConfig.max_poses: expected at least 1, got {self.max_poses}")
+        if self.detect_interval < 1:
+            raise InputError(f"PoseTrackerConfig.detect_interval: expected ≥ 1, got {self.detect_interval}")
 
 
 @dataclass
@@ -90,6 +97,8 @@ class PoseTracker:
         """How many times the detector has run (tracking skips it)."""
         self._tracks: list[_Track] = []
         self._next_id = 0
+        self._since_detect = 0
+        """Frames since the detector last ran."""
 
     def reset(self) -> None:
         """Forget every track (the next frame detects again)."""
@@ -97,15 +106,23 @@ class PoseTracker:
             t.reset()
         self._tracks = []
 
+    def _should_detect(self) -> bool:
+        cfg = self.config
+        if cfg.static_image_mode or not self._tracks:
+            return True
+        return len(self._tracks) < cfg.max_poses and self._since_detect >= cfg.detect_interval
+
     def update(self, frame: Frame, timestamp: float, timings: dict[str, float]) -> list[Pose]:
         """Poses in ``frame`` (seen at ``timestamp`` seconds), ordered by track id."""
         frame = validate_frame(frame)
         cfg = self.config
         if cfg.static_image_mode:
             self.reset()
-        if len(self._tracks) < cfg.max_poses:
+        self._since_detect += 1
+        if self._should_detect():
             with timed(timings, "pose.detect"):
                 self._add_detections(frame)
+            self._since_detect = 0
 
         results: list[tuple[_Track, PoseLandmarkOutput]] = []
         with timed(timings, "pose.landmarks"):
