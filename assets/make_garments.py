@@ -8,7 +8,7 @@ Apache-2.0 licence): for each product a folder under assets/products/ with
   3 the wearer's right sleeve = image left);
 - thumbnail.png: the first colourway on white, 256×256;
 - product.json: the anchors (neck, shoulders, armpits, elbows on long sleeves, cuffs, waist,
-  hems) and real width on ``front``, the fit, and the size chart in the description.
+  hems) and real width on ``front``, the fit, and the size chart (``sizes``).
 
     .venv/bin/python assets/make_garments.py
 """
@@ -37,8 +37,8 @@ PRODUCTS: list[dict[str, Any]] = [
         "brand": "Loom & Line",
         "price": 19.0,
         "description": "A midweight cotton-jersey tee with a ribbed crew neck and twin-needle hems; "
-        "regular fit. Size chart (chest / length): S 96 / 70 cm, M 104 / 72 cm, L 112 / 74 cm, "
-        "XL 120 / 76 cm.",
+        "regular fit.",
+        "sizes": [("S", 96, 70), ("M", 104, 72), ("L", 112, 74), ("XL", 120, 76)],
         "tags": ["t-shirt", "basics", "cotton"],
         "draw": ("crew-tee", 1.0, "regular"),
         "variants": [("white", "White"), ("heather-grey", "Heather Grey"), ("navy", "Navy")],
@@ -48,9 +48,8 @@ PRODUCTS: list[dict[str, Any]] = [
         "name": "Mariner Breton Top",
         "brand": "Loom & Line",
         "price": 39.0,
-        "description": "Striped cotton jersey with a wide boat neck and long sleeves; slim fit. "
-        "Size chart (chest / length): XS 82 / 64 cm, S 88 / 65 cm, M 94 / 66 cm, L 100 / 67 cm, "
-        "XL 106 / 68 cm.",
+        "description": "Striped cotton jersey with a wide boat neck and long sleeves; slim fit.",
+        "sizes": [("XS", 82, 64), ("S", 88, 65), ("M", 94, 66), ("L", 100, 67), ("XL", 106, 68)],
         "tags": ["stripes", "breton", "long sleeves"],
         "draw": ("breton-top", 1.0, "slim"),
         "variants": [("navy", "Navy Stripe"), ("red", "Red Stripe")],
@@ -61,8 +60,8 @@ PRODUCTS: list[dict[str, Any]] = [
         "brand": "North Stitch",
         "price": 89.0,
         "description": "A chunky wool-blend Aran knit: a honeycomb panel between rope cables, with "
-        "ribbed collar, cuffs and hem; loose fit. Size chart (chest / length): S 108 / 66 cm, "
-        "M 116 / 68 cm, L 124 / 70 cm, XL 132 / 72 cm.",
+        "ribbed collar, cuffs and hem; loose fit.",
+        "sizes": [("S", 108, 66), ("M", 116, 68), ("L", 124, 70), ("XL", 132, 72)],
         "tags": ["knitwear", "cable knit", "wool"],
         "draw": ("cable-sweater", 1.0, "loose"),
         "variants": [("oatmeal", "Oatmeal"), ("forest", "Forest Green")],
@@ -73,8 +72,8 @@ PRODUCTS: list[dict[str, Any]] = [
         "brand": "Timberline Supply",
         "price": 49.0,
         "description": "Brushed cotton flannel in a tartan check: point collar, button front, two "
-        "flap chest pockets cut on the bias, buttoned cuffs and a curved hem; regular fit. Size "
-        "chart (chest / length): S 100 / 74 cm, M 108 / 76 cm, L 116 / 78 cm, XL 124 / 80 cm.",
+        "flap chest pockets cut on the bias, buttoned cuffs and a curved hem; regular fit.",
+        "sizes": [("S", 100, 74), ("M", 108, 76), ("L", 116, 78), ("XL", 124, 80)],
         "tags": ["shirt", "flannel", "plaid"],
         "draw": ("flannel-shirt", 1.0, "regular"),
         "variants": [("red", "Red Tartan"), ("blue", "Blue Tartan")],
@@ -85,8 +84,14 @@ PRODUCTS: list[dict[str, Any]] = [
         "brand": "Maison Fleur",
         "price": 79.0,
         "description": "A floral crêpe wrap dress with flutter sleeves, a V neck and a tie at the "
-        "waist; the skirt flares to the knee. Size chart (bust / waist / length): XS 80 / 62 / "
-        "100 cm, S 86 / 68 / 101 cm, M 92 / 74 / 102 cm, L 98 / 80 / 103 cm, XL 104 / 86 / 104 cm.",
+        "waist; the skirt flares to the knee.",
+        "sizes": [
+            ("XS", 80, 100, 62),
+            ("S", 86, 101, 68),
+            ("M", 92, 102, 74),
+            ("L", 98, 103, 80),
+            ("XL", 104, 104, 86),
+        ],
         "tags": ["dress", "floral", "wrap"],
         "draw": ("wrap-dress", 1.0, "regular"),
         "variants": [("navy", "Midnight Garden"), ("blush", "Blush Garden")],
@@ -97,8 +102,8 @@ PRODUCTS: list[dict[str, Any]] = [
         "brand": "Timberline Supply",
         "price": 89.0,
         "description": "A trucker jacket in 12 oz cotton denim: pointed yoke, flap chest pockets, "
-        "metal shank buttons and gold topstitching; regular fit. Size chart (chest / length): "
-        "S 100 / 60 cm, M 108 / 62 cm, L 116 / 64 cm, XL 124 / 66 cm.",
+        "metal shank buttons and gold topstitching; regular fit.",
+        "sizes": [("S", 100, 60), ("M", 108, 62), ("L", 116, 64), ("XL", 124, 66)],
         "tags": ["jacket", "denim"],
         "draw": ("denim-jacket", 1.0, "regular"),
         "variants": [("mid-wash", "Mid Wash")],
@@ -110,8 +115,8 @@ PRODUCTS: list[dict[str, Any]] = [
         "price": 119.0,
         "description": "A lightly padded flight jacket in satin-finish nylon: ribbed collar, cuffs "
         "and hem with contrast tipping, a metal zip, slanted welt pockets and a sleeve pocket; "
-        "loose fit. Size chart (chest / length): S 108 / 64 cm, M 116 / 66 cm, L 124 / 68 cm, "
-        "XL 132 / 70 cm.",
+        "loose fit.",
+        "sizes": [("S", 108, 64), ("M", 116, 66), ("L", 124, 68), ("XL", 132, 70)],
         "tags": ["jacket", "bomber"],
         "draw": ("bomber-jacket", 1.0, "loose"),
         "variants": [("olive", "Olive")],
@@ -123,8 +128,8 @@ PRODUCTS: list[dict[str, Any]] = [
         "price": 35.0,
         "description": "A soft cotton-knit pyjama top in a festive fair isle of reindeer, "
         "snowflakes and Christmas trees, with ribbed crew neck, cuffs and hem; regular fit. "
-        "Matches the child's top. Size chart (chest / length): XS 88 / 66 cm, S 96 / 68 cm, "
-        "M 104 / 70 cm, L 112 / 72 cm, XL 120 / 74 cm.",
+        "Matches the child's top.",
+        "sizes": [("XS", 88, 66), ("S", 96, 68), ("M", 104, 70), ("L", 112, 72), ("XL", 120, 74)],
         "tags": ["pyjamas", "christmas", "fair isle", "matching family"],
         "draw": ("fair-isle-pyjama", 1.0, "regular"),
         "variants": [("red", "Red"), ("green", "Green")],
@@ -135,9 +140,8 @@ PRODUCTS: list[dict[str, Any]] = [
         "brand": "Cosy Cabin",
         "price": 25.0,
         "description": "The child's pyjama top matching the adult's: the same fair isle of "
-        "reindeer, snowflakes and Christmas trees (shown: 6-8 years); regular fit. Size chart "
-        "(age: chest / length): 4-5 y 62 / 42 cm, 6-8 y 68 / 45 cm, 9-11 y 76 / 50 cm, "
-        "12-13 y 82 / 55 cm.",
+        "reindeer, snowflakes and Christmas trees (shown: 6-8 years); regular fit.",
+        "sizes": [("4-5y", 62, 42), ("6-8y", 68, 45), ("9-11y", 76, 50), ("12-13y", 82, 55)],
         "tags": ["pyjamas", "christmas", "fair isle", "matching family", "kids"],
         "draw": ("fair-isle-pyjama", 0.65, "regular"),
         "variants": [("red", "Red"), ("green", "Green")],
@@ -178,6 +182,14 @@ def png(path: Path, image: np.ndarray) -> None:
         raise SystemExit(f"cannot write {path}")
 
 
+def size_row(size: str, chest: float, length: float, waist: float | None = None) -> dict[str, Any]:
+    """A size chart row: body chest (or bust) and waist, garment length, in cm."""
+    row: dict[str, Any] = {"id": size, "chest_cm": chest, "length_cm": length}
+    if waist is not None:
+        row["waist_cm"] = waist
+    return row
+
+
 def write(spec: dict[str, Any]) -> None:
     folder = ROOT / spec["id"]
     folder.mkdir(parents=True, exist_ok=True)
@@ -216,6 +228,7 @@ def write(spec: dict[str, Any]) -> None:
         "buy_url": f"{SHOP}/{kind}/{spec['id']}",
         "description": spec["description"],
         "tags": spec["tags"],
+        "sizes": [size_row(*row) for row in spec["sizes"]],
         "params": {"fit": fit},
         "variants": variants,
         "assets": assets,

@@ -216,3 +216,25 @@ async def test_refused_camera_gets_a_clear_message(server: TestServer) -> None:
         await page.wait_for_selector('#message[data-kind="error"]', state="visible", timeout=15_000)
         text = await page.inner_text("#message")
         assert "camera" in text.lower()
+
+
+async def test_garment_detail_shows_its_size_chart(server: TestServer, browser: Any) -> None:
+    """A garment's size chart comes from the catalog data and is shown, in the page's language,
+    with the product's details; a product without one shows none."""
+    page = await browser.new_page(locale="en-US")
+    await page.goto(str(server.make_url("/?product=holiday-fair-isle-pyjama-top-child")))
+    await page.wait_for_selector(".size-chart", timeout=15_000)
+    rows = await page.eval_on_selector_all(
+        ".size-chart tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+    )
+    assert rows[0] == ["Size", "Chest", "Length"], rows
+    assert rows[1:] == [
+        ["4-5y", "62", "42"],
+        ["6-8y", "68", "45"],
+        ["9-11y", "76", "50"],
+        ["12-13y", "82", "55"],
+    ]
+    assert await page.inner_text(".size-chart caption") == "Size chart (cm)"
+    await page.goto(str(server.make_url(f"/?product={LIPSTICK}")))
+    await page.wait_for_selector(".detail-desc", timeout=15_000)
+    assert await page.query_selector(".size-chart") is None

@@ -545,6 +545,11 @@ def garment(**changes: Any) -> dict[str, Any]:
         "front-blue": {"file": "front.png", "anchors": GARMENT_ANCHORS},
         "parts": {"file": "front.png", "anchors": {}},
     }
+    data["sizes"] = [
+        {"id": "S", "chest_cm": 88, "length_cm": 64},
+        {"id": "M", "chest_cm": 96, "length_cm": 66},
+        {"id": "L", "chest_cm": 104, "length_cm": 68, "waist_cm": 90},
+    ]
     data.update(changes)
     return data
 
@@ -555,6 +560,32 @@ def test_garments_take_a_fit_a_parts_image_and_colourways_drawn_apart(tmp_path: 
     assert product.variant("blue").asset == "front-blue"
     assert product.variant("red").asset is None
     assert load_product(write(tmp_path / "products", garment(params={}))).params["fit"] == "regular"
+
+
+def test_garment_size_chart_is_data_and_picks_the_nearest_size(tmp_path: Path) -> None:
+    product = load_product(write(tmp_path / "products", garment()))
+    assert [s.id for s in product.sizes] == ["S", "M", "L"]
+    assert product.sizes[2].waist_cm == 90
+    assert product.sizes[0].waist_cm is None
+    assert product.size_for(60).id == "S"  # below the chart: the smallest
+    assert product.size_for(95).id == "M"
+    assert product.size_for(92).id == "M", "halfway between two sizes takes the larger"
+    assert product.size_for(150).id == "L"
+    assert product.to_json()["sizes"][0] == {"id": "S", "chest_cm": 88, "length_cm": 64}
+    assert "sizes" not in load_product(write(tmp_path / "products", glasses())).to_json()
+    with pytest.raises(UnknownProductError, match="no size chart"):
+        load_product(write(tmp_path / "products", glasses())).size_for(90)
+
+
+def test_shipped_garments_have_size_charts() -> None:
+    catalog = Catalog.load()
+    garments = [p for kind in ("top", "dress", "jacket") for p in catalog.by_kind(kind)]
+    assert len(garments) >= 8
+    for p in garments:
+        assert len(p.sizes) >= 4, f"{p.id}: {len(p.sizes)} sizes"
+    child = catalog.get("holiday-fair-isle-pyjama-top-child")
+    adult = catalog.get("holiday-fair-isle-pyjama-top-adult")
+    assert child.sizes[-1].chest_cm < adult.sizes[0].chest_cm, "the child's chart ends below the adult's"
 
 
 @pytest.mark.parametrize(
@@ -577,6 +608,14 @@ def test_garments_take_a_fit_a_parts_image_and_colourways_drawn_apart(tmp_path: 
             "assets.front.anchors.left_cuff",
             "the wearer's left",
         ),
+        (lambda d: d.pop("sizes"), "sizes", "a top needs a size chart"),
+        (lambda d: d.update(sizes=[]), "sizes", "expected a non-empty list of sizes, got a list of 0 items"),
+        (lambda d: d["sizes"][1].update(chest_cm=80), "sizes[1].chest_cm", "from the smallest chest up"),
+        (lambda d: d["sizes"][2].update(id="S"), "sizes[2].id", "size 'S' is listed twice"),
+        (lambda d: d["sizes"][0].update(chest_cm="88"), "sizes[0].chest_cm", "expected a number, got '88'"),
+        (lambda d: d["sizes"][0].update(length_cm=900), "sizes[0].length_cm", "900"),
+        (lambda d: d["sizes"][0].update(hips_cm=90), "sizes[0].hips_cm", "unknown"),
+        (lambda d: d["sizes"][0].pop("chest_cm"), "sizes[0].chest_cm", "required"),
     ],
 )
 def test_bad_garments(tmp_path: Path, change: Any, field: str, message: str) -> None:

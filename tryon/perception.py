@@ -153,6 +153,8 @@ class Perception:
                     smooth=c.smooth,
                     segmentation=c.pose_segmentation,
                     detect_interval=c.detect_interval,
+                    # not on the frames the face and palm detectors run on
+                    detect_phase=c.detect_interval // 2,
                 ),
             )
         elif stage == "hands" and self.hand_tracker is None:

@@ -118,6 +118,9 @@ REQUIRED_ASSETS: Mapping[str, tuple[str, ...]] = {
 }
 """Assets a kind's renderer needs by name (garments: ``parts``, the body/sleeve label image)."""
 
+SIZE_CHART_KINDS = ("top", "dress", "jacket")
+"""Kinds whose products must carry a size chart (``sizes``)."""
+
 REQUIRED_SIZES: Mapping[str, tuple[str, ...]] = {
     "glasses": ("width",),
     "sunglasses": ("width",),
@@ -170,6 +173,25 @@ def format_color(rgb: RGB) -> str:
     if len(rgb) != 3 or any(not 0 <= c <= 255 for c in rgb):
         raise ValueError(f"expected three ints in 0..255, got {rgb!r}")
     return "#{:02X}{:02X}{:02X}".format(*rgb)
+
+
+@dataclass(frozen=True)
+class Size:
+    """One row of a garment's size chart: the body measurements the size is made for (chest or
+    bust, and waist where given) and the garment's length, in centimetres."""
+
+    id: str
+    chest_cm: float
+    length_cm: float | None = None
+    waist_cm: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "chest_cm": self.chest_cm}
+        if self.length_cm is not None:
+            out["length_cm"] = self.length_cm
+        if self.waist_cm is not None:
+            out["waist_cm"] = self.waist_cm
+        return out
 
 
 @dataclass(frozen=True)
@@ -262,6 +284,8 @@ class Product:
     variants: tuple[Variant, ...]
     assets: Mapping[str, Asset]
     folder: Path
+    sizes: tuple[Size, ...] = ()
+    """The size chart, smallest first (garments; empty for other kinds)."""
 
     @property
     def is_makeup(self) -> bool:
@@ -286,6 +310,13 @@ class Product:
             f"product {self.id!r} has no shade {id_or_name!r}; available shades: {available}"
         )
 
+    def size_for(self, chest_cm: float) -> Size:
+        """The size of the chart made for the chest (or bust) nearest ``chest_cm``; a chest
+        between two sizes takes the larger one."""
+        if not self.sizes:
+            raise UnknownProductError(f"product {self.id!r} has no size chart")
+        return min(self.sizes, key=lambda s: (abs(s.chest_cm - chest_cm), -s.chest_cm))
+
     def to_json(self) -> dict[str, Any]:
         """The product as in its ``product.json`` (``params`` with defaults filled in), nothing derived."""
         return {
@@ -301,4 +332,5 @@ class Product:
             "params": dict(self.params),
             "variants": [v.to_json() for v in self.variants],
             "assets": {name: a.to_json() for name, a in self.assets.items()},
+            **({"sizes": [size.to_json() for size in self.sizes]} if self.sizes else {}),
         }

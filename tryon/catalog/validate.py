@@ -29,15 +29,21 @@ from tryon.catalog.schema import (
     REQUIRED_ANCHORS,
     REQUIRED_ASSETS,
     REQUIRED_SIZES,
+    SIZE_CHART_KINDS,
     SLUG_RE,
     Asset,
     Product,
+    Size,
     Variant,
 )
 from tryon.errors import ProductValidationError
 
 TOP_REQUIRED = ("id", "name", "brand", "kind", "price", "currency", "buy_url", "description", "variants")
-TOP_OPTIONAL = ("tags", "params", "assets")
+TOP_OPTIONAL = ("tags", "params", "assets", "sizes")
+SIZE_REQUIRED = ("id", "chest_cm")
+SIZE_OPTIONAL = ("length_cm", "waist_cm")
+BODY_CM = (30.0, 200.0)
+"""The range a size chart's chest, waist or length must fall in (a newborn to the largest adult)."""
 VARIANT_REQUIRED = ("id", "name")
 VARIANT_OPTIONAL = ("color", "finish", "opacity", "shimmer_color", "lens_color", "asset")
 LENS_KINDS = ("glasses", "sunglasses")
@@ -204,6 +210,7 @@ def product_from_json(data: object, path: Path) -> Product:
     for needed in REQUIRED_ASSETS.get(kind, ()):
         if needed not in assets:
             c.fail(f"assets.{needed}", f"required asset for {kind} is missing")
+    sizes = _sizes(c, kind, data.get("sizes"))
     return Product(
         id=pid,
         name=name,
@@ -218,6 +225,7 @@ def product_from_json(data: object, path: Path) -> Product:
         variants=variants,
         assets=assets,
         folder=folder,
+        sizes=sizes,
     )
 
 
@@ -227,6 +235,40 @@ def _url(c: _Checker, value: object, field: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or any(ch.isspace() for ch in text):
         c.expect(field, "an http(s) URL", value)
     return text
+
+
+def _sizes(c: _Checker, kind: str, value: object) -> tuple[Size, ...]:
+    """The size chart: required for garments, smallest chest first, ids unique."""
+    if value is None:
+        if kind in SIZE_CHART_KINDS:
+            c.fail("sizes", f"a {kind} needs a size chart: a list of {{id, chest_cm[, length_cm, waist_cm]}}")
+        return ()
+    if kind not in SIZE_CHART_KINDS:
+        c.fail("sizes", f"only garments ({', '.join(SIZE_CHART_KINDS)}) have a size chart, not a {kind}")
+    if not isinstance(value, list) or not value:
+        c.expect("sizes", "a non-empty list of sizes", value)
+    out: list[Size] = []
+    for i, raw in enumerate(value):
+        f = f"sizes[{i}]"
+        row = c.obj(raw, f)
+        c.keys(row, f, SIZE_REQUIRED, SIZE_OPTIONAL)
+        sid = c.string(row["id"], f"{f}.id")
+        if any(s.id == sid for s in out):
+            c.fail(f"{f}.id", f"size {sid!r} is listed twice")
+        measures = {
+            key: c.number(row[key], f"{f}.{key}", *BODY_CM)
+            for key in ("chest_cm", *SIZE_OPTIONAL)
+            if key in row
+        }
+        size = Size(sid, measures["chest_cm"], measures.get("length_cm"), measures.get("waist_cm"))
+        if out and size.chest_cm <= out[-1].chest_cm:
+            c.fail(
+                f"{f}.chest_cm",
+                f"expected sizes from the smallest chest up: more than {out[-1].chest_cm:g} "
+                f"({out[-1].id}), got {size.chest_cm:g}",
+            )
+        out.append(size)
+    return tuple(out)
 
 
 def _tags(c: _Checker, value: object) -> tuple[str, ...]:

@@ -59,6 +59,9 @@ class PoseTrackerConfig:
     detect_interval: int = 1
     """While at least one but fewer than ``max_poses`` people are tracked, look for more every
     n-th frame (with nobody tracked the detector runs on every frame)."""
+    detect_phase: int = 0
+    """Which frames of each ``detect_interval`` that is (frame index mod interval), so that the
+    pipeline's detectors can take turns instead of all running on the same frame."""
 
     def __post_init__(self) -> None:
         if self.max_poses < 1:
@@ -97,8 +100,8 @@ class PoseTracker:
         """How many times the detector has run (tracking skips it)."""
         self._tracks: list[_Track] = []
         self._next_id = 0
-        self._since_detect = 0
-        """Frames since the detector last ran."""
+        self._frames = 0
+        """Frames seen (``update`` calls)."""
 
     def reset(self) -> None:
         """Forget every track (the next frame detects again)."""
@@ -110,7 +113,8 @@ class PoseTracker:
         cfg = self.config
         if cfg.static_image_mode or not self._tracks:
             return True
-        return len(self._tracks) < cfg.max_poses and self._since_detect >= cfg.detect_interval
+        due = (self._frames - cfg.detect_phase) % cfg.detect_interval == 0
+        return len(self._tracks) < cfg.max_poses and due
 
     def update(self, frame: Frame, timestamp: float, timings: dict[str, float]) -> list[Pose]:
         """Poses in ``frame`` (seen at ``timestamp`` seconds), ordered by track id."""
@@ -118,11 +122,10 @@ class PoseTracker:
         cfg = self.config
         if cfg.static_image_mode:
             self.reset()
-        self._since_detect += 1
         if self._should_detect():
             with timed(timings, "pose.detect"):
                 self._add_detections(frame)
-            self._since_detect = 0
+        self._frames += 1
 
         results: list[tuple[_Track, PoseLandmarkOutput]] = []
         with timed(timings, "pose.landmarks"):

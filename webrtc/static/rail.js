@@ -178,6 +178,18 @@ export function updateCards() {
   if (none) none.hidden = shown > 0;
 }
 
+// A garment's size chart as a small table (body chest/bust and waist, garment length, in cm).
+function sizeChart(sizes) {
+  if (!Array.isArray(sizes) || !sizes.length) return null;
+  const cols = [["id", "detail.size"], ["chest_cm", "detail.chest"], ["waist_cm", "detail.waist"], ["length_cm", "detail.length"]]
+    .filter(([key]) => sizes.some((s) => s[key] != null));
+  const cell = (tag, text) => h(tag, { text: String(text ?? "—") });
+  return h("table", { class: "size-chart" },
+    h("caption", { text: t("detail.sizes") }),
+    h("thead", {}, h("tr", {}, ...cols.map(([, label]) => cell("th", t(label))))),
+    h("tbody", {}, ...sizes.map((s) => h("tr", {}, ...cols.map(([key]) => cell(key === "id" ? "th" : "td", s[key]))))));
+}
+
 export function renderDetail(force = false) {
   const p = productOf(app.focusedId);
   if (!p) {
@@ -191,6 +203,7 @@ export function renderDetail(force = false) {
     h("h3", { text: p.name }),
     h("p", { class: "detail-meta", text: [p.brand, kindName(p.kind), formatPrice(p)].filter(Boolean).join(" · ") }),
     p.description && h("p", { class: "detail-desc", text: p.description }),
+    sizeChart(p.sizes),
     v && h("p", { class: "detail-current", text: t("detail.current", { shade: v.name ?? v.id, finish: finishName(v.finish) || "—" }) }));
   el.shades.setAttribute("aria-label", t("detail.shades", { name: p.name }));
   if (force || el.shades.dataset.productId !== p.id) {
