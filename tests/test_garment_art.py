@@ -165,7 +165,8 @@ def test_the_starter_catalog_has_the_garments_of_issue_7(garments: list[Product]
     assert sum(len(p.variants) for p in garments) >= 15
     for p in garments:
         assert p.params["fit"] in ("slim", "regular", "loose")
-        assert "size chart" in p.description.lower(), p.id
+        assert len(p.sizes) >= 4, p.id
+        assert all(s.length_cm is not None for s in p.sizes), p.id
 
 
 def test_garments_load_with_the_name_their_product_json_gives(garments: list[Product]) -> None:
