@@ -87,8 +87,10 @@ class ServerConfig:
     max_look: int = 12
     """Products in one look."""
     runtime: RuntimeConfig = field(default_factory=lambda: RuntimeConfig(allow_spinning=False))
-    """ONNX Runtime settings of the sessions' pipelines. Spinning is off by default: the
-    pipeline shares the cores with the video codecs, which a spinning thread pool would starve."""
+    """ONNX Runtime settings of the sessions' pipelines: spinning off and a thread pool per
+    session. The pipeline shares the cores with the video codecs, which a spinning pool would
+    starve; the shared pool (``shared_threads``) spins, and measured worse here
+    (``benchmarks/README.md``)."""
     ice_servers: tuple[IceServer, ...] = field(default_factory=tuple)
     """None by default: aiortc would otherwise use a public STUN server that a closed network
     cannot reach."""

@@ -418,12 +418,12 @@ def render_garment(
     # The garment alone, premultiplied in linear light: the body, the person's forearms cut out
     # of it, the sleeves over both; then what is in front of everything is cut out.
     canvas = np.zeros((y1 - y0, x1 - x0, 4), np.float32)
-    for i, (sprite, m, (bx0, by0, bx1, by1)) in enumerate(placed):
+    for sprite, m, (bx0, by0, bx1, by1) in placed:
         layer = warp_sprite(sprite, m, (bx0, by0, bx1, by1))
         sub = canvas[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0]
-        if i == 0:
+        if sprite is asset.body.sprite:  # first when in view: nothing under it yet
             sub[...] = layer
-            _cut(canvas, arms)
+            _cut(canvas, arms)  # the forearms in front of the body, behind the sleeves
         else:
             sub *= 1.0 - layer[..., 3:4]
             sub += layer
