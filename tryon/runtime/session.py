@@ -80,7 +80,12 @@ def _use_shared_pool(threads: int) -> None:
     global _shared_pool_threads
     with _pool_lock:
         if _shared_pool_threads is None:
-            _pybind_state.set_global_thread_pool_sizes(threads, 1)
+            try:
+                _pybind_state.set_global_thread_pool_sizes(threads, 1)
+            except Exception as exc:  # onnxruntime raises its own exception types
+                raise RuntimeSetupError(
+                    f"shared_threads: ONNX Runtime could not make a shared pool of {threads} threads: {exc}"
+                ) from exc
             _shared_pool_threads = threads
             logger.info("ONNX Runtime: one thread pool of %d threads shared by every session", threads)
         elif _shared_pool_threads != threads:
