@@ -428,15 +428,16 @@ def render_garment(
             sub *= 1.0 - layer[..., 3:4]
             sub += layer
     covered = canvas[..., 3] > 0.5  # where the garment's light is measured (hair and hands aside)
+    if not covered.any():
+        return frame
     hair_end = min(y1, int(body.shoulders[:, 1].max() + HAIR_REACH * body.width))
     if face is not None and person is not None and hair_end > y0:  # hair over the collar and shoulders
         _cut(canvas[: hair_end - y0], hair_mask(frame, face, person, (x0, y0, x1, hair_end)))
     _cut(canvas, palms)
-    alpha = canvas[..., 3]
-    if not covered.any():
-        return frame
     # Only the pixels the garment touches change: composite inside their bounding box.
-    cx, cy, cw, ch = cv2.boundingRect((alpha > 1.0 / 512).view(np.uint8))
+    cx, cy, cw, ch = cv2.boundingRect((canvas[..., 3] > 1.0 / 512).view(np.uint8))
+    if cw == 0 or ch == 0:  # all of it behind the hands and hair
+        return frame
     region = np.s_[cy : cy + ch, cx : cx + cw]
     # How much of the garment shows: inside the silhouette widened by the fit's margin, times the
     # intensity. Applied to the shading gain and the alpha (one channel each), not the canvas.
@@ -453,10 +454,10 @@ def render_garment(
     gain += 1.0
     gain *= keep
     paint = canvas[region]
-    keep *= paint[..., 3]
-    np.subtract(1.0, keep, out=keep)  # what is left of the original
+    left = keep * paint[..., 3]
+    np.subtract(1.0, left, out=left)  # what is left of the original
     out = paint[..., :3] * gain[..., None]
-    out += original * keep[..., None]
+    out += original * left[..., None]
     result = frame.copy()
     result[y0 + cy : y0 + cy + ch, x0 + cx : x0 + cx + cw] = to_srgb(out)
     return result

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import onnx
 
+from tryon.convert.optimize import drop_unused_initializers
 from tryon.errors import InputError
 
 
@@ -34,7 +35,7 @@ def prune_outputs(model: onnx.ModelProto, keep: Sequence[int]) -> onnx.ModelProt
             nodes.append(node)
             needed.update(i for i in node.input if i)
     nodes.reverse()
-    initializers = [t for t in graph.initializer if t.name in needed]
+    initializers = drop_unused_initializers(nodes, list(graph.initializer))
     infos = [v for v in graph.value_info if v.name in needed]
     del graph.node[:], graph.output[:], graph.initializer[:], graph.value_info[:]
     graph.node.extend(nodes)

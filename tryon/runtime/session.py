@@ -49,7 +49,8 @@ class RuntimeConfig:
     shared pool exists, ONNX Runtime refuses sessions with their own pool, so tryon's own
     sessions all use it and any other session in the process must set
     ``SessionOptions.use_per_session_threads = False``. The pool's size is the first config's
-    :meth:`thread_count`. Meant for processes tryon owns (the server, the CLI, benchmarks)."""
+    :meth:`thread_count`. Meant for processes that run pipelines and nothing else on the
+    cores (batch jobs, benchmarks); the live server does not use it."""
     device_id: int = 0
     trt_cache_dir: Path | None = None
     extra_session_options: dict[str, str] = field(default_factory=dict)
