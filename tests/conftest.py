@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -61,3 +62,21 @@ def moving_frame(scene: NDArray[np.uint8], i: int) -> NDArray[np.uint8]:
 
     t = Transform(angle=5 * np.sin(i / 15), dx=12 * np.sin(i / 20), dy=6 * np.sin(i / 25))
     return t.apply(scene)
+
+
+@pytest.fixture(scope="session")
+def real_photos() -> dict[str, NDArray[np.uint8]]:
+    """Two photos of real people (``zidane.jpg``: two men, ``bus.jpg``: a street with four people)
+    from the ``ultralytics`` wheel, as RGB arrays; fetched into a cache, never committed. Skipped
+    with the reason when the package index cannot be reached (CI reaches it)."""
+    from photos import fetch_photos
+
+    from tryon.media import read_image
+
+    try:
+        paths = fetch_photos()
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"photos of real people not available: {exc}")
+    return {name: read_image(path) for name, path in paths.items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -19,6 +20,7 @@ from tryon.catalog import Catalog
 from tryon.perception import Perception, PerceptionConfig
 from tryon.render.makeup import region_mask
 from webrtc import ServerConfig, create_app
+from webrtc.guard import runner_options
 from webrtc.probe import ProbeClient
 
 LIPSTICK = "velvet-matte-lipstick:ruby-red"
@@ -44,11 +46,12 @@ class Live:
         keep: Callable[[int], bool] | None = None,
         fps: float = 30.0,
         still: bool = False,
+        munge: Callable[[str], str] | None = None,
     ) -> ProbeClient:
         """A connected probe peer playing the moving portrait (``still``: the scene, unmoving)."""
         c = ProbeClient(self.url, (lambda _: self.scene) if still else self.frame, fps=fps, keep=keep)
         self.clients.append(c)
-        await c.connect(self.http, products)
+        await c.connect(self.http, products, munge)
         return c
 
     async def get(self, path: str) -> tuple[int, Any]:
@@ -56,9 +59,13 @@ class Live:
             body = await r.json() if r.content_type == "application/json" else await r.read()
             return r.status, body
 
-    async def post_offer(self, body: bytes | dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        kw: dict[str, Any] = {"json": body} if isinstance(body, dict) else {"data": body}
-        async with self.http.post(self.server.make_url("/offer"), **kw) as r:
+    async def post_offer(
+        self, body: bytes | dict[str, Any], headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """POST ``body`` to /offer as JSON (bytes are sent as they are, labelled JSON)."""
+        data = json.dumps(body).encode() if isinstance(body, dict) else body
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        async with self.http.post(self.server.make_url("/offer"), data=data, headers=headers) as r:
             return r.status, await r.json()
 
     async def sessions(self) -> int:
@@ -88,9 +95,10 @@ def shared_catalog() -> Catalog:
 def live_fixture(**config: Any) -> Callable[..., AsyncIterator[Live]]:
     async def fixture(camera_scene: NDArray[np.uint8], request: pytest.FixtureRequest) -> AsyncIterator[Live]:
         factory = getattr(request, "param", None)
-        app = create_app(ServerConfig(**config), catalog=shared_catalog(), pipeline_factory=factory)
+        settings = ServerConfig(**config)
+        app = create_app(settings, catalog=shared_catalog(), pipeline_factory=factory)
         server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
+        await server.start_server(**runner_options(settings))
         async with aiohttp.ClientSession() as http:
             live = Live(server, http, camera_scene)
             yield live

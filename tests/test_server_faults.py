@@ -70,7 +70,7 @@ async def test_malformed_offers_get_400_with_a_message(live: Live) -> None:
 async def test_oversized_offer_and_session_cap(live_small: Live) -> None:
     live = live_small
     status, reply = await live.post_offer(b"x" * 20_000)
-    assert status == 400
+    assert status == 413
     assert "too large" in reply["error"]
     first = await live.client([LIPSTICK])
     await first.wait_frames(5)

@@ -9,23 +9,32 @@ Every refusal is JSON ``{"error": message}`` with a 4xx or 503 status; the serve
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from aiohttp import web
 from aiortc import RTCSessionDescription
-from aiortc.sdp import SessionDescription
 
 from tryon.catalog import Catalog
 from tryon.errors import TryOnError
 from tryon.pipeline import RENDERED_KINDS, LookItem, PipelineConfig, TryOnPipeline, resolve_item
 from webrtc.config import ServerConfig
+from webrtc.guard import (
+    JSON_TYPES,
+    BodyError,
+    Guard,
+    check_content_type,
+    check_offer_token,
+    errors_as_json,
+    read_body,
+    security_headers,
+)
 from webrtc.metrics import CONTENT_TYPE, Metrics
+from webrtc.offer import OfferRefusedError, parse_offer
 from webrtc.photo import PhotoService
 from webrtc.responses import json_error, png_download
 from webrtc.session import Session
@@ -108,9 +117,11 @@ class Server:
         except Exception as exc:
             if session is not None:
                 await session.close("negotiation failed")
-            self.metrics.offers_rejected.labels("negotiation").inc()
             if isinstance(exc, TryOnError | ValueError):
-                return json_error(400, f"could not negotiate the offer: {exc}")
+                # The peer's SDP or its look could not be negotiated: the client's fault, a 400.
+                self.metrics.offers_rejected.labels("negotiation").inc()
+                return json_error(400, f"could not negotiate the offer: {exc}"[:400])
+            self.metrics.offers_rejected.labels("internal").inc()
             logger.exception("offer failed")
             return json_error(500, f"could not start the session: {type(exc).__name__}")
         finally:
@@ -122,47 +133,17 @@ class Server:
         return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id})
 
     async def _read_offer(self, request: web.Request) -> tuple[RTCSessionDescription, list[LookItem]]:
-        limit = self.config.max_offer_bytes
-        if request.content_length is not None and request.content_length > limit:
-            raise _malformed(
-                f"offer too large: expected at most {limit} bytes, got {request.content_length}", "size"
+        config = self.config
+        try:
+            check_offer_token(request, config)
+            check_content_type(request, JSON_TYPES, "offer")
+            body = await read_body(
+                request, config.max_offer_bytes, config.body_timeout, config.body_deadline, "offer"
             )
-        body = await request.content.read(limit + 1)
-        if len(body) > limit:
-            raise _malformed(f"offer too large: expected at most {limit} bytes", "size")
-        expected = "expected a JSON object {sdp, type, products}"
-        try:
-            msg = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise _malformed(f"{expected}, got invalid JSON ({exc})") from None
-        if not isinstance(msg, dict):
-            raise _malformed(f"{expected}, got {type(msg).__name__}")
-        sdp, kind, products = msg.get("sdp"), msg.get("type"), msg.get("products", [])
-        if kind != "offer":
-            raise _malformed(f'type: expected "offer", got {kind!r}')
-        if not isinstance(sdp, str) or not sdp.strip():
-            raise _malformed("sdp: expected the offer's SDP text, got " + repr(sdp)[:40])
-        if not isinstance(products, list) or not all(isinstance(p, str) for p in products):
-            raise _malformed(f'products: expected a list of "ID[:variant]", got {products!r}'[:200])
-        if len(products) > self.config.max_look:
-            raise _malformed(f"products: expected at most {self.config.max_look}, got {len(products)}")
-        try:
-            parsed = SessionDescription.parse(sdp)
-        except Exception as exc:  # aiortc's parser raises assorted exceptions on bad SDP
-            raise _malformed(f"malformed SDP: {type(exc).__name__}: {exc}"[:300]) from None
-        video = [m for m in parsed.media if m.kind == "video" and m.direction == "sendrecv"]
-        if not video:
-            raise _malformed("the offer has no camera track: expected a sendrecv video m-line")
-        ice, dtls = video[0].ice, video[0].dtls
-        if ice is None or not ice.usernameFragment or not ice.password:
-            raise _malformed("the offer's video has no ICE credentials: expected a=ice-ufrag and a=ice-pwd")
-        if dtls is None or not dtls.fingerprints:
-            raise _malformed("the offer's video has no DTLS fingerprint: expected a=fingerprint")
-        try:
-            items = [self.resolve(p) for p in products]
-        except TryOnError as exc:
-            raise _malformed(str(exc), "product") from None
-        return RTCSessionDescription(sdp=sdp, type="offer"), items
+        except BodyError as exc:
+            reason = {401: "auth", 403: "auth", 408: "timeout", 413: "size", 415: "content_type"}
+            raise OfferRefusedError(reason.get(exc.status, "malformed"), exc.message, exc.status) from None
+        return parse_offer(body, self.resolve, config.max_look)
 
     def _closed(self, session: Session) -> None:
         if self.sessions.pop(session.id, None) is not None:
@@ -213,34 +194,8 @@ class Server:
         self.photos.shutdown()
 
 
-class OfferRefusedError(Exception):
-    def __init__(self, reason: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.reason, self.message, self.status = reason, message, status
-
-
-def _malformed(message: str, reason: str = "malformed") -> OfferRefusedError:
-    return OfferRefusedError(reason, message)
-
-
 def _kind_rank(kind: str) -> int:
     return RENDERED_KINDS.index(kind) if kind in RENDERED_KINDS else len(RENDERED_KINDS)
-
-
-@web.middleware
-async def errors_as_json(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Unexpected failures become a JSON 500 (logged); the server keeps serving."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status >= 400 and (request.path.startswith("/api/") or request.path == "/offer"):
-            return json_error(exc.status, exc.reason)
-        raise
-    except Exception:
-        logger.exception("%s %s failed", request.method, request.path)
-        return json_error(500, "internal error; the server logged it")
 
 
 SERVER_KEY = web.AppKey("server", Server)
@@ -263,7 +218,11 @@ def create_app(
     config = config or ServerConfig()
     catalog = catalog if catalog is not None else Catalog.load()
     server = Server(config, catalog, pipeline_factory or default_factory(catalog, config))
-    app = web.Application(middlewares=[errors_as_json], client_max_size=config.max_photo_bytes + 1024)
+    guard = Guard(config, lambda reason: server.metrics.offers_rejected.labels(reason).inc())
+    app = web.Application(
+        middlewares=[errors_as_json, guard.middleware], client_max_size=config.max_photo_bytes + 1024
+    )
+    app.on_response_prepare.append(security_headers)
     app[SERVER_KEY] = server
     r = app.router
     r.add_get("/", server.index)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,18 @@ from tryon.runtime.session import RuntimeConfig
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether binding ``host`` keeps the server on this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -82,8 +95,32 @@ class ServerConfig:
     """Seconds without a camera frame, once connected, before the session is closed."""
     stats_interval: float = 1.0
     max_photo_bytes: int = 15 * 1024 * 1024
+    max_photo_pixels: int = 40_000_000
+    """Photos declaring more pixels than this in their header are refused before decoding."""
     max_photo_side: int = 2048
     """Photos larger than this (either side) are scaled down before try-on."""
+    photo_decoders: int = 2
+    """Photos decoded at once (off the event loop); the next ones wait their turn."""
+    max_queued_photos: int = 6
+    """Photos waiting or in progress; past this the next gets 503."""
+    header_timeout: float = 10.0
+    """Seconds for a connection to send a whole request's headers (also the idle keep-alive)."""
+    body_timeout: float = 10.0
+    """Seconds a request body (an offer, a photo) may stall between two pieces."""
+    body_deadline: float = 120.0
+    """Seconds for a request body to arrive in full (a 15 MB photo at 1 Mbit/s takes 120 s)."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Names the ``Host`` header may carry besides loopback and the bound address (``*``: any)."""
+    allowed_origins: tuple[str, ...] = ()
+    """Origins (``https://shop.example``) besides the server's own allowed to post offers and photos."""
+    offer_token: str | None = field(default=None, repr=False)
+    """Bearer token that offers from other machines must carry; loopback needs none."""
+    open_offers: bool = False
+    """Accept offers from other machines without a token (a public shop behind TLS)."""
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    insecure_expose: bool = False
+    """Allow binding a non-loopback address without TLS (browsers then refuse the camera)."""
     max_look: int = 12
     """Products in one look."""
     runtime: RuntimeConfig = field(default_factory=lambda: RuntimeConfig(allow_spinning=False))
@@ -102,9 +139,41 @@ class ServerConfig:
                 raise InputError(f"{name}: expected even sides within 16x16..3840x2160, got {w}x{h}")
         if self.max_sessions < 1:
             raise InputError(f"max_sessions: expected at least 1, got {self.max_sessions}")
-        for name in ("connect_timeout", "idle_timeout", "stats_interval"):
+        for name in (
+            "connect_timeout",
+            "idle_timeout",
+            "stats_interval",
+            "header_timeout",
+            "body_timeout",
+            "body_deadline",
+        ):
             if getattr(self, name) <= 0:
                 raise InputError(f"{name}: expected a positive number of seconds, got {getattr(self, name)}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise InputError("tls: expected both a certificate and its key, got only one")
+        if not self.loopback and self.tls_cert is None and not self.insecure_expose:
+            raise InputError(
+                f"host {self.host!r} exposes the server beyond this machine: expected a TLS setup "
+                "(--tls-cert and --tls-key) or an explicit --insecure-expose"
+            )
+        if self.offer_token is not None and len(self.offer_token) < 16:
+            raise InputError("offer token: expected at least 16 characters, got fewer")
+        if self.photo_decoders < 1 or self.max_queued_photos < 1:
+            raise InputError("photo_decoders and max_queued_photos: expected at least 1")
+
+    @property
+    def loopback(self) -> bool:
+        """The server listens on this machine only."""
+        return is_loopback_host(self.host)
+
+    def allowed_host_names(self) -> frozenset[str]:
+        """Host names (no port, lower case) the ``Host`` header may carry."""
+        names = set(LOOPBACK_NAMES)
+        if self.host not in WILDCARD_HOSTS:
+            host = self.host.lower()
+            names.add(f"[{host}]" if ":" in host and not host.startswith("[") else host)
+        names.update(h.lower() for h in self.allowed_hosts)
+        return frozenset(names)
 
     def rtc_configuration(self) -> RTCConfiguration:
         return RTCConfiguration(

@@ -99,6 +99,8 @@ def parse_message(raw: str | bytes, max_bytes: int = 4096, max_look: int = 12) -
         msg = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ControlError(f"expected a JSON object, got invalid JSON ({exc.msg} at {exc.pos})") from None
+    except RecursionError:
+        raise ControlError("expected a JSON object, got JSON nested too deeply") from None
     if not isinstance(msg, dict):
         raise ControlError(f"expected a JSON object, got {type(msg).__name__}")
     id = msg.get("id")

@@ -30,6 +30,18 @@ class Metrics:
         self.control_messages = Counter(
             "tryon_control_messages", "Control messages, by type and result", ["type", "result"], registry=r
         )
+        self.task_failures = Counter(
+            "tryon_session_task_failures",
+            "Session tasks that failed unexpectedly (the session was closed), by task",
+            ["task"],
+            registry=r,
+        )
+        self.control_send_dropped = Counter(
+            "tryon_control_send_dropped",
+            "Control-channel messages not sent (peer's size limit, backlog), by cause",
+            ["cause"],
+            registry=r,
+        )
         self.photos = Counter("tryon_photos", "Photo-mode requests, by result", ["result"], registry=r)
         self.stage_seconds = Histogram(
             "tryon_stage_seconds",

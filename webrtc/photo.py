@@ -2,7 +2,8 @@
 
 A shopper without a camera, or in bad light, uploads a photo; it comes back with the look on every
 face, as PNG, and is not kept. Photos run one at a time on their own worker with an image-mode
-pipeline (full-range face detector, up to 6 faces), never on the event loop.
+pipeline (full-range face detector, up to 6 faces), never on the event loop. The request body is
+read whole within ``max_photo_bytes`` and the image's header is checked before it is decoded.
 """
 
 from __future__ import annotations
@@ -14,66 +15,112 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 from aiohttp import web
+from numpy.typing import NDArray
 
 from tryon.catalog import Catalog
 from tryon.errors import InputError, MediaError, TryOnError
-from tryon.media import decode_image, encode_png
+from tryon.media import UPLOAD_FORMATS, ImageInfo, decode_image, encode_png, probe_image
 from tryon.pipeline import LookItem, PipelineConfig, TryOnPipeline, check_intensity, resolve_item
 from webrtc.config import ServerConfig
+from webrtc.guard import IMAGE_TYPES, BodyError, check_content_type, read_body
 from webrtc.metrics import Metrics
 from webrtc.responses import json_error
 
 logger = logging.getLogger(__name__)
 
-MAX_QUEUED_PHOTOS = 4
+MIN_SIDE = 16
+"""The smallest photo side the models can use."""
 
 
 class PhotoService:
+    """Photos in, try-on out: checked by their header on the event loop (a bomb is refused before
+    a byte is decoded), decoded on a small pool (``photo_decoders`` at once), tried on one at a
+    time on the photo worker. At most ``max_queued_photos`` are in progress; the next gets 503."""
+
     def __init__(self, config: ServerConfig, catalog: Catalog, metrics: Metrics) -> None:
         self.config = config
         self.catalog = catalog
         self.metrics = metrics
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="tryon-photo")
+        self._decoders = ThreadPoolExecutor(config.photo_decoders, thread_name_prefix="tryon-decode")
         self._pipeline: TryOnPipeline | None = None
         self._queued = 0
 
     async def handle(self, request: web.Request) -> web.Response:
-        limit = self.config.max_photo_bytes
+        config = self.config
         try:
             items = self._look(request)
         except TryOnError as exc:
             self.metrics.photos.labels("bad_request").inc()
             return json_error(400, str(exc))
-        if request.content_length is not None and request.content_length > limit:
-            self.metrics.photos.labels("too_large").inc()
-            return json_error(
-                413, f"photo too large: expected at most {limit} bytes, got {request.content_length}"
+        try:
+            check_content_type(request, IMAGE_TYPES, "photo")
+            data = await read_body(
+                request, config.max_photo_bytes, config.body_timeout, config.body_deadline, "photo"
             )
-        data = await request.content.read(limit + 1)
-        if len(data) > limit:
-            self.metrics.photos.labels("too_large").inc()
-            return json_error(413, f"photo too large: expected at most {limit} bytes")
+        except BodyError as exc:
+            label = {413: "too_large", 415: "bad_image", 408: "timeout"}.get(exc.status, "bad_request")
+            self.metrics.photos.labels(label).inc()
+            return json_error(exc.status, exc.message)
         if not data:
             self.metrics.photos.labels("bad_request").inc()
             return json_error(400, "expected the photo as the request body (JPEG, PNG or WebP), got nothing")
-        if self._queued >= MAX_QUEUED_PHOTOS:
+        try:
+            info = self.check(data)
+        except BodyError as exc:
+            self.metrics.photos.labels("too_many_pixels" if exc.status == 413 else "bad_image").inc()
+            return json_error(exc.status, exc.message)
+        if self._queued >= config.max_queued_photos:
             self.metrics.photos.labels("busy").inc()
             return json_error(503, "too many photos in progress; try again in a moment")
         self._queued += 1
+        loop = asyncio.get_running_loop()
         try:
-            out, faces = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._run, data, items
-            )
-        except MediaError as exc:
+            image = await loop.run_in_executor(self._decoders, self._decode, data)
+            out, faces = await loop.run_in_executor(self._executor, self._run, image, items)
+        except TryOnError as exc:
             self.metrics.photos.labels("bad_image").inc()
             return json_error(400, str(exc))
         finally:
             self._queued -= 1
         self.metrics.photos.labels("ok").inc()
+        logger.debug("photo %s %dx%d: %d faces", info.format, info.width, info.height, faces)
         return web.Response(
             body=out,
             content_type="image/png",
             headers={"X-TryOn-Faces": str(faces), "Cache-Control": "no-store"},
+        )
+
+    def check(self, data: bytes) -> ImageInfo:
+        """The photo's header, or a :class:`BodyError`: 400 for bytes that are no image, 415 for a
+        format the page does not offer, 413 past ``max_photo_pixels``, 400 for a side under 16 px.
+        Reads the header only."""
+        try:
+            info = probe_image(data, "photo")
+        except MediaError as exc:
+            raise BodyError(400, str(exc)) from None
+        if info.format not in UPLOAD_FORMATS:
+            raise BodyError(415, f"photo: expected a JPEG, PNG or WebP image, got {info.format.upper()}")
+        if info.pixels > self.config.max_photo_pixels:
+            raise BodyError(
+                413,
+                f"photo: expected at most {self.config.max_photo_pixels} pixels, "
+                f"got {info.width}x{info.height} ({info.format.upper()})",
+            )
+        if min(info.width, info.height) < MIN_SIDE:
+            raise BodyError(
+                400, f"photo: expected at least {MIN_SIDE}x{MIN_SIDE} pixels, got {info.width}x{info.height}"
+            )
+        return info
+
+    def _decode(self, data: bytes) -> NDArray[np.uint8]:
+        config = self.config
+        return decode_image(
+            data,
+            "photo",
+            max_pixels=config.max_photo_pixels,
+            formats=UPLOAD_FORMATS,
+            max_side=config.max_photo_side,
         )
 
     def _look(self, request: web.Request) -> list[LookItem]:
@@ -89,8 +136,7 @@ class PhotoService:
         intensity = check_intensity(value)
         return [resolve_item(self.catalog, s, intensity) for s in specs]
 
-    def _run(self, data: bytes, items: list[LookItem]) -> tuple[bytes, int]:
-        image = decode_image(data, "photo")
+    def _run(self, image: NDArray[np.uint8], items: list[LookItem]) -> tuple[bytes, int]:
         side = self.config.max_photo_side
         h, w = image.shape[:2]
         if max(h, w) > side:
@@ -111,3 +157,4 @@ class PhotoService:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._decoders.shutdown(wait=False, cancel_futures=True)

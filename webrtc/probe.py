@@ -167,11 +167,16 @@ class ProbeClient:
         self.channel.on("message", self._on_message)
         self.pc.on("track", self._on_track)
 
-    async def connect(self, http: Any, products: Sequence[str] = ()) -> None:
-        """Offer (no trickle ICE), post it with ``products``, apply the answer; raises on a refusal."""
+    async def connect(
+        self, http: Any, products: Sequence[str] = (), munge: Callable[[str], str] | None = None
+    ) -> None:
+        """Offer (no trickle ICE), post it with ``products``, apply the answer; raises on a refusal.
+        ``munge`` rewrites the offer's SDP before it is posted (to play a peer that advertises
+        something else than aiortc does)."""
         self.pc.addTransceiver(self.camera, direction="sendrecv")
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        body = {"sdp": self.pc.localDescription.sdp, "type": "offer", "products": list(products)}
+        sdp = self.pc.localDescription.sdp
+        body = {"sdp": munge(sdp) if munge else sdp, "type": "offer", "products": list(products)}
         async with http.post(f"{self.base_url}/offer", json=body) as resp:
             answer = await resp.json()
             if resp.status != 200:

@@ -43,6 +43,13 @@ logger = logging.getLogger(__name__)
 CONTROL_LABEL = "control"
 INBOX = 64
 """Control messages waiting to be applied, at most (a flood is refused, not buffered)."""
+MAX_BUFFERED = 256 * 1024
+"""Bytes queued on the control channel beyond which replies and stats are dropped (a peer that
+does not read)."""
+
+
+class NegotiationError(TryOnError):
+    """aiortc could not apply the peer's offer, or answer it."""
 
 
 class Session:
@@ -75,6 +82,7 @@ class Session:
         self._tasks: set[asyncio.Task[None]] = set()
         self._inbox: asyncio.Queue[str | bytes] = asyncio.Queue(INBOX)
         self._closing = False
+        self._logged_failure = False
 
     # -- negotiation --------------------------------------------------------------------------
 
@@ -84,19 +92,26 @@ class Session:
         pc.on("track", self._on_track)
         pc.on("datachannel", self._on_datachannel)
         pc.on("connectionstatechange", self._on_state)
-        await pc.setRemoteDescription(offer)
-        if self.track is None:
-            raise TryOnError("the offer has no camera track: expected a sendrecv video m-line")
-        await pc.setLocalDescription(await pc.createAnswer())
-        self._spawn(self._watch())
-        self._spawn(self._control())
+        try:
+            await pc.setRemoteDescription(offer)
+            if self.track is None:
+                raise NegotiationError("the offer has no camera track: expected a sendrecv video m-line")
+            await pc.setLocalDescription(await pc.createAnswer())
+        except TryOnError:
+            raise
+        except Exception as exc:
+            # The SDP is the peer's: whatever aiortc cannot apply is the offer's fault (a 400).
+            logger.info("session %s: offer not negotiated: %s: %s", self.id[:6], type(exc).__name__, exc)
+            raise NegotiationError(f"{type(exc).__name__}: {exc}"[:300]) from None
+        self._spawn(self._watch(), "watchdog")
+        self._spawn(self._control(), "control")
         answer: RTCSessionDescription = pc.localDescription
         return answer
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind != "video" or self.track is not None:
             # Audio, or a second camera: consumed and discarded, so nothing piles up.
-            self._spawn(_drain(track))
+            self._spawn(_drain(track), "drain")
             return
         counting = CountingTrack(track, self.counters, self.metrics)
         newest = self._relay.subscribe(counting, buffered=False)
@@ -135,7 +150,8 @@ class Session:
             await self.handle(await self._inbox.get())
 
     async def handle(self, raw: str | bytes) -> None:
-        """Apply one control message; a bad one is answered with an error and changes nothing."""
+        """Apply one control message; a bad one is answered with an error and changes nothing.
+        Never raises (but for cancellation): an unexpected failure is logged, counted and answered."""
         kind = "invalid"
         try:
             request = parse_message(raw, self.config.max_message_bytes, self.config.max_look)
@@ -144,6 +160,14 @@ class Session:
         except TryOnError as exc:
             self.metrics.control_messages.labels(kind, "error").inc()
             self._send(reply("error", getattr(exc, "id", None) or _message_id(raw), message=str(exc)))
+            return
+        except Exception:
+            self.metrics.control_messages.labels(kind, "failed").inc()
+            if not self._logged_failure:
+                self._logged_failure = True
+                logger.exception("session %s: control message failed", self.id[:6])
+            message = "internal error; this message was not applied"
+            self._send(reply("error", _message_id(raw), message=message))
             return
         self.metrics.control_messages.labels(kind, "ok").inc()
 
@@ -179,9 +203,20 @@ class Session:
         return [item.spec for item in self.processor.pipeline.look]
 
     def _send(self, text: str, channel: RTCDataChannel | None = None) -> None:
+        """Send on the control channel if it is open; never raises. A message the peer cannot take
+        (over its advertised max-message-size) or that would pile up behind unread ones is dropped
+        and counted: the peer cannot stop the session's timers by what it advertises or reads."""
         channel = channel or self.channel
-        if channel is not None and channel.readyState == "open":
+        if channel is None or channel.readyState != "open":
+            return
+        if channel.bufferedAmount > MAX_BUFFERED:
+            self.metrics.control_send_dropped.labels("backlog").inc()
+            return
+        try:
             channel.send(text)
+        except Exception as exc:  # aiortc: ValueError past the peer's max-message-size, state errors
+            self.metrics.control_send_dropped.labels(type(exc).__name__).inc()
+            logger.debug("session %s: control message dropped: %s", self.id[:6], exc)
 
     # -- stats and watchdog -------------------------------------------------------------------
 
@@ -225,10 +260,24 @@ class Session:
 
     # -- teardown -----------------------------------------------------------------------------
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any, name: str) -> None:
+        """Run ``coro`` under supervision: if it fails, the failure is logged once with the session
+        id, counted, and the session is closed cleanly (its slot released)."""
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda t: self._task_done(t, name))
+
+    def _task_done(self, task: asyncio.Task[None], name: str) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            return
+        self.metrics.task_failures.labels(name).inc()
+        logger.error("session %s: %s task failed; closing the session", self.id[:6], name, exc_info=exc)
+        if not self._closing:
+            self._spawn(self.close(f"internal error in the {name} task"), "close")
 
     async def close(self, reason: str) -> None:
         """Release everything the session holds; safe to call more than once, from anywhere."""
@@ -260,10 +309,12 @@ class Session:
 
 
 def _message_id(raw: str | bytes) -> Any:
+    """The message's ``id`` when it has a usable one (a string or an integer), else ``None``."""
     with contextlib.suppress(Exception):
         msg = json.loads(raw)
-        if isinstance(msg, dict):
-            return msg.get("id")
+        mid = msg.get("id") if isinstance(msg, dict) else None
+        if isinstance(mid, str) or (isinstance(mid, int) and not isinstance(mid, bool)):
+            return mid if isinstance(mid, int) or len(mid) <= 64 else None
     return None
 
 

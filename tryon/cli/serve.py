@@ -1,13 +1,22 @@
-"""``tryon serve [--host H] [--port P]``: the live try-on server and the shopper's page."""
+"""``tryon serve [--host H] [--port P]``: the live try-on server and the shopper's page.
+
+Secrets never come from the command line (other users of the machine can read it): the offer
+token comes from ``TRYON_OFFER_TOKEN`` or ``--offer-token-file``, the TURN secret from
+``TRYON_TURN_SECRET`` or ``--turn-secret-file``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import logging
+import os
+import secrets
 import sys
+from pathlib import Path
 from typing import Any
+
+from tryon.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -33,29 +42,114 @@ def register(sub: Any) -> None:
         action="append",
         default=[],
         metavar="URL",
-        help="STUN/TURN server for both peers, e.g. turn:user:pass@host:3478 (repeatable; none by default)",
+        help="STUN server for both peers, e.g. stun:host:3478 (repeatable; none by default). "
+        "TURN takes --turn-url and a secret from the environment or a file",
+    )
+    p.add_argument("--tls-cert", help="PEM certificate: serve https:// (needed to expose the server)")
+    p.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    p.add_argument(
+        "--insecure-expose",
+        action="store_true",
+        help="allow a non-loopback --host without TLS (browsers then refuse the camera)",
+    )
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a name clients reach the server by (Host header), besides loopback (repeatable)",
+    )
+    p.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="another site allowed to post offers and photos, e.g. https://shop.example (repeatable)",
+    )
+    p.add_argument(
+        "--offer-token-file",
+        help="file holding the token offers from other machines must carry "
+        "(or TRYON_OFFER_TOKEN; generated and printed once when exposed without one)",
+    )
+    p.add_argument(
+        "--open-offers",
+        action="store_true",
+        help="accept offers from other machines without a token (a public shop behind TLS)",
     )
     p.add_argument("--assets", default=None, help="catalog folder (default: the repository's assets/)")
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def read_secret(env: str, file: str | None, what: str) -> str | None:
+    """A secret from the file named on the command line, else from the environment variable."""
+    if file is not None:
+        path = Path(file)
+        try:
+            text = path.read_text().strip()
+        except OSError as exc:
+            raise InputError(f"{what}: cannot read {path}: {exc.strerror or exc}") from None
+        if not text:
+            raise InputError(f"{what}: {path} is empty")
+        if path.stat().st_mode & 0o044:
+            logger.warning("%s: %s is readable by other users; chmod 600 it", what, path)
+        return text
+    value = os.environ.get(env, "").strip()
+    return value or None
 
-    from tryon.catalog import Catalog
-    from webrtc.config import ServerConfig, ice_servers, parse_size
 
-    config = ServerConfig(
+def build_config(args: argparse.Namespace) -> Any:
+    from webrtc.config import ServerConfig, ice_servers, is_loopback_host, parse_size
+
+    servers = ice_servers(args.ice_server)
+    for server in servers:
+        if server.credential is not None:
+            raise InputError(
+                "--ice-server: credentials on the command line are visible to every user of the "
+                "machine; use --turn-url with TRYON_TURN_SECRET or --turn-secret-file"
+            )
+    token = read_secret("TRYON_OFFER_TOKEN", args.offer_token_file, "offer token")
+    if token is None and not is_loopback_host(args.host) and not args.open_offers:
+        token = secrets.token_urlsafe(24)
+        sys.stdout.write(
+            "tryon: offers from other machines need this token (shown once; set TRYON_OFFER_TOKEN "
+            f"to choose it): {token}\n"
+        )
+    return ServerConfig(
         host=args.host,
         port=args.port,
         camera_size=parse_size(args.camera),
         output_size=parse_size(args.output),
         max_sessions=args.max_sessions,
-        ice_servers=ice_servers(args.ice_server),
+        ice_servers=servers,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        insecure_expose=args.insecure_expose,
+        allowed_hosts=tuple(args.allowed_host),
+        allowed_origins=tuple(args.allowed_origin),
+        offer_token=token,
+        open_offers=args.open_offers,
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    from tryon.catalog import Catalog
+
+    config = build_config(args)
     catalog = Catalog.load(Path(args.assets) if args.assets else None)
     asyncio.run(serve(config, catalog))
     return 0
+
+
+def ssl_context(cert: str, key: str) -> Any:
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise InputError(f"tls: cannot load the certificate {cert!r} and key {key!r}: {exc}") from None
+    return context
 
 
 async def serve(config: Any, catalog: Any) -> None:
@@ -63,33 +157,27 @@ async def serve(config: Any, catalog: Any) -> None:
 
     from tryon.pipeline import PipelineConfig, TryOnPipeline
     from webrtc.app import create_app
+    from webrtc.guard import runner_options
 
+    context = ssl_context(config.tls_cert, config.tls_key) if config.tls_cert else None
     # Open the models once before taking offers: a missing model fails here, not in a session.
     TryOnPipeline(catalog=catalog, config=PipelineConfig(runtime=config.runtime))
     app = create_app(config, catalog=catalog)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True, **runner_options(config))
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=context)
     await site.start()
     host = f"[{config.host}]" if ":" in config.host else config.host
-    sys.stdout.write(f"tryon: serving the live try-on on http://{host}:{config.port}/ (Ctrl+C to stop)\n")
+    scheme = "https" if context else "http"
+    sys.stdout.write(f"tryon: serving the live try-on on {scheme}://{host}:{config.port}/ (Ctrl+C to stop)\n")
     sys.stdout.flush()
-    if not _is_loopback(config.host):
+    if not config.loopback and context is None:
         logger.warning(
-            "bound to %s: browsers allow the camera only on https:// or localhost pages; "
-            "put the server behind TLS for other machines",
+            "bound to %s without TLS (--insecure-expose): browsers allow the camera only on "
+            "https:// or localhost pages",
             config.host,
         )
     try:
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
