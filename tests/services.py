@@ -1,0 +1,185 @@
+"""External services the tests start on loopback: each a context manager that writes a temp config,
+starts the service on 127.0.0.1 and a free port, waits (bounded) until it answers, yields its
+address, and stops it (terminate, then kill after a bounded wait).
+
+A missing binary skips the test with an apt-get hint, unless ``TRYON_REQUIRE_SERVICES=1`` (then it
+fails): see :func:`require_binary`. coturn is the first; janus and postgres can follow the same shape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import secrets
+import socket
+import struct
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REQUIRE_ENV = "TRYON_REQUIRE_SERVICES"
+LOOPBACK = "127.0.0.1"
+
+
+def require_binary(path: str, reason: str) -> Path:
+    """``path`` if it is an executable; else skip with ``reason`` (fail under TRYON_REQUIRE_SERVICES=1)."""
+    binary = Path(path)
+    if binary.is_file() and os.access(binary, os.X_OK):
+        return binary
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_ENV}=1)")
+    pytest.skip(reason)
+
+
+def free_port(udp: bool = True, tcp: bool = True) -> int:
+    """A port on 127.0.0.1 free for UDP and/or TCP right now (another process may still take it)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as first:
+            first.bind((LOOPBACK, 0))
+            port: int = first.getsockname()[1]
+            if not (udp and tcp):
+                return port
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as second:
+                try:
+                    second.bind((LOOPBACK, port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no free port on 127.0.0.1 after 50 tries")
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    """Terminate ``proc``; kill it if it has not exited within ``timeout`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+
+
+def log_tail(path: Path, chars: int = 2000) -> str:
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except OSError:
+        return "(no log)"
+
+
+def wait_until(
+    ready: Callable[[], bool], proc: subprocess.Popen[bytes], timeout: float, what: str, log: Path
+) -> None:
+    """Poll ``ready`` until true; raise if ``proc`` exits or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode} before answering:\n{log_tail(log)}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not answer within {timeout:.0f} s:\n{log_tail(log)}")
+        time.sleep(0.05)
+
+
+def stun_binding_answers(host: str, port: int, timeout: float = 0.2) -> bool:
+    """Whether a STUN server answers a Binding request on ``host:port`` (UDP, RFC 5389)."""
+    transaction = secrets.token_bytes(12)
+    request = struct.pack("!HHI", 0x0001, 0, 0x2112A442) + transaction
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.sendto(request, (host, port))
+            data = sock.recv(2048)
+        except OSError:  # timeout, or ICMP port unreachable before the server listens
+            return False
+    return len(data) >= 20 and data[0:2] == b"\x01\x01" and data[8:20] == transaction
+
+
+@dataclass(frozen=True)
+class Coturn:
+    """A running coturn on loopback with the TURN REST API (``use-auth-secret``)."""
+
+    host: str
+    port: int
+    secret: str
+    realm: str
+    relay_ports: tuple[int, int]
+    log: Path
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port
+
+
+COTURN = "/usr/bin/turnserver"
+
+
+@contextlib.contextmanager
+def coturn(
+    tmp_path: Path,
+    *,
+    secret: str | None = None,
+    realm: str = "tryon.test",
+    relay_range: int = 40,
+    start_timeout: float = 15.0,
+) -> Iterator[Coturn]:
+    """Debian's coturn on 127.0.0.1 and a free port, relaying on 127.0.0.1, TURN REST auth with
+    ``secret`` (random by default); no TLS/DTLS/TCP listeners, no CLI, loopback peers allowed."""
+    binary = require_binary(COTURN, "coturn not installed (apt-get install coturn)")
+    secret = secret or secrets.token_hex(24)
+    port = free_port()
+    low = random.randrange(40000, 60000 - relay_range)
+    relay_ports = (low, low + relay_range - 1)
+    folder = tmp_path / f"coturn-{port}"
+    folder.mkdir(parents=True)
+    log = folder / "turnserver.log"
+    conf = folder / "turnserver.conf"
+    conf.write_text(
+        "\n".join(
+            [
+                f"listening-ip={LOOPBACK}",
+                f"relay-ip={LOOPBACK}",
+                f"listening-port={port}",
+                f"min-port={relay_ports[0]}",
+                f"max-port={relay_ports[1]}",
+                "use-auth-secret",
+                f"static-auth-secret={secret}",
+                f"realm={realm}",
+                "fingerprint",
+                "no-tls",
+                "no-dtls",
+                "no-tcp",
+                "no-tcp-relay",
+                "no-cli",
+                "no-rfc5780",
+                "no-software-attribute",
+                "no-stun-backward-compatibility",
+                "no-multicast-peers",
+                # coturn refuses loopback peers by default; the tests relay to 127.0.0.1.
+                "allow-loopback-peers",
+                f"userdb={folder / 'turndb'}",
+                f"pidfile={folder / 'turnserver.pid'}",
+                f"log-file={log}",
+                "simple-log",
+                "no-stdout-log",
+                "",
+            ]
+        )
+    )
+    conf.chmod(0o600)
+    with (folder / "stdout.txt").open("wb") as out:
+        proc = subprocess.Popen(
+            [str(binary), "-c", str(conf)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until(lambda: stun_binding_answers(LOOPBACK, port), proc, start_timeout, "coturn", log)
+        yield Coturn(LOOPBACK, port, secret, realm, relay_ports, log)
+    finally:
+        stop_process(proc)
