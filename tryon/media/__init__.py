@@ -6,15 +6,26 @@ videos through PyAV (FFmpeg); :func:`transcode_video` keeps the audio and the ti
 
 from __future__ import annotations
 
-from tryon.media.images import IMAGE_SUFFIXES, decode_image, encode_png, is_image, read_image, write_image
+from tryon.media.images import (
+    IMAGE_SUFFIXES,
+    UPLOAD_FORMATS,
+    decode_image,
+    encode_png,
+    is_image,
+    read_image,
+    write_image,
+)
+from tryon.media.probe import ImageInfo, probe_image
 from tryon.media.transcode import OUTPUT_MUXERS, FrameFn, TranscodeStats, transcode_video
 from tryon.media.video import VIDEO_SUFFIXES, VideoInfo, is_video, iter_video_frames, probe_video
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "OUTPUT_MUXERS",
+    "UPLOAD_FORMATS",
     "VIDEO_SUFFIXES",
     "FrameFn",
+    "ImageInfo",
     "TranscodeStats",
     "VideoInfo",
     "decode_image",
@@ -22,6 +33,7 @@ __all__ = [
     "is_image",
     "is_video",
     "iter_video_frames",
+    "probe_image",
     "probe_video",
     "read_image",
     "transcode_video",

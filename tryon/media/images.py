@@ -1,4 +1,8 @@
-"""Still images in and out: RGB ``uint8`` ``(H, W, 3)`` arrays, read and written with OpenCV."""
+"""Still images in and out: RGB ``uint8`` ``(H, W, 3)`` arrays, read and written with OpenCV.
+
+Every decode reads the header first (:mod:`tryon.media.probe`) and refuses oversized images
+before OpenCV allocates anything.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import contextlib
 import logging
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +19,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tryon.errors import InputError, MediaError
+from tryon.media.probe import (
+    FORMAT_LABELS,
+    ImageFormat,
+    describe_bytes,
+    describe_formats,
+    probe_image,
+    sniff_format,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +51,8 @@ def read_image(path: str | Path) -> NDArray[np.uint8]:
     Alpha is dropped (the colour channels are kept as stored, not composited), grey becomes
     RGB, 16-bit samples are reduced to 8 bits, and an EXIF orientation is applied (JPEG), so the
     array is upright as a viewer shows it. Raises :class:`MediaError` naming the path and why
-    when the file is missing, unreadable or not an image OpenCV can decode.
+    when the file is missing, unreadable, not an image OpenCV can decode, or declares more than
+    :data:`MAX_PIXELS` pixels (refused from its header, before decoding: see :func:`decode_image`).
     """
     p = Path(path)
     if not p.exists():
@@ -53,23 +67,78 @@ def read_image(path: str | Path) -> NDArray[np.uint8]:
 
 
 MAX_PIXELS = 80_000_000
-"""Decoded images larger than this are refused (a small compressed file can decode huge)."""
+"""Images declaring more pixels than this are refused before decoding (a small file can decode huge)."""
+
+UPLOAD_FORMATS: tuple[ImageFormat, ...] = ("jpeg", "png", "webp")
+"""The formats to accept from a browser: pass as ``decode_image(..., formats=UPLOAD_FORMATS)``."""
+
+_REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
 
 
-def decode_image(data: bytes | NDArray[np.uint8], name: str = "image") -> NDArray[np.uint8]:
-    """Decode an encoded image (PNG, JPEG, WebP, ...) held in memory, as :func:`read_image` does."""
-    buf = np.frombuffer(data, np.uint8) if isinstance(data, bytes | bytearray) else data
+def decode_image(
+    data: bytes | bytearray | memoryview | NDArray[np.uint8],
+    name: str = "image",
+    *,
+    max_pixels: int = MAX_PIXELS,
+    formats: Iterable[str] | None = None,
+    max_side: int | None = None,
+) -> NDArray[np.uint8]:
+    """Decode an encoded image held in memory, as :func:`read_image` does.
+
+    The header is read first (:func:`~tryon.media.probe.probe_image`), and the image refused with
+    :class:`MediaError`, before anything is decoded, when it is not a JPEG, PNG, WebP, BMP or TIFF,
+    when its format is not one of ``formats`` (say :data:`UPLOAD_FORMATS`), or when it declares
+    more than ``max_pixels`` pixels, so a decompression bomb costs nothing. Only the first frame of
+    an APNG, animated WebP or multi-page TIFF is decoded.
+
+    With ``max_side``, a JPEG whose longer side exceeds it is decoded at 1/2, 1/4 or 1/8 scale by
+    libjpeg (``IMREAD_REDUCED_COLOR_*``), the smallest scale whose longer side is still at least
+    ``max_side`` (so at most twice ``max_side``, unless even 1/8 is larger): the caller resizes
+    the rest of the way. The EXIF orientation is applied at every scale. Other formats are decoded
+    at full size.
+    """
+    buf = np.frombuffer(data, np.uint8) if isinstance(data, bytes | bytearray | memoryview) else data
     if buf.size == 0:
         raise MediaError(f"{name}: empty file, not an image")
+    if max_pixels < 1:
+        raise InputError(f"max_pixels: expected a positive integer, got {max_pixels}")
+    if max_side is not None and max_side < 1:
+        raise InputError(f"max_side: expected a positive integer or None, got {max_side}")
+    allowed = None if formats is None else tuple(formats)
+    if allowed is not None and (not allowed or not set(allowed) <= set(FORMAT_LABELS)):
+        raise InputError(f"formats: expected some of {', '.join(FORMAT_LABELS)}, got {allowed}")
+    raw = data if isinstance(data, bytes) else np.ascontiguousarray(buf).tobytes()  # probe reads bytes
+    fmt = sniff_format(raw)
+    if fmt is None:
+        got = describe_bytes(raw)
+        if allowed is not None:
+            raise MediaError(f"{name}: expected a {describe_formats(allowed)} image, got {got}")
+        expected = describe_formats(FORMAT_LABELS)
+        raise MediaError(f"{name}: not an image OpenCV can read (expected a {expected} image, got {got})")
+    if allowed is not None and fmt not in allowed:
+        raise MediaError(f"{name}: expected {describe_formats(allowed)}, got {FORMAT_LABELS[fmt]}")
+    info = probe_image(raw, name)
+    if info.pixels > max_pixels:
+        raise MediaError(
+            f"{name}: expected at most {max_pixels} pixels, got {info.width}x{info.height} ({info.label})"
+        )
+    scale, flag = 1, cv2.IMREAD_COLOR  # 3 channels BGR, 8 bits, EXIF orientation applied
+    if max_side is not None and info.format == "jpeg":
+        longer = max(info.width, info.height)
+        scale, flag = next(((s, f) for s, f in _REDUCED if -(-longer // s) >= max_side), (scale, flag))
     try:
-        # IMREAD_COLOR: 3 channels BGR, 8 bits, EXIF orientation applied.
-        bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        bgr = cv2.imdecode(buf, flag)
     except cv2.error as exc:
         raise MediaError(f"{name}: not an image OpenCV can read ({exc.err})") from exc
     if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3 or bgr.dtype != np.uint8:
-        raise MediaError(f"{name}: not an image OpenCV can read")
-    if bgr.shape[0] * bgr.shape[1] > MAX_PIXELS:
-        raise MediaError(f"{name}: expected at most {MAX_PIXELS} pixels, got {bgr.shape[1]}x{bgr.shape[0]}")
+        raise MediaError(f"{name}: not an image OpenCV can read ({info.label} {info.width}x{info.height})")
+    size = (-(-info.height // scale), -(-info.width // scale))
+    if bgr.shape[:2] not in (size, size[::-1]):  # swapped: an EXIF orientation turned it
+        at = f" at 1/{scale} scale" if scale > 1 else ""
+        raise MediaError(
+            f"{name}: header says {info.width}x{info.height}, decoded {bgr.shape[1]}x{bgr.shape[0]}{at}"
+        )
+    logger.debug("decoded %s: %s %dx%d at 1/%d", name, info.label, info.width, info.height, scale)
     rgb: NDArray[np.uint8] = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
     return rgb
 
