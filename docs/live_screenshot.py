@@ -66,7 +66,11 @@ async def shoot(out: Path, compare: bool, stats: bool) -> None:
             page = await browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
             await page.goto(f"http://127.0.0.1:{port}/" + ("?debug=1" if stats else ""))
             await page.click("#start-camera")
-            await page.wait_for_function("document.body.dataset.state === 'live'", timeout=30_000)
+            # Polled: wait_for_function evaluates its predicate with eval, which the page's CSP forbids.
+            for _ in range(300):
+                if await page.evaluate("document.body.dataset.state === 'live'"):
+                    break
+                await asyncio.sleep(0.1)
             for product, shade in LOOK:
                 await page.click(f'.product-card[data-product-id="{product}"]')
                 if shade:

@@ -8,6 +8,7 @@ missing browser is a failure). Never uses `playwright install`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import os
@@ -25,6 +26,7 @@ from numpy.typing import NDArray
 
 from tryon.media import decode_image
 from webrtc import ServerConfig, create_app
+from webrtc.guard import runner_options
 from webrtc.probe import draw_counter, read_counter, write_y4m
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -55,11 +57,37 @@ def clip(tmp_path_factory: pytest.TempPathFactory, camera_scene: NDArray[np.uint
 
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[TestServer]:
-    app = create_app(ServerConfig(), catalog=shared_catalog())
+    config = ServerConfig()
+    app = create_app(config, catalog=shared_catalog())
     srv = TestServer(app, host="127.0.0.1")
-    await srv.start_server()
+    await srv.start_server(**runner_options(config))
     yield srv
     await srv.close()
+
+
+CSP_LISTENER = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) =>
+  window.__csp.push(`${e.effectiveDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`));
+"""
+
+
+async def csp_page(browser: Any, **kw: Any) -> tuple[Any, list[str]]:
+    """A new page that records every Content-Security-Policy violation, from the DOM event and
+    from the console (``violations`` is filled as they come)."""
+    page = await browser.new_page(**kw)
+    violations: list[str] = []
+    await page.add_init_script(CSP_LISTENER)
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    return page, violations
+
+
+async def csp_violations(page: Any, console: list[str]) -> list[str]:
+    found: list[str] = await page.evaluate("window.__csp")
+    return found + console
 
 
 BASE_ARGS = [
@@ -127,8 +155,18 @@ def lipstick_on(frame: NDArray[np.uint8], scene: NDArray[np.uint8]) -> tuple[boo
     return bool(change[1] < -25 and change[0] - change[1] > 20), f"frame {n}: lip colour change {change}"
 
 
+async def wait_for(page: Any, expression: str, timeout: float = 10.0) -> None:
+    """Poll ``expression`` until it is truthy. Not ``page.wait_for_function``: Playwright runs its
+    predicate through ``eval`` in the page, which the page's CSP (rightly) forbids."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await page.evaluate(expression):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{expression!r} still false after {timeout:g} s")
+        await asyncio.sleep(0.1)
+
+
 async def wait_live(page: Any) -> None:
-    await page.wait_for_function("document.body.dataset.state === 'live'", timeout=30_000)
+    await wait_for(page, "document.body.dataset.state === 'live'", 30)
 
 
 async def wait_lipstick(page: Any, scene: NDArray[np.uint8], tries: int = 30) -> NDArray[np.uint8]:
@@ -145,10 +183,14 @@ async def wait_lipstick(page: Any, scene: NDArray[np.uint8], tries: int = 30) ->
 async def test_page_tries_a_product_on_the_fake_camera_and_downloads_a_snapshot(
     server: TestServer, browser: Any, camera_scene: NDArray[np.uint8], tmp_path: Path
 ) -> None:
-    page = await browser.new_page(accept_downloads=True, locale="en-US")
+    page, console = await csp_page(browser, accept_downloads=True, locale="en-US")
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    await page.goto(str(server.make_url("/?debug=1")))
+    response = await page.goto(str(server.make_url("/?debug=1")))
+    assert response is not None
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp
+    assert "'unsafe-inline'" not in csp
     await page.click("#start-camera")
     await wait_live(page)
     frame = await remote_frame(page)
@@ -159,7 +201,7 @@ async def test_page_tries_a_product_on_the_fake_camera_and_downloads_a_snapshot(
     await wait_lipstick(page, camera_scene)
     await page.screenshot(path=str(tmp_path / "page.png"))
     # The server pushes stats about once a second: wait for one sent after the look changed.
-    await page.wait_for_function("window.tryon.lastStats?.look?.length === 1", timeout=5_000)
+    await wait_for(page, "window.tryon.lastStats?.look?.length === 1", 5)
     stats = await page.evaluate("window.tryon.lastStats")
     assert stats["look"] == [LIPSTICK]
     assert stats["frames_out"] > 0
@@ -195,6 +237,16 @@ async def test_page_tries_a_product_on_the_fake_camera_and_downloads_a_snapshot(
     assert await page.evaluate("document.documentElement.lang") == "fr"
     assert await page.evaluate("window.tryon.state") == "live"
     assert errors == []
+    # The whole visit (camera, product, shades, snapshot, language) ran under the page's policy.
+    assert await csp_violations(page, console) == []
+    # And the policy is enforced, and its violations are seen: an injected inline script is blocked.
+    await page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1';"
+        " document.body.append(s); }"
+    )
+    await wait_for(page, "window.__csp.length > 0", 5)
+    assert await page.evaluate("window.__ran") is None
+    assert "script-src" in (await csp_violations(page, console))[0]
 
 
 async def test_deep_link_opens_wearing_the_product(

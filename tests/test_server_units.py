@@ -131,6 +131,7 @@ async def test_a_flood_of_control_messages_is_refused_not_buffered() -> None:
 
         def __init__(self) -> None:
             self.readyState = "open"
+            self.bufferedAmount = 0
             self.sent: list[str] = []
 
         def send(self, text: str) -> None:

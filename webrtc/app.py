@@ -39,6 +39,7 @@ from webrtc.photo import PhotoService
 from webrtc.responses import json_error, png_download
 from webrtc.session import Session
 from webrtc.track import FramePipeline
+from webrtc.turn import new_session_tag
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,10 @@ class Server:
         return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     async def page_config(self, request: web.Request) -> web.Response:
-        return web.json_response(self.config.page_config())
+        # Fresh, short-lived TURN credentials under a random tag: never cached, never shared.
+        return web.json_response(
+            self.config.page_config(new_session_tag()), headers={"Cache-Control": "no-store"}
+        )
 
     async def catalog_json(self, request: web.Request) -> web.Response:
         products = []

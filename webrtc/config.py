@@ -11,6 +11,8 @@ from aiortc import RTCConfiguration, RTCIceServer
 
 from tryon.errors import InputError
 from tryon.runtime.session import RuntimeConfig
+from webrtc.ice import IcePolicy
+from webrtc.turn import TurnServer, new_session_tag
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -131,6 +133,16 @@ class ServerConfig:
     ice_servers: tuple[IceServer, ...] = field(default_factory=tuple)
     """None by default: aiortc would otherwise use a public STUN server that a closed network
     cannot reach."""
+    turn: TurnServer | None = field(default=None, repr=False)
+    """A TURN server sharing a secret with this one: each page and session gets short-lived
+    credentials of its own (the TURN REST scheme)."""
+    ice_max_candidates: int = 16
+    """Remote ICE candidates kept from an offer; the rest are dropped unchecked."""
+    ice_allow_private: bool = False
+    """When exposed: accept private-range candidates from offers (and gather on private
+    interfaces). In loopback mode only loopback candidates are ever used."""
+    ice_allowed_networks: tuple[str, ...] = ()
+    """CIDRs whose candidates are accepted even though private (a TURN relay's network)."""
 
     def __post_init__(self) -> None:
         for name in ("camera_size", "output_size"):
@@ -175,17 +187,33 @@ class ServerConfig:
         names.update(h.lower() for h in self.allowed_hosts)
         return frozenset(names)
 
-    def rtc_configuration(self) -> RTCConfiguration:
-        return RTCConfiguration(
-            iceServers=[RTCIceServer(list(s.urls), s.username, s.credential) for s in self.ice_servers]
+    @property
+    def ice_policy(self) -> IcePolicy:
+        """Which remote candidates are used and which local addresses are gathered: loopback
+        only while the server listens on loopback; no private ranges when exposed, unless allowed."""
+        return IcePolicy.for_server(
+            self.loopback,
+            max_candidates=self.ice_max_candidates,
+            allow_private=self.ice_allow_private,
+            allowed_networks=self.ice_allowed_networks,
         )
 
-    def page_config(self) -> dict[str, Any]:
-        """What the page needs to know (``GET /api/config``)."""
+    def rtc_configuration(self, tag: str | None = None) -> RTCConfiguration:
+        servers = [RTCIceServer(list(s.urls), s.username, s.credential) for s in self.ice_servers]
+        if self.turn is not None:
+            servers.append(self.turn.rtc_ice_server(tag or new_session_tag()))
+        return RTCConfiguration(iceServers=servers)
+
+    def page_config(self, tag: str | None = None) -> dict[str, Any]:
+        """What the page needs to know (``GET /api/config``); TURN credentials are made for
+        ``tag`` (a random pseudonym per request) and expire after the TURN server's ttl."""
+        ice = [s.to_json() for s in self.ice_servers]
+        if self.turn is not None:
+            ice.append(self.turn.ice_server_json(tag or new_session_tag()))
         return {
             "camera": {"width": self.camera_size[0], "height": self.camera_size[1]},
             "output": {"width": self.output_size[0], "height": self.output_size[1]},
-            "ice_servers": [s.to_json() for s in self.ice_servers],
+            "ice_servers": ice,
             "limits": {"photo_bytes": self.max_photo_bytes, "look": self.max_look},
         }
 

@@ -30,6 +30,9 @@ class Metrics:
         self.control_messages = Counter(
             "tryon_control_messages", "Control messages, by type and result", ["type", "result"], registry=r
         )
+        self.ice_candidates_dropped = Counter(
+            "tryon_ice_candidates_dropped", "Remote ICE candidates dropped by the ICE policy", registry=r
+        )
         self.task_failures = Counter(
             "tryon_session_task_failures",
             "Session tasks that failed unexpectedly (the session was closed), by task",

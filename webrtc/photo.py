@@ -20,9 +20,10 @@ from numpy.typing import NDArray
 from tryon.catalog import Catalog
 from tryon.errors import InputError, MediaError, TryOnError
 from tryon.media import UPLOAD_FORMATS, ImageInfo, decode_image, encode_png, probe_image
+from tryon.media.probe import describe_bytes, sniff_format
 from tryon.pipeline import LookItem, PipelineConfig, TryOnPipeline, check_intensity, resolve_item
 from webrtc.config import ServerConfig
-from webrtc.guard import IMAGE_TYPES, BodyError, check_content_type, read_body
+from webrtc.guard import IMAGE_TYPES, BodyError, check_content_type, check_offer_token, read_body
 from webrtc.metrics import Metrics
 from webrtc.responses import json_error
 
@@ -54,12 +55,14 @@ class PhotoService:
             self.metrics.photos.labels("bad_request").inc()
             return json_error(400, str(exc))
         try:
+            check_offer_token(request, config)
             check_content_type(request, IMAGE_TYPES, "photo")
             data = await read_body(
                 request, config.max_photo_bytes, config.body_timeout, config.body_deadline, "photo"
             )
         except BodyError as exc:
-            label = {413: "too_large", 415: "bad_image", 408: "timeout"}.get(exc.status, "bad_request")
+            labels = {401: "auth", 403: "auth", 413: "too_large", 415: "bad_image", 408: "timeout"}
+            label = labels.get(exc.status, "bad_request")
             self.metrics.photos.labels(label).inc()
             return json_error(exc.status, exc.message)
         if not data:
@@ -95,6 +98,10 @@ class PhotoService:
         """The photo's header, or a :class:`BodyError`: 400 for bytes that are no image, 415 for a
         format the page does not offer, 413 past ``max_photo_pixels``, 400 for a side under 16 px.
         Reads the header only."""
+        if sniff_format(data) is None:
+            raise BodyError(
+                400, f"photo: not an image: expected JPEG, PNG or WebP, got {describe_bytes(data)}"
+            )
         try:
             info = probe_image(data, "photo")
         except MediaError as exc:

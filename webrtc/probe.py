@@ -30,6 +30,8 @@ from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 from numpy.typing import NDArray
 
+from webrtc.ice import IcePolicy, use_policy
+
 BLOCK = 16
 COLS, ROWS = 5, 4
 BITS = 16
@@ -174,7 +176,9 @@ class ProbeClient:
         ``munge`` rewrites the offer's SDP before it is posted (to play a peer that advertises
         something else than aiortc does)."""
         self.pc.addTransceiver(self.camera, direction="sendrecv")
-        await self.pc.setLocalDescription(await self.pc.createOffer())
+        # On this machine, as a loopback-mode server expects: gather 127.0.0.1 only.
+        with use_policy(IcePolicy("loopback")):
+            await self.pc.setLocalDescription(await self.pc.createOffer())
         sdp = self.pc.localDescription.sdp
         body = {"sdp": munge(sdp) if munge else sdp, "type": "offer", "products": list(products)}
         async with http.post(f"{self.base_url}/offer", json=body) as resp:

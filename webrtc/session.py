@@ -35,8 +35,10 @@ from webrtc.control import (
     parse_message,
     reply,
 )
+from webrtc.ice import filter_offer, use_policy
 from webrtc.metrics import Metrics
 from webrtc.track import CountingTrack, FramePipeline, LiveProcessor, SessionCounters, TryOnTrack
+from webrtc.turn import new_session_tag
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ class Session:
         self.connected_at: float | None = None
         self.close_reason: str | None = None
         self.closed = asyncio.Event()
-        self.pc = RTCPeerConnection(config.rtc_configuration())
+        self.pc = RTCPeerConnection(config.rtc_configuration(new_session_tag()))
         self.channel: RTCDataChannel | None = None
         self.track: TryOnTrack | None = None
         self._resolve = resolve
@@ -92,11 +94,18 @@ class Session:
         pc.on("track", self._on_track)
         pc.on("datachannel", self._on_datachannel)
         pc.on("connectionstatechange", self._on_state)
+        policy = self.config.ice_policy
+        sdp, report = filter_offer(offer.sdp, policy)
+        if report.dropped:
+            self.metrics.ice_candidates_dropped.inc(report.dropped)
+            logger.info("session %s: %s", self.id[:6], report)
         try:
-            await pc.setRemoteDescription(offer)
-            if self.track is None:
-                raise NegotiationError("the offer has no camera track: expected a sendrecv video m-line")
-            await pc.setLocalDescription(await pc.createAnswer())
+            # Gathering happens here: under the policy, the answer lists only allowed addresses.
+            with use_policy(policy):
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+                if self.track is None:
+                    raise NegotiationError("the offer has no camera track: expected a sendrecv video m-line")
+                await pc.setLocalDescription(await pc.createAnswer())
         except TryOnError:
             raise
         except Exception as exc:

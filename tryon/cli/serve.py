@@ -45,6 +45,18 @@ def register(sub: Any) -> None:
         help="STUN server for both peers, e.g. stun:host:3478 (repeatable; none by default). "
         "TURN takes --turn-url and a secret from the environment or a file",
     )
+    p.add_argument(
+        "--turn-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="TURN server sharing a secret with tryon (coturn use-auth-secret), e.g. "
+        "turn:turn.example:3478 (repeatable); the secret from TRYON_TURN_SECRET or --turn-secret-file",
+    )
+    p.add_argument("--turn-secret-file", help="file holding the TURN server's static-auth-secret")
+    p.add_argument(
+        "--turn-ttl", type=int, default=3600, help="seconds the TURN credentials handed out stay valid"
+    )
     p.add_argument("--tls-cert", help="PEM certificate: serve https:// (needed to expose the server)")
     p.add_argument("--tls-key", help="PEM private key of --tls-cert")
     p.add_argument(
@@ -99,6 +111,7 @@ def read_secret(env: str, file: str | None, what: str) -> str | None:
 
 def build_config(args: argparse.Namespace) -> Any:
     from webrtc.config import ServerConfig, ice_servers, is_loopback_host, parse_size
+    from webrtc.turn import TurnServer, load_turn_secret
 
     servers = ice_servers(args.ice_server)
     for server in servers:
@@ -107,6 +120,14 @@ def build_config(args: argparse.Namespace) -> Any:
                 "--ice-server: credentials on the command line are visible to every user of the "
                 "machine; use --turn-url with TRYON_TURN_SECRET or --turn-secret-file"
             )
+    turn = None
+    secret = load_turn_secret(env=os.environ, file=args.turn_secret_file)
+    if args.turn_url and secret is None:
+        raise InputError("--turn-url: expected the TURN secret in TRYON_TURN_SECRET or --turn-secret-file")
+    if secret is not None and not args.turn_url:
+        raise InputError("TURN secret given: expected the TURN server's address too (--turn-url)")
+    if secret is not None:
+        turn = TurnServer(tuple(args.turn_url), secret, args.turn_ttl)
     token = read_secret("TRYON_OFFER_TOKEN", args.offer_token_file, "offer token")
     if token is None and not is_loopback_host(args.host) and not args.open_offers:
         token = secrets.token_urlsafe(24)
@@ -121,6 +142,7 @@ def build_config(args: argparse.Namespace) -> Any:
         output_size=parse_size(args.output),
         max_sessions=args.max_sessions,
         ice_servers=servers,
+        turn=turn,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         insecure_expose=args.insecure_expose,

@@ -130,7 +130,7 @@ const en = {
   "err.tooManyProducts": "Your look can hold at most {count} products.",
   "err.photo": "The photo could not be processed.",
   "err.photoTooLarge": "This photo is too large. Please choose a smaller one.",
-  "err.notImage": "This file is not an image. Please choose a photo.",
+  "err.notImage": "This file is not a JPEG, PNG or WebP image. Please choose a photo in one of those formats.",
   "err.snapshot": "The snapshot could not be saved.",
   "info.noFace": "No face found in this photo. Try one where your face is clearly visible, well lit and facing the camera.",
 
@@ -270,7 +270,7 @@ const fr = {
   "err.tooManyProducts": "Votre look peut contenir au plus {count} produits.",
   "err.photo": "La photo n’a pas pu être traitée.",
   "err.photoTooLarge": "Cette photo est trop volumineuse. Choisissez-en une plus petite.",
-  "err.notImage": "Ce fichier n’est pas une image. Choisissez une photo.",
+  "err.notImage": "Ce fichier n’est pas une image JPEG, PNG ou WebP. Choisissez une photo dans l’un de ces formats.",
   "err.snapshot": "La capture n’a pas pu être enregistrée.",
   "info.noFace": "Aucun visage trouvé sur cette photo. Essayez-en une où votre visage est bien visible, bien éclairé et face à l’objectif.",
 
@@ -410,7 +410,7 @@ const zh = {
   "err.tooManyProducts": "妆容中最多可包含 {count} 个产品。",
   "err.photo": "无法处理这张照片。",
   "err.photoTooLarge": "照片太大，请选择一张较小的照片。",
-  "err.notImage": "此文件不是图片，请选择一张照片。",
+  "err.notImage": "此文件不是 JPEG、PNG 或 WebP 图片，请选择这些格式之一的照片。",
   "err.snapshot": "无法保存截图。",
   "info.noFace": "这张照片中没有找到人脸。请换一张脸部清晰、光线充足并正对镜头的照片。",
 

@@ -1,7 +1,7 @@
 // Camera mode: getUserMedia → RTCPeerConnection (no trickle ICE) → POST /offer → processed video back.
 // The look and the view options travel on the "control" data channel; the browser's own stats are polled
 // for the developers' overlay.
-import { app, el, tryon } from "/static/state.js";
+import { app, authHeaders, el, tryon } from "/static/state.js";
 import { errorText, round4, sameList, throttle } from "/static/util.js";
 import { lookSpecs } from "/static/rail.js";
 import { clearMessage, renderStats, setState, showMessage, updateUI } from "/static/view.js";
@@ -121,7 +121,7 @@ async function connect(cam) {
   let resp;
   try {
     const body = JSON.stringify({ sdp: pc.localDescription.sdp, type: "offer", products: cam.offered });
-    resp = await fetch("/offer", { method: "POST", headers: { "Content-Type": "application/json" }, body });
+    resp = await fetch("/offer", { method: "POST", headers: authHeaders({ "Content-Type": "application/json" }), body });
   } catch (err) {
     return failConnection(cam, "err.connectFailed", err?.message);
   }

@@ -1,11 +1,12 @@
 // Photo mode: the shopper's still is posted to /api/photo with the look; the result replaces it on stage.
-import { app, el } from "/static/state.js";
+import { app, authHeaders, el } from "/static/state.js";
 import { errorText } from "/static/util.js";
 import { lookSpecs } from "/static/rail.js";
 import { clearMessage, setState, showMessage, updateUI } from "/static/view.js";
 import { teardownCamera } from "/static/live.js";
 
 const PHOTO_DEBOUNCE_MS = 250;
+const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"]; // what the server accepts
 
 // -- photo mode ----------------------------------------------------------------------------------------
 
@@ -13,7 +14,7 @@ export function choosePhoto() { el.photoInput.value = ""; el.photoInput.click();
 
 export function startPhoto(file) {
   const limit = app.config.limits?.photo_bytes;
-  const problem = file.type && !file.type.startsWith("image/") ? "err.notImage" : limit && file.size > limit ? "err.photoTooLarge" : null;
+  const problem = file.type && !PHOTO_TYPES.includes(file.type) ? "err.notImage" : limit && file.size > limit ? "err.photoTooLarge" : null;
   if (problem) return showMessage({ kind: "error", lines: [{ key: problem }] });
   app.gen += 1;
   teardownCamera();
@@ -45,7 +46,7 @@ async function postPhoto() {
   updateUI();
   const query = new URLSearchParams({ products: lookSpecs().join(","), intensity: String(app.intensity) });
   try {
-    const headers = { "Content-Type": ph.file.type || "application/octet-stream" };
+    const headers = authHeaders({ "Content-Type": ph.file.type || "application/octet-stream" });
     const resp = await fetch(`/api/photo?${query}`, { method: "POST", body: ph.file, headers, signal: controller.signal });
     if (!resp.ok) {
       const detail = await errorText(resp);

@@ -5,6 +5,19 @@
 
 export const el = {}; // every element with an id, camel-cased: el.remoteVideo is #remote-video
 export const params = new URLSearchParams(location.search);
+// An offer token for a server reached from another machine comes in the URL's fragment
+// (#token=...), which the browser never sends to a server or puts in a Referer; it is then
+// dropped from the address bar.
+const fragment = new URLSearchParams(location.hash.slice(1));
+export const offerToken = fragment.get("token") || sessionStorage.getItem("tryon.token") || null;
+if (fragment.has("token")) {
+  sessionStorage.setItem("tryon.token", offerToken);
+  history.replaceState(null, "", location.pathname + location.search);
+}
+/** Headers for a request that opens a session or runs a photo: the token when there is one. */
+export function authHeaders(headers = {}) {
+  return offerToken ? { ...headers, Authorization: `Bearer ${offerToken}` } : headers;
+}
 export const app = {
   state: "idle",
   mode: "none", // "none" | "camera" | "photo"
