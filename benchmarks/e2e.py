@@ -35,8 +35,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from tryon.pipeline import LookItem, PipelineStats
-from webrtc.probe import ProbeClient, Received
+from webrtc.probe import PassThroughPipeline, ProbeClient, Received
 
 LOOK = [
     "velvet-matte-lipstick:ruby-red",
@@ -49,33 +48,13 @@ console = Console()
 # -- the server process ------------------------------------------------------------------------
 
 
-class PassThrough:
-    """A pipeline that returns the frame untouched: the baseline for added latency."""
-
-    def __init__(self) -> None:
-        self.stats = PipelineStats()
-        self._look: tuple[LookItem, ...] = ()
-
-    @property
-    def look(self) -> tuple[LookItem, ...]:
-        return self._look
-
-    def set_look(self, products: Sequence[str | LookItem], intensity: float = 1.0) -> None:
-        self._look = tuple(p for p in products if isinstance(p, LookItem))
-
-    def process(self, frame: object, timestamp: float | None = None) -> NDArray[np.uint8]:
-        assert isinstance(frame, np.ndarray)
-        self.stats.frames += 1
-        return frame
-
-
 def serve(mode: str, port: int, spin: bool, shared: bool) -> None:
     from aiohttp import web
 
     from tryon.runtime.session import RuntimeConfig
     from webrtc import ServerConfig, create_app
 
-    factory = (lambda items: PassThrough()) if mode == "passthrough" else None
+    factory = (lambda items: PassThroughPipeline()) if mode == "passthrough" else None
     config = ServerConfig(
         port=port,
         max_sessions=8,

@@ -8,8 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,25 +17,14 @@ import pytest
 import pytest_asyncio
 from aiohttp.test_utils import make_mocked_request
 from live_helpers import LIPSTICK, Live, live_fixture
+from test_cli import run_cli
 
 from tryon.errors import InputError
 from webrtc.config import ServerConfig
 from webrtc.guard import BodyError, check_offer_token
 from webrtc.turn import TurnSecret, TurnServer
 
-REPO = Path(__file__).resolve().parents[1]
 SECRET = b"0123456789abcdef0123456789abcdef"
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tryon", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        env=env,
-    )
 
 
 def test_binding_beyond_loopback_needs_tls_or_an_explicit_flag() -> None:
@@ -60,7 +47,7 @@ def test_secrets_never_come_from_the_command_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "visible to every user" in proc.stderr
     assert "hunter2" not in proc.stderr
-    proc = run_cli("serve", "--turn-url", "turn:127.0.0.1:3478", env={"PATH": "/usr/bin:/bin"})
+    proc = run_cli("serve", "--turn-url", "turn:127.0.0.1:3478", env={"TRYON_TURN_SECRET": ""})
     assert proc.returncode == 2
     assert "TRYON_TURN_SECRET" in proc.stderr
     assert "offer_token=" not in repr(ServerConfig(offer_token="x" * 20))

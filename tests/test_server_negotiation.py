@@ -7,38 +7,20 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-import numpy as np
 import pytest
 import pytest_asyncio
 from live_helpers import Live, live_fixture
-from numpy.typing import NDArray
 from test_server_faults import real_offer_sdp
 
-from tryon.pipeline import LookItem, PipelineStats
+from tryon.pipeline import LookItem
+from webrtc.probe import PassThroughPipeline
 from webrtc.track import FramePipeline
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
 
-class PassThrough:
-    def __init__(self, items: Sequence[LookItem] = ()) -> None:
-        self.stats = PipelineStats()
-        self._look = tuple(items)
-
-    @property
-    def look(self) -> tuple[LookItem, ...]:
-        return self._look
-
-    def set_look(self, products: Sequence[str | LookItem], intensity: float = 1.0) -> None:
-        self._look = tuple(p for p in products if isinstance(p, LookItem))
-
-    def process(self, frame: object, timestamp: float | None = None) -> NDArray[np.uint8]:
-        assert isinstance(frame, np.ndarray)
-        return frame
-
-
 def pass_through(items: Sequence[LookItem]) -> FramePipeline:
-    return PassThrough(items)
+    return PassThroughPipeline(items)
 
 
 live = pytest_asyncio.fixture(live_fixture(max_sessions=200, connect_timeout=2.0))

@@ -7,22 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from live_helpers import LIPSTICK, Live, live_fixture, shared_catalog
-from numpy.typing import NDArray
 
-from tryon.pipeline import LookItem, PipelineStats, resolve_item
+from tryon.pipeline import LookItem, resolve_item
 from webrtc.app import SERVER_KEY
 from webrtc.config import ServerConfig
 from webrtc.control import ControlError, parse_message
 from webrtc.metrics import Metrics
+from webrtc.probe import PassThroughPipeline
 from webrtc.session import Session
 
 json_values = st.recursive(
@@ -76,25 +75,6 @@ def test_parse_message_returns_a_request_or_says_why(raw: str | bytes) -> None:
     assert message, "a refusal says why"
 
 
-class FakePipeline:
-    """Just enough of a pipeline for a session's control side: the look it was given."""
-
-    def __init__(self) -> None:
-        self.stats = PipelineStats()
-        self._look: tuple[LookItem, ...] = ()
-
-    @property
-    def look(self) -> tuple[LookItem, ...]:
-        return self._look
-
-    def set_look(self, products: Sequence[str | LookItem], intensity: float = 1.0) -> None:
-        self._look = tuple(p for p in products if isinstance(p, LookItem))
-
-    def process(self, frame: object, timestamp: float | None = None) -> NDArray[np.uint8]:
-        assert isinstance(frame, np.ndarray)
-        return frame
-
-
 @pytest.fixture(scope="module")
 def fuzz_session() -> Iterator[tuple[asyncio.AbstractEventLoop, Session, list[str]]]:
     loop = asyncio.new_event_loop()
@@ -104,7 +84,7 @@ def fuzz_session() -> Iterator[tuple[asyncio.AbstractEventLoop, Session, list[st
         return Session(
             "fuzz-session-id",
             ServerConfig(),
-            FakePipeline(),
+            PassThroughPipeline(),
             lambda spec: resolve_item(catalog, spec),
             Metrics(),
             lambda _: None,

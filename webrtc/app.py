@@ -25,12 +25,11 @@ from tryon.pipeline import RENDERED_KINDS, LookItem, PipelineConfig, TryOnPipeli
 from webrtc.config import ServerConfig
 from webrtc.guard import (
     JSON_TYPES,
+    REFUSAL_REASONS,
     BodyError,
     Guard,
-    check_content_type,
-    check_offer_token,
+    client_body,
     errors_as_json,
-    read_body,
     security_headers,
 )
 from webrtc.metrics import CONTENT_TYPE, Metrics
@@ -139,14 +138,10 @@ class Server:
     async def _read_offer(self, request: web.Request) -> tuple[RTCSessionDescription, list[LookItem]]:
         config = self.config
         try:
-            check_offer_token(request, config)
-            check_content_type(request, JSON_TYPES, "offer")
-            body = await read_body(
-                request, config.max_offer_bytes, config.body_timeout, config.body_deadline, "offer"
-            )
+            body = await client_body(request, config, JSON_TYPES, config.max_offer_bytes, "offer")
         except BodyError as exc:
-            reason = {401: "auth", 403: "auth", 408: "timeout", 413: "size", 415: "content_type"}
-            raise OfferRefusedError(reason.get(exc.status, "malformed"), exc.message, exc.status) from None
+            reason = REFUSAL_REASONS.get(exc.status, "malformed")
+            raise OfferRefusedError(reason, exc.message, exc.status) from None
         return parse_offer(body, self.resolve, config.max_look)
 
     def _closed(self, session: Session) -> None:

@@ -118,6 +118,20 @@ async def read_body(
     return b"".join(chunks)
 
 
+REFUSAL_REASONS = {401: "auth", 403: "auth", 408: "timeout", 413: "size", 415: "content_type"}
+"""A :class:`BodyError`'s status as a metric label (anything else: ``malformed``)."""
+
+
+async def client_body(
+    request: web.Request, config: ServerConfig, types: Iterable[str], limit: int, what: str
+) -> bytes:
+    """A session-opening or costly request's body, after its checks: the token (for other
+    machines), the content type, then the whole body within ``limit``. Raises :class:`BodyError`."""
+    check_offer_token(request, config)
+    check_content_type(request, types, what)
+    return await read_body(request, limit, config.body_timeout, config.body_deadline, what)
+
+
 def media_type(request: web.Request) -> str:
     return request.content_type.lower() if request.headers.get("Content-Type") else ""
 

@@ -23,7 +23,7 @@ from tryon.media import UPLOAD_FORMATS, ImageInfo, decode_image, encode_png, pro
 from tryon.media.probe import describe_bytes, sniff_format
 from tryon.pipeline import LookItem, PipelineConfig, TryOnPipeline, check_intensity, resolve_item
 from webrtc.config import ServerConfig
-from webrtc.guard import IMAGE_TYPES, BodyError, check_content_type, check_offer_token, read_body
+from webrtc.guard import IMAGE_TYPES, REFUSAL_REASONS, BodyError, client_body
 from webrtc.metrics import Metrics
 from webrtc.responses import json_error
 
@@ -55,15 +55,9 @@ class PhotoService:
             self.metrics.photos.labels("bad_request").inc()
             return json_error(400, str(exc))
         try:
-            check_offer_token(request, config)
-            check_content_type(request, IMAGE_TYPES, "photo")
-            data = await read_body(
-                request, config.max_photo_bytes, config.body_timeout, config.body_deadline, "photo"
-            )
+            data = await client_body(request, config, IMAGE_TYPES, config.max_photo_bytes, "photo")
         except BodyError as exc:
-            labels = {401: "auth", 403: "auth", 413: "too_large", 415: "bad_image", 408: "timeout"}
-            label = labels.get(exc.status, "bad_request")
-            self.metrics.photos.labels(label).inc()
+            self.metrics.photos.labels(REFUSAL_REASONS.get(exc.status, "bad_request")).inc()
             return json_error(exc.status, exc.message)
         if not data:
             self.metrics.photos.labels("bad_request").inc()

@@ -30,6 +30,7 @@ from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 from numpy.typing import NDArray
 
+from tryon.pipeline import LookItem, PipelineStats
 from webrtc.ice import IcePolicy, use_policy
 
 BLOCK = 16
@@ -86,6 +87,28 @@ def write_y4m(path: str | Path, frames: Sequence[NDArray[np.uint8]], fps: int = 
         for rgb in frames:
             f.write(b"FRAME\n")
             f.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes())
+
+
+class PassThroughPipeline:
+    """A :class:`~webrtc.track.FramePipeline` that returns frames untouched and keeps the look it
+    is given: the baseline for added latency, and a cheap stand-in where negotiation or the
+    control channel is under test."""
+
+    def __init__(self, items: Sequence[LookItem] = ()) -> None:
+        self.stats = PipelineStats()
+        self._look: tuple[LookItem, ...] = tuple(items)
+
+    @property
+    def look(self) -> tuple[LookItem, ...]:
+        return self._look
+
+    def set_look(self, products: Sequence[str | LookItem], intensity: float = 1.0) -> None:
+        self._look = tuple(p for p in products if isinstance(p, LookItem))
+
+    def process(self, frame: object, timestamp: float | None = None) -> NDArray[np.uint8]:
+        assert isinstance(frame, np.ndarray)
+        self.stats.frames += 1
+        return frame
 
 
 class SyntheticCamera(MediaStreamTrack):
