@@ -1,5 +1,6 @@
 """What the accessory renderers (earrings, hats, necklaces) share: their parameters, the product
-sprites loaded once, the head pose and real-world scale of a face, and the face's silhouette.
+sprites (loaded through :mod:`tryon.render.asset_cache`), the head pose and real-world scale of a
+face, and the face's silhouette.
 
 Sizes are real: a face's pixels per millimetre come from its head pose (the canonical unit, the
 distance between the outer eye corners, is :data:`MM_PER_UNIT` mm on an average adult), and a
@@ -8,16 +9,15 @@ sprite's from its ``size_mm.width``; so a 28 mm hoop is drawn 28 mm wide on any 
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from tryon.catalog.schema import Product, Variant
 from tryon.errors import InputError
 from tryon.headpose import HeadPose, estimate_head_pose
+from tryon.render.asset_cache import asset_cache, frozen, read_rgba
 from tryon.render.color import linear_color
 from tryon.render.regions import SILHOUETTE
 from tryon.render.sprite import Sprite
@@ -72,20 +72,17 @@ def facing_away(pose: HeadPose, side: int) -> float:
     return float(np.degrees(np.arcsin(np.clip(normal[2], -1.0, 1.0))))
 
 
-@functools.lru_cache(maxsize=64)
-def _load(path: str, anchors: tuple[tuple[str, float, float], ...], width_mm: float, name: str) -> Sprite:
-    rgba = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:
-        got = getattr(rgba, "shape", None)
-        raise InputError(f"{path}: expected an RGBA PNG, got shape {got}")
-    if rgba.dtype != np.uint8:
-        rgba = (rgba / 257).astype(np.uint8)
-    points = {key: (x, y) for key, x, y in anchors}
-    return Sprite(np.ascontiguousarray(cv2.cvtColor(rgba, cv2.COLOR_BGRA2RGBA)), points, width_mm, name)
+def load_sprite(
+    path: str, anchors: tuple[tuple[str, float, float], ...], width_mm: float, name: str
+) -> Sprite:
+    """The RGBA image at ``path`` as a sprite, read-only, its pyramid computed (not cached)."""
+    sprite = Sprite(frozen(read_rgba(path)), {key: (x, y) for key, x, y in anchors}, width_mm, name)
+    sprite.pyramid  # noqa: B018 -- now, so the cache counts its bytes
+    return sprite
 
 
 def product_sprite(product: Product, name: str = "front") -> Sprite:
-    """The product's RGBA asset ``name`` as a sprite (loaded once)."""
+    """The product's RGBA asset ``name`` as a sprite, through the asset cache."""
     asset = product.assets.get(name)
     if asset is None:
         raise InputError(f"product {product.id!r}: expected a {name!r} asset for {product.kind}, got none")
@@ -95,4 +92,5 @@ def product_sprite(product: Product, name: str = "front") -> Sprite:
             f"product {product.id!r}: assets.{name}.size_mm.width: expected the image's width in mm, got none"
         )
     anchors = tuple(sorted((key, x, y) for key, (x, y) in asset.anchors.items()))
-    return _load(str(asset.path), anchors, float(width), f"{product.id} {name}")
+    args = (str(asset.path), anchors, float(width), f"{product.id} {name}")
+    return asset_cache().get_or_load(("sprite", *args), lambda: load_sprite(*args))

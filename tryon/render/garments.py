@@ -24,7 +24,6 @@ Stateless: ``render_garment(frame, pose, asset, params, person=None, hands=()) -
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,6 +33,7 @@ from numpy.typing import NDArray
 
 from tryon.catalog.schema import Product, Variant
 from tryon.errors import InputError
+from tryon.render.asset_cache import asset_cache, read_mask, read_rgba
 from tryon.render.color import LUMA, to_linear, to_srgb
 from tryon.render.hair import hair_mask
 from tryon.render.sprite import Sprite, sprite_box, warp_sprite
@@ -111,6 +111,12 @@ class GarmentAsset:
     def long_sleeves(self) -> bool:
         return "left_elbow" in self.anchors and "right_elbow" in self.anchors
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the pieces' images and pyramids (computed now if they were not yet)."""
+        pieces = [self.body, *(p for side in self.sleeves.values() for p in side)]
+        return sum(p.sprite.nbytes for p in pieces)
+
 
 def _part(
     rgba: NDArray[np.uint8],
@@ -128,8 +134,9 @@ def _part(
     inside = keep[y0:y1, x0:x1]
     out[..., 3] = np.where(inside, out[..., 3], 0)
     out[~inside, :3] = 0
+    out.setflags(write=False)  # a piece is shared by every session drawing the garment
     width = mm * out.shape[1] / rgba.shape[1]
-    return Piece(Sprite(np.ascontiguousarray(out), {}, width, name), (x0, y0))  # the anchors are the asset's
+    return Piece(Sprite(out, {}, width, name), (x0, y0))  # the anchors are the asset's
 
 
 def split_garment(
@@ -476,30 +483,21 @@ def face_of(pose: Pose, faces: Sequence[Face]) -> Face | None:
 # -- loading -------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=16)
-def _load(
+def load_garment(
     front: str, parts: str, anchors: tuple[tuple[str, float, float], ...], width_mm: float
 ) -> GarmentAsset:
-    rgba = cv2.imread(front, cv2.IMREAD_UNCHANGED)
-    if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:
-        raise InputError(f"{front}: expected an RGBA PNG, got shape {getattr(rgba, 'shape', None)}")
-    labels = cv2.imread(parts, cv2.IMREAD_UNCHANGED)
-    if labels is None:
-        raise InputError(
-            f"{parts}: expected a PNG of part labels (0 none, 1 body, 2 left sleeve, 3 right), got none"
-        )
-    if labels.ndim == 3:
-        labels = labels[..., 0]
-    return split_garment(
-        np.ascontiguousarray(cv2.cvtColor(rgba, cv2.COLOR_BGRA2RGBA)),
-        np.ascontiguousarray(labels.astype(np.uint8)),
-        {k: (x, y) for k, x, y in anchors},
-        width_mm,
-    )
+    """The flat lay and part labels at these paths, split, read-only, the pyramids computed (not
+    cached: :func:`garment_asset` is)."""
+    rgba = read_rgba(front)
+    labels = read_mask(parts, "a PNG of part labels (0 none, 1 body, 2 left sleeve, 3 right)", labels=True)
+    asset = split_garment(rgba, labels, {k: (x, y) for k, x, y in anchors}, width_mm)
+    asset.nbytes  # noqa: B018 -- the pyramids now, so the cache counts their bytes
+    return asset
 
 
 def garment_asset(product: Product, variant: Variant | None = None) -> GarmentAsset:
-    """The garment of this colourway (its own image when the variant names one), loaded once."""
+    """The garment of this colourway (its own image when the variant names one), through the
+    asset cache."""
     front = product.assets.get("front")
     parts = product.assets.get("parts")
     if front is None or parts is None:
@@ -513,7 +511,8 @@ def garment_asset(product: Product, variant: Variant | None = None) -> GarmentAs
         raise InputError(
             f"product {product.id!r}: assets.front.size_mm.width: expected the image's width in mm, got none"
         )
-    return _load(str(image.path), str(parts.path), anchors, float(width))
+    args = (str(image.path), str(parts.path), anchors, float(width))
+    return asset_cache().get_or_load(("garment", *args), lambda: load_garment(*args))
 
 
 def garment_params(product: Product, intensity: float = 1.0) -> GarmentParams:

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from tryon.catalog.schema import Product, Variant
 from tryon.errors import InputError
 from tryon.headpose import HeadPose, estimate_head_pose, load_canonical
-from tryon.media.images import read_image
+from tryon.render.asset_cache import asset_cache, frozen, read_mask, read_rgba
 from tryon.render.color import linear_color, to_linear, to_srgb
 from tryon.render.masks import fixed_points
 from tryon.render.regions import SILHOUETTE
@@ -72,7 +72,16 @@ class GlassesAsset:
             front = np.asarray(cv2.pyrDown(front), np.float32)
             lenses = np.asarray(cv2.pyrDown(lenses), np.float32)
             levels.append((levels[-1][0] / 2, front, lenses))
+        for _, f, m in levels:  # shared by every session drawing these glasses
+            f.setflags(write=False)
+            m.setflags(write=False)
         return levels
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: the images and their pyramid (computed now if it was not yet)."""
+        pyramid = sum(int(f.nbytes) + int(m.nbytes) for _, f, m in self.pyramid)
+        return int(self.front.nbytes) + int(self.lenses.nbytes) + pyramid
 
     @functools.cached_property
     def placement(self) -> tuple[float, NDArray[np.float64]]:
@@ -84,6 +93,7 @@ class GlassesAsset:
         bridge = shape[NOSE_BRIDGE]
         z = bridge[2] - FRAME_DEPTH
         origin = np.array([bridge[0] - k * self.bridge[0], bridge[1] - k * self.bridge[1], z])
+        origin.setflags(write=False)
         return k, origin
 
     def level(self, scale: float) -> tuple[float, NDArray[np.float32], NDArray[np.float32]]:
@@ -217,34 +227,35 @@ DEFAULT_LENS_OPACITY = {"glasses": 0.08, "sunglasses": 0.8}
 DEFAULT_LENS = (128, 128, 128)
 
 
-@functools.lru_cache(maxsize=32)
-def _load(front: str, lenses: str, anchors: tuple[tuple[str, float, float], ...]) -> GlassesAsset:
-    rgba = cv2.imread(front, cv2.IMREAD_UNCHANGED)
-    if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:
-        got = getattr(rgba, "shape", None)
-        raise InputError(f"{front}: expected an RGBA PNG (the frame with its alpha), got shape {got}")
-    mask = read_image(lenses)[..., 0]
+def load_glasses(front: str, lenses: str, anchors: tuple[tuple[str, float, float], ...]) -> GlassesAsset:
+    """The frame front (RGBA) and lens mask at these paths, read-only, the pyramid computed (not
+    cached: :func:`glasses_asset` is)."""
+    rgba = read_rgba(front)
+    mask = read_mask(lenses, "a lens mask (255 inside the lenses)")
     points = {name: (x, y) for name, x, y in anchors}
-    return GlassesAsset(
-        front=np.ascontiguousarray(cv2.cvtColor(rgba, cv2.COLOR_BGRA2RGBA)),
-        lenses=np.ascontiguousarray(mask),
+    asset = GlassesAsset(
+        front=frozen(rgba),
+        lenses=frozen(mask),
         left_lens=points["left_lens"],
         right_lens=points["right_lens"],
         bridge=points["bridge"],
         left_hinge=points.get("left_hinge", points["left_lens"]),
         right_hinge=points.get("right_hinge", points["right_lens"]),
     )
+    asset.pyramid  # noqa: B018 -- now, so the cache counts its bytes
+    return asset
 
 
 def glasses_asset(product: Product) -> GlassesAsset:
-    """The product's ``front`` (RGBA) and ``lenses`` (mask) assets, loaded once."""
+    """The product's ``front`` (RGBA) and ``lenses`` (mask) assets, through the asset cache."""
     front = product.assets.get("front")
     lenses = product.assets.get("lenses")
     if front is None or lenses is None:
         kind = product.kind
         raise InputError(f"product {product.id!r}: expected 'front' and 'lenses' assets for {kind}")
     anchors = tuple(sorted((name, x, y) for name, (x, y) in front.anchors.items()))
-    return _load(str(front.path), str(lenses.path), anchors)
+    args = (str(front.path), str(lenses.path), anchors)
+    return asset_cache().get_or_load(("glasses", *args), lambda: load_glasses(*args))
 
 
 def glasses_params(product: Product, variant: Variant, intensity: float = 1.0) -> GlassesParams:

@@ -7,7 +7,8 @@ area-filtered, not aliased), warps the premultiplied sprite into the frame's box
 it (when the variant has a colour the sprite's RGB is shading: white takes the colour) and
 composites it in linear light, times a per-pixel coverage (what occludes it) and the intensity.
 
-Stateless; the sprite's pyramid is computed once per sprite and cached.
+Stateless; the sprite's pyramid is computed once per sprite and cached, its levels read-only (a
+loaded sprite is shared by every session: see :mod:`tryon.render.asset_cache`).
 """
 
 from __future__ import annotations
@@ -85,14 +86,21 @@ class Sprite:
 
     @functools.cached_property
     def pyramid(self) -> list[tuple[float, NDArray[np.float32]]]:
-        """``(scale, premultiplied linear RGBA)`` at 1, 1/2, 1/4, ... (area-filtered)."""
+        """``(scale, premultiplied linear RGBA)`` at 1, 1/2, 1/4, ... (area-filtered), read-only."""
         alpha = self.rgba[..., 3:4].astype(np.float32) / np.float32(255.0)
         level: NDArray[np.float32] = np.concatenate([to_linear(self.rgba[..., :3]) * alpha, alpha], axis=2)
         levels = [(1.0, level)]
         while min(level.shape[:2]) > 16:
             level = np.asarray(cv2.pyrDown(level), np.float32)
             levels.append((levels[-1][0] / 2, level))
+        for _, a in levels:
+            a.setflags(write=False)
         return levels
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: the image and its pyramid (computed now if it was not yet)."""
+        return int(self.rgba.nbytes) + sum(int(a.nbytes) for _, a in self.pyramid)
 
     def level(self, scale: float) -> tuple[float, NDArray[np.float32]]:
         """The coarsest level still at least ``scale`` (target pixels per sprite pixel)."""
