@@ -114,10 +114,11 @@ def phase_cycle(budget_mb: float, frames: int) -> dict[str, Any]:
     return out
 
 
-async def _sessions(n: int) -> dict[str, Any]:
+async def _sessions(n: int, arenas: bool) -> dict[str, Any]:
     import aiohttp
     from aiohttp.test_utils import TestServer
 
+    from tryon.runtime.allocator import limit_arenas
     from webrtc import ServerConfig, create_app
     from webrtc.probe import ProbeClient
 
@@ -125,7 +126,10 @@ async def _sessions(n: int) -> dict[str, Any]:
     specs = looks(catalog)
     image = frame()
     start = rss_mb()
-    server = TestServer(create_app(ServerConfig(), catalog=catalog), host="127.0.0.1")
+    config = ServerConfig()
+    if arenas and config.malloc_arenas is not None:  # as `tryon serve` does
+        limit_arenas(config.malloc_arenas)
+    server = TestServer(create_app(config, catalog=catalog), host="127.0.0.1")
     await server.start_server()
     samples: list[tuple[int, float]] = [(0, rss_mb())]
     url = str(server.make_url("/"))
@@ -152,8 +156,8 @@ async def _sessions(n: int) -> dict[str, Any]:
     return {"start_mb": start, "samples": samples, "trimmed_mb": trimmed_rss_mb()}
 
 
-def phase_sessions(n: int) -> dict[str, Any]:
-    return asyncio.run(_sessions(n))
+def phase_sessions(n: int, arenas: bool) -> dict[str, Any]:
+    return asyncio.run(_sessions(n, arenas))
 
 
 def run_phase(*args: str) -> dict[str, Any]:
@@ -195,7 +199,9 @@ def main() -> int:
     if args.phase:
         kind, *rest = args.phase
         result = (
-            phase_cycle(float(rest[0]), args.frames) if kind == "cycle" else phase_sessions(args.sessions)
+            phase_cycle(float(rest[0]), args.frames)
+            if kind == "cycle"
+            else phase_sessions(args.sessions, rest == ["serve"])
         )
         sys.stdout.write(json.dumps(result) + "\n")
         return 0
@@ -212,22 +218,27 @@ def main() -> int:
         f"[bold]{ratio:.2f}[/]; levels off: {bounded['cycle2_mb'] - bounded['cycle1_mb'] < LEVEL_MB}"
     )
 
-    console.print(f"{args.sessions} live sessions, one after another ...")
-    live = run_phase("sessions", "--sessions", str(args.sessions))
-    table = Table(title=f"Live server, {args.sessions} sessions in turn (RSS, MB)")
+    runs = {}
+    for arenas in ("serve", "glibc"):
+        console.print(f"{args.sessions} live sessions, one after another, arenas: {arenas} ...")
+        runs[arenas] = run_phase("sessions", arenas, "--sessions", str(args.sessions))
+    table = Table(title=f"Live server, {args.sessions} sessions in turn, trimmed after each (RSS, MB)")
     table.add_column("sessions", justify="right")
-    table.add_column("RSS", justify="right")
-    for n, mb in live["samples"]:
-        table.add_row(str(n), f"{mb:.0f}")
+    table.add_column("2 arenas (tryon serve)", justify="right")
+    table.add_column("glibc's default arenas", justify="right")
+    for (n, a), (_, b) in zip(runs["serve"]["samples"], runs["glibc"]["samples"], strict=True):
+        table.add_row(str(n), f"{a:.0f}", f"{b:.0f}")
     console.print(table)
-    samples = live["samples"]
-    half = samples[len(samples) // 2]
-    growth = samples[-1][1] - half[1]
-    console.print(
-        f"from {half[0]} to {samples[-1][0]} sessions: {growth:+.0f} MB; "
-        f"levels off: [bold]{growth < LEVEL_MB}[/]; after malloc_trim: {live['trimmed_mb']:.0f} MB"
-    )
-    write_results(args.out, {"cycle": rows, "assets_ratio": ratio, "sessions": live})
+    for name, live in runs.items():
+        samples = live["samples"]
+        half = samples[len(samples) // 2]
+        growth = samples[-1][1] - half[1]
+        peak = max(mb for n, mb in samples[len(samples) // 2 :])
+        console.print(
+            f"{name}: from {half[0]} to {samples[-1][0]} sessions: {growth:+.0f} MB, peak {peak:.0f} MB; "
+            f"levels off: [bold]{growth < LEVEL_MB}[/]; after malloc_trim: {live['trimmed_mb']:.0f} MB"
+        )
+    write_results(args.out, {"cycle": rows, "assets_ratio": ratio, "sessions": runs})
     return 0
 
 

@@ -9,6 +9,7 @@ Every refusal is JSON ``{"error": message}`` with a 4xx or 503 status; the serve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -22,6 +23,7 @@ from aiortc import RTCSessionDescription
 from tryon.catalog import Catalog
 from tryon.errors import TryOnError
 from tryon.pipeline import RENDERED_KINDS, LookItem, PipelineConfig, TryOnPipeline, resolve_item
+from tryon.runtime.allocator import trim_free_memory
 from webrtc.config import ServerConfig
 from webrtc.guard import (
     JSON_TYPES,
@@ -43,6 +45,8 @@ from webrtc.turn import new_session_tag
 logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).with_name("static")
+TRIM_DELAY = 0.5
+"""Seconds after a session ends before the freed heap is handed back."""
 PipelineFactory = Callable[[Sequence[LookItem]], FramePipeline]
 
 
@@ -147,6 +151,13 @@ class Server:
     def _closed(self, session: Session) -> None:
         if self.sessions.pop(session.id, None) is not None:
             self.metrics.sessions.dec()
+        # Once the session's pipeline is gone (its last references drop as close() returns),
+        # hand the freed heap back: otherwise RSS stays at the peak of every session so far.
+        asyncio.get_running_loop().call_later(TRIM_DELAY, self._trim)
+
+    def _trim(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the executor is already shut down
+            asyncio.get_running_loop().run_in_executor(self.setup_executor, trim_free_memory)
 
     async def snapshot(self, request: web.Request) -> web.StreamResponse:
         session = self.sessions.get(request.match_info["sid"])

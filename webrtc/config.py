@@ -130,6 +130,11 @@ class ServerConfig:
     session. The pipeline shares the cores with the video codecs, which a spinning pool would
     starve; the shared pool (``shared_threads``) spins, and measured worse here
     (``benchmarks/README.md``)."""
+    malloc_arenas: int | None = 2
+    """glibc malloc arenas for the serving process (``tryon serve`` applies it; ``None``: glibc's
+    default of 8 per core). With 2, memory freed by ended sessions collects where the trim after
+    each session finds it: RSS after 40 sessions ~530 MiB instead of ~700, at the same frame rate
+    (``benchmarks/README.md``, "Memory")."""
     ice_servers: tuple[IceServer, ...] = field(default_factory=tuple)
     """None by default: aiortc would otherwise use a public STUN server that a closed network
     cannot reach."""

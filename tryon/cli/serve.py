@@ -178,10 +178,13 @@ async def serve(config: Any, catalog: Any) -> None:
     from aiohttp import web
 
     from tryon.pipeline import PipelineConfig, TryOnPipeline
+    from tryon.runtime.allocator import limit_arenas
     from webrtc.app import create_app
     from webrtc.guard import runner_options
 
     context = ssl_context(config.tls_cert, config.tls_key) if config.tls_cert else None
+    if config.malloc_arenas is not None:
+        limit_arenas(config.malloc_arenas)
     # Open the models once before taking offers: a missing model fails here, not in a session.
     TryOnPipeline(catalog=catalog, config=PipelineConfig(runtime=config.runtime))
     app = create_app(config, catalog=catalog)
