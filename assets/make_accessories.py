@@ -14,10 +14,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from tryon.art.hats import draw_hat
+from tryon.art.jewelry import draw_earring, draw_necklace
 from tryon.catalog import check_products, write_product
 from tryon.catalog.schema import parse_color
-from tryon.render.hat_art import draw_hat
-from tryon.render.jewelry_art import draw_earring, draw_necklace
 from tryon.render.sprite import Sprite
 
 ROOT = Path(__file__).resolve().parent / "products"

@@ -1,5 +1,5 @@
 """Writes the starter garments (tops, a dress, jackets), drawn procedurally by
-tryon.render.garment_art (no outside images; the images are the project's own work, under its
+tryon.art.garments (no outside images; the images are the project's own work, under its
 Apache-2.0 licence): for each product a folder under assets/products/ with
 
 - front.png: the first colourway, RGBA, full colour, seen from the front with the sleeves hanging;
@@ -21,8 +21,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from tryon.art.garments import GARMENT_STYLES_TABLE, draw_garment
 from tryon.catalog import check_products, write_product
-from tryon.render.garment_art import GARMENT_STYLES_TABLE, draw_garment
 
 ROOT = Path(__file__).resolve().parent / "products"
 SHOP = "https://shop.example.com"

@@ -14,8 +14,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from tryon.art.glasses import PX_PER_MM, draw_glasses
 from tryon.catalog import check_products, write_product
-from tryon.render.glasses_art import PX_PER_MM, draw_glasses
 
 ROOT = Path(__file__).resolve().parent / "products"
 CLEAR = {"lens_color": "#E8EEF2", "opacity": 0.08}

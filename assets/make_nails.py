@@ -12,10 +12,10 @@ from typing import Any
 
 import cv2
 
+from tryon.art.nails import draw_swatch
 from tryon.catalog import check_products, write_product
 from tryon.catalog.schema import parse_color
 from tryon.render.finish import seed_of
-from tryon.render.nails_art import draw_swatch
 
 ROOT = Path(__file__).resolve().parent / "products"
 BRAND = "Lacquer Lab"

@@ -9,6 +9,8 @@ import pytest
 from goldens import assert_golden
 from numpy.typing import NDArray
 
+from tryon.art.hats import HAT_STYLES, draw_hat
+from tryon.art.jewelry import EARRING_STYLES, NECKLACE_STYLES, draw_earring, draw_necklace
 from tryon.catalog import Catalog
 from tryon.errors import InputError
 from tryon.geometry import Roi
@@ -17,9 +19,7 @@ from tryon.perception import Perception, PerceptionConfig
 from tryon.pipeline import PipelineConfig, TryOnPipeline
 from tryon.render.accessory import MM_PER_UNIT, AccessoryParams, accessory_params, product_sprite
 from tryon.render.earrings import ear_lobes, render_earrings
-from tryon.render.hat_art import HAT_STYLES, draw_hat
 from tryon.render.hats import hat_matrix, render_hat
-from tryon.render.jewelry_art import EARRING_STYLES, NECKLACE_STYLES, draw_earring, draw_necklace
 from tryon.render.necklaces import Neck, neck_of, necklace_matrix, render_necklace
 from tryon.render.regions import SILHOUETTE
 from tryon.render.sprite import Sprite

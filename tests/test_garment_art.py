@@ -1,4 +1,4 @@
-"""The drawn garments (tryon.render.garment_art, assets/make_garments.py): anchors where they belong
+"""The drawn garments (tryon.art.garments, assets/make_garments.py): anchors where they belong
 on the image and the part map, part labels on the right side, the child's pyjama a 65% copy of the
 adult's with the same pattern, and every garment in the catalog complete."""
 
@@ -12,10 +12,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from tryon.catalog import Catalog, Product
-from tryon.catalog.schema import REQUIRED_ANCHORS
-from tryon.errors import InputError
-from tryon.render.garment_art import (
+from tryon.art.garments import (
     FOREARM_MM,
     GARMENT_COLOURWAYS,
     GARMENT_STYLES,
@@ -24,6 +21,9 @@ from tryon.render.garment_art import (
     UPPER_ARM_MM,
     draw_garment,
 )
+from tryon.catalog import Catalog, Product
+from tryon.catalog.schema import REQUIRED_ANCHORS
+from tryon.errors import InputError
 
 Anchors = dict[str, tuple[float, float]]
 GARMENT_KINDS = ("top", "dress", "jacket")

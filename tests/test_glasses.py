@@ -9,11 +9,11 @@ import pytest
 from goldens import assert_golden
 from numpy.typing import NDArray
 
+from tryon.art.glasses import STYLES, draw_glasses
 from tryon.geometry import Roi
 from tryon.headpose import estimate_head_pose, load_canonical, matrix_from_euler
 from tryon.perception import Perception, PerceptionConfig
 from tryon.render.glasses import GlassesParams, asset_to_image, render_glasses
-from tryon.render.glasses_art import STYLES, draw_glasses
 from tryon.render.regions import SILHOUETTE
 from tryon.results import Face
 from tryon.testing import Transform

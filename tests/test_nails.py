@@ -14,6 +14,7 @@ import pytest
 from goldens import assert_golden
 from numpy.typing import NDArray
 
+from tryon.art.nails import draw_swatch
 from tryon.catalog import Catalog
 from tryon.errors import InputError
 from tryon.geometry import Roi
@@ -21,7 +22,6 @@ from tryon.perception import Perception, PerceptionConfig
 from tryon.render.finish import seed_of
 from tryon.render.masks import Box, fill_polygons
 from tryon.render.nails import NAIL_FINISHES, NailParams, NailQuad, nail_quads, render_nails
-from tryon.render.nails_art import draw_swatch
 from tryon.results import Hand
 from tryon.testing import TWO_HANDS, hands_image
 

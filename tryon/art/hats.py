@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from tryon.art.jewelry import relief_shading
 from tryon.errors import InputError
-from tryon.render.jewelry_art import relief_shading
 from tryon.render.masks import fixed_point, fixed_points
 from tryon.render.sprite import Sprite
 

@@ -1,4 +1,4 @@
-"""Fabrics of the procedurally drawn garments (:mod:`tryon.render.garment_art`): colourways, and
+"""Fabrics of the procedurally drawn garments (:mod:`tryon.art.garments`): colourways, and
 per-pixel colour (sRGB in [0, 1]) plus a relief height (mm) for jersey, Breton stripes, tartan
 flannel, cable knit, a Christmas fair-isle knit chart, a floral print, denim twill and satin.
 

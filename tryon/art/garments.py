@@ -26,12 +26,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from tryon.errors import InputError
-from tryon.render import garment_details as details
-from tryon.render.garment_details import bezier as _bezier
-from tryon.render.garment_details import catmull as _catmull
-from tryon.render.garment_details import mirror
-from tryon.render.garment_patterns import (
+from tryon.art import garment_details as details
+from tryon.art.garment_details import bezier as _bezier
+from tryon.art.garment_details import catmull as _catmull
+from tryon.art.garment_details import mirror
+from tryon.art.garment_fabrics import (
     F32,
     PALETTES,
     Fabric,
@@ -46,6 +45,7 @@ from tryon.render.garment_patterns import (
     smooth_noise,
     tartan,
 )
+from tryon.errors import InputError
 
 Pts = NDArray[np.float64]
 Anchors = dict[str, tuple[float, float]]

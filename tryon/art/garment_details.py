@@ -1,4 +1,4 @@
-"""Trims and construction details of the drawn garments (:mod:`tryon.render.garment_art`):
+"""Trims and construction details of the drawn garments (:mod:`tryon.art.garments`):
 necklines and collars, seams and topstitching, hems, rib bands and cuffs, plackets, pockets,
 buttons and zips. Each works in the garment's mm frame on a ``Drawing``: colour before the
 lighting, relief (mm) and a shading factor; buttons and zip teeth are drawn after the lighting.
@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from tryon.render.garment_patterns import F32, Fabric, hex_rgb, rib_relief
+from tryon.art.garment_fabrics import F32, Fabric, hex_rgb, rib_relief
 
 if TYPE_CHECKING:
-    from tryon.render.garment_art import Drawing, Geometry
+    from tryon.art.garments import Drawing, Geometry
 
 Pts = NDArray[np.float64]
 Hardware = Callable[["Drawing", F32], F32]
