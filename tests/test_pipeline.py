@@ -116,7 +116,7 @@ def test_a_failing_stage_passes_the_frame_through(
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("renderer bug")
 
-    monkeypatch.setattr("tryon.pipeline.render_look", boom)
+    monkeypatch.setattr("tryon.render.makeup.render_look", boom)
     out = pipeline.process(portrait)
     assert np.array_equal(out, portrait)
     assert pipeline.stats.failures["render"] == 1

@@ -12,83 +12,31 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
-from tryon.catalog import Catalog, Product, Variant
+from tryon.catalog import Catalog
+from tryon.catalog.kinds import REGISTRY, kinds_of
 from tryon.errors import InputError
 from tryon.frame import validate_frame
+from tryon.look import LookItem, check_intensity
 from tryon.perception import Perception, PerceptionConfig
-from tryon.render.accessory import accessory_params, product_sprite
-from tryon.render.earrings import render_earrings
-from tryon.render.finish import seed_of
-from tryon.render.garments import (
-    GarmentAsset,
-    GarmentParams,
-    face_of,
-    garment_asset,
-    garment_params,
-    render_garment,
-)
-from tryon.render.glasses import glasses_asset, glasses_params, render_glasses
-from tryon.render.hats import render_hat
-from tryon.render.makeup import MAKEUP_KINDS, MakeupParams, render_look
-from tryon.render.nails import NailParams, render_nails
-from tryon.render.necklaces import render_necklace
-from tryon.results import Face, FrameResult
+from tryon.render.makeup import makeup_params
+from tryon.render.registry import Layer, LayerRequest, load_renderers, renderer_of
+from tryon.results import FrameResult
 from tryon.runtime.session import RuntimeConfig
 from tryon.timing import timed
 
 logger = logging.getLogger(__name__)
 
-GLASSES_KINDS = ("glasses", "sunglasses")
-ACCESSORY_KINDS = ("earrings", "hat", "necklace", "nails")
-GARMENT_KINDS = ("top", "dress", "jacket")
-RENDERED_KINDS = (*MAKEUP_KINDS, *GLASSES_KINDS, *ACCESSORY_KINDS, *GARMENT_KINDS)
-"""Kinds this version renders; the others are in the catalog for the renderers to come."""
-LAYERS = {
-    "makeup": 0,
-    "dress": 1,
-    "top": 2,
-    "jacket": 3,
-    "necklace": 4,
-    "earrings": 5,
-    "glasses": 6,
-    "sunglasses": 6,
-    "hat": 7,
-    "nails": 8,
-}
-"""Drawing order, back to front: makeup on the skin, clothes, what is worn over them, the hands."""
-STAGES_FOR: dict[str, tuple[str, ...]] = {
-    "necklace": ("poses",),
-    "earrings": ("segmentation",),
-    "nails": ("hands",),
-    **{kind: ("poses", "segmentation", "hands") for kind in GARMENT_KINDS},
-}
-"""Perception stages a kind needs besides faces (shoulders, the person mask for hair, hands)."""
-
-Frame = NDArray[np.uint8]
-Layer = Callable[[Frame, FrameResult], Frame]
-
-
-@dataclass(frozen=True)
-class LookItem:
-    product: Product
-    variant: Variant
-    intensity: float = 1.0
-
-    @property
-    def spec(self) -> str:
-        return f"{self.product.id}:{self.variant.id}"
-
-
-def check_intensity(value: object, name: str = "intensity") -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
-        raise InputError(f"{name}: expected a number in [0, 1], got {value!r}")
-    return float(value)
+GARMENT_KINDS = kinds_of("garment")
+RENDERED_KINDS: tuple[str, ...] = tuple(k for k in REGISTRY if k in load_renderers())
+"""Kinds this version renders, in the registry's order (a test checks it is all of them)."""
+STAGE_NAMES = tuple(sorted({s for spec in REGISTRY.values() for s in spec.stages}))
+"""Perception stages a look can switch on (faces always run)."""
 
 
 def resolve_item(catalog: Catalog, spec: str | LookItem, intensity: float = 1.0) -> LookItem:
@@ -105,99 +53,42 @@ def resolve_item(catalog: Catalog, spec: str | LookItem, intensity: float = 1.0)
     return LookItem(product, variant, check_intensity(intensity))
 
 
-def makeup_params(item: LookItem) -> MakeupParams:
-    """A catalog product and shade as renderer parameters."""
-    p, v = item.product, item.variant
-    params = dict(p.params)
-    if v.rgb is None:
-        raise InputError(f"product {p.id!r} shade {v.id!r}: expected a colour, got none")
-    return MakeupParams(
-        kind=p.kind,
-        color=v.rgb,
-        finish=v.finish or "satin",
-        intensity=check_intensity(float(params.get("intensity", 1.0)) * item.intensity),
-        opacity=v.opacity,
-        shimmer_color=v.shimmer_rgb,
-        wing=bool(params.get("wing", False)),
-        thickness=float(params.get("thickness", 1.0)),
-        seed=seed_of(p.id, v.id),
-    )
-
-
-def per_face(draw: Callable[[Frame, Face, FrameResult], Frame]) -> Layer:
-    """A layer drawing ``draw(frame, face, result)`` on every face of the result, in turn."""
-
-    def layer(out: Frame, r: FrameResult) -> Frame:
-        for face in r.faces:
-            out = draw(out, face, r)
-        return out
-
-    return layer
-
-
 def item_layer(item: LookItem) -> Layer:
-    """A function drawing this (non-makeup) item on every face of a frame's result; its assets
-    are loaded here, so a bad asset fails when the look is set, not on a frame."""
-    p, v, kind = item.product, item.variant, item.product.kind
-    if kind in GLASSES_KINDS:
-        asset, gp = glasses_asset(p), glasses_params(p, v, item.intensity)
-        return per_face(lambda out, face, r: render_glasses(out, face, asset, gp))
-    if kind == "nails":
-        if v.rgb is None:
-            raise InputError(f"product {p.id!r} shade {v.id!r}: expected a colour, got none")
-        polish = NailParams(v.rgb, v.finish or "cream", item.intensity, seed_of(p.id, v.id), v.shimmer_rgb)
-
-        def nails(out: Frame, r: FrameResult) -> Frame:
-            return render_nails(out, r.hands, polish) if r.hands else out
-
-        return nails
-    if kind in GARMENT_KINDS:
-        return garment_layer(garment_of(item), {})
-    sprite, ap = product_sprite(p), accessory_params(p, v, item.intensity)
-    if kind == "earrings":
-        return per_face(
-            lambda out, face, r: render_earrings(
-                out, face, sprite, ap, r.segmentation.mask if r.segmentation is not None else None
-            )
-        )
-    if kind == "hat":
-        return per_face(lambda out, face, r: render_hat(out, face, sprite, ap))
-    if kind == "necklace":
-        return per_face(lambda out, face, r: render_necklace(out, face, sprite, ap, r.poses))
-    raise InputError(
-        f"product {p.id!r}: no renderer for {kind}; this version renders {', '.join(RENDERED_KINDS)}"
-    )
+    """A layer drawing this one item (its assets loaded here: a bad asset fails now, not on a frame)."""
+    return renderer_of(item.product.kind).build(LayerRequest((item,)))
 
 
-Garment = tuple[GarmentAsset, GarmentParams]
+def build_layers(items: Sequence[LookItem], people: Mapping[tuple[int, str], LookItem]) -> list[Layer]:
+    """The look as layers, back to front by the kinds' registry layers: one per item, one for all
+    items of a grouped renderer (makeup), one per kind of a per-person renderer (garments, with
+    the people dressed in their own, by pose track id)."""
+    layered: list[tuple[int, int, Layer]] = []
+    grouped: dict[int, tuple[int, list[LookItem]]] = {}
+    per_person: set[str] = {kind for _, kind in people}
+    for item in items:
+        kind = item.product.kind
+        renderer = renderer_of(kind)
+        if renderer.grouped:
+            layer, members = grouped.setdefault(id(renderer), (REGISTRY[kind].layer, []))
+            grouped[id(renderer)] = (min(layer, REGISTRY[kind].layer), [*members, item])
+        elif renderer.per_person:
+            per_person.add(kind)
+        else:
+            layered.append((REGISTRY[kind].layer, len(layered), renderer.build(LayerRequest((item,)))))
+    for layer, members in grouped.values():
+        build = renderer_of(members[0].product.kind).build
+        layered.append((layer, len(layered), build(LayerRequest(tuple(members)))))
+    for kind in sorted(per_person, key=lambda k: REGISTRY[k].layer):
+        own = {pid: item for (pid, k), item in people.items() if k == kind}
+        default = tuple(i for i in items if i.product.kind == kind)[:1]
+        request = LayerRequest(default, own)
+        layered.append((REGISTRY[kind].layer, len(layered), renderer_of(kind).build(request)))
+    return [layer for _, _, layer in sorted(layered, key=lambda t: (t[0], t[1]))]
 
 
-def garment_of(item: LookItem) -> Garment:
-    return garment_asset(item.product, item.variant), garment_params(item.product, item.intensity)
-
-
-def garment_layer(default: Garment | None, people: Mapping[int, Garment]) -> Layer:
-    """Draws ``default`` on every tracked person, or the person's own from ``people`` (by pose
-    track id)."""
-
-    def clothes(out: Frame, r: FrameResult) -> Frame:
-        person = r.segmentation.mask if r.segmentation is not None else None
-        for pose in r.poses:
-            chosen = people.get(pose.id, default)
-            if chosen is not None:
-                out = render_garment(out, pose, chosen[0], chosen[1], person, r.hands, face_of(pose, r.faces))
-        return out
-
-    return clothes
-
-
-def makeup_layer(params: Sequence[MakeupParams]) -> Layer:
-    look = list(params)
-
-    def makeup(out: Frame, r: FrameResult) -> Frame:
-        return render_look(out, r.faces, look) if r.faces else out
-
-    return makeup
+def stages_for(kinds: set[str]) -> set[str]:
+    """Perception stages the kinds' renderers need besides faces."""
+    return {stage for kind in kinds for stage in REGISTRY[kind].stages}
 
 
 @dataclass
@@ -281,34 +172,20 @@ class TryOnPipeline:
         else:
             item = self.resolve(spec, intensity)
             kind = item.product.kind
-            if kind not in GARMENT_KINDS:
+            if not REGISTRY[kind].per_person:
+                *some, last = (k for k, spec in REGISTRY.items() if spec.per_person)
+                wearable = f"{', '.join(some)} or {last}" if some else last
                 raise InputError(
-                    f"product {item.product.id!r} is a {kind}; a person is dressed in a top, dress or jacket"
+                    f"product {item.product.id!r} is a {kind}; a person is dressed in a {wearable}"
                 )
             people = {**self._people, (person_id, kind): item}
         self._apply(self._look, people)
 
     def _apply(self, items: tuple[LookItem, ...], people: dict[tuple[int, str], LookItem]) -> None:
-        params = tuple(makeup_params(i) for i in items if i.product.kind in MAKEUP_KINDS)
-        looks = {i.product.kind: i for i in items if i.product.kind in GARMENT_KINDS}
-        garment_kinds = set(looks) | {kind for _, kind in people}
-        layered: list[tuple[int, Layer]] = [
-            (LAYERS[i.product.kind], item_layer(i))
-            for i in items
-            if i.product.kind not in MAKEUP_KINDS and i.product.kind not in GARMENT_KINDS
-        ]
-        for kind in garment_kinds:
-            own = {pid: garment_of(item) for (pid, k), item in people.items() if k == kind}
-            default = garment_of(looks[kind]) if kind in looks else None
-            layered.append((LAYERS[kind], garment_layer(default, own)))
-        layered.sort(key=lambda pair: pair[0])
-        layers = ([makeup_layer(params)] if params else []) + [layer for _, layer in layered]
-        kinds = {i.product.kind for i in items} | garment_kinds
+        layers = build_layers(items, people)
+        needed = stages_for({i.product.kind for i in items} | {kind for _, kind in people})
         # Stages the look needs are switched on; those configured on stay on.
-        stages = {
-            stage: stage in self._configured_stages or any(stage in STAGES_FOR.get(k, ()) for k in kinds)
-            for stage in {s for needed in STAGES_FOR.values() for s in needed}
-        }
+        stages = {stage: stage in self._configured_stages or stage in needed for stage in STAGE_NAMES}
         self.perception.prepare(*(s for s, on in stages.items() if on))  # load models off the frame path
         with self._lock:
             self._look, self._people, self._layers, self._stages = items, people, tuple(layers), stages
@@ -360,3 +237,19 @@ class TryOnPipeline:
         timings["total"] = (time.perf_counter() - t0) * 1e3
         self.stats.timings = timings
         return image
+
+
+__all__ = [
+    "GARMENT_KINDS",
+    "RENDERED_KINDS",
+    "LookItem",
+    "PipelineConfig",
+    "PipelineStats",
+    "TryOnPipeline",
+    "build_layers",
+    "check_intensity",
+    "item_layer",
+    "makeup_params",
+    "resolve_item",
+    "stages_for",
+]

@@ -21,6 +21,7 @@ from aiohttp import web
 from aiortc import RTCSessionDescription
 
 from tryon.catalog import Catalog
+from tryon.catalog.kinds import catalog_groups, kind_names
 from tryon.errors import TryOnError
 from tryon.pipeline import RENDERED_KINDS, LookItem, PipelineConfig, TryOnPipeline, resolve_item
 from tryon.runtime.allocator import trim_free_memory
@@ -86,7 +87,14 @@ class Server:
             item["renderable"] = p.kind in RENDERED_KINDS
             item["thumbnail"] = f"/api/products/{p.id}/assets/thumbnail" if "thumbnail" in p.assets else None
             products.append(item)
-        return web.json_response({"products": products, "kinds": list(RENDERED_KINDS)})
+        return web.json_response(
+            {
+                "products": products,
+                "kinds": list(RENDERED_KINDS),
+                "groups": catalog_groups(),
+                "kind_names": kind_names(),
+            }
+        )
 
     async def product_asset(self, request: web.Request) -> web.StreamResponse:
         pid, name = request.match_info["id"], request.match_info["name"]

@@ -4,6 +4,7 @@ Products live in ``<root>/products/<id>/product.json``; see :mod:`tryon.catalog.
 schema tables and :mod:`tryon.catalog.validate` for the rules.
 """
 
+from tryon.catalog.kinds import FAMILIES, GROUPS, REGISTRY, KindSpec, ParamSpec, kind_spec
 from tryon.catalog.loader import (
     ASSETS_ENV,
     Catalog,
@@ -23,7 +24,6 @@ from tryon.catalog.schema import (
     PARAMS,
     REQUIRED_ANCHORS,
     Asset,
-    ParamSpec,
     Product,
     Size,
     Variant,
@@ -36,15 +36,19 @@ from tryon.errors import CatalogError, ProductValidationError, UnknownProductErr
 __all__ = [
     "ALL_FINISHES",
     "ASSETS_ENV",
+    "FAMILIES",
     "FINISHES",
+    "GROUPS",
     "KINDS",
     "MAKEUP_KINDS",
     "MAX_VARIANTS",
     "PARAMS",
+    "REGISTRY",
     "REQUIRED_ANCHORS",
     "Asset",
     "Catalog",
     "CatalogError",
+    "KindSpec",
     "ParamSpec",
     "Product",
     "ProductValidationError",
@@ -57,6 +61,7 @@ __all__ = [
     "find_product_files",
     "format_color",
     "is_makeup",
+    "kind_spec",
     "load_product",
     "parse_color",
     "write_product",

@@ -1,7 +1,7 @@
-"""The product schema: kinds, finishes, parameters, anchors, and the frozen dataclasses of a product.
+"""The product schema: the frozen dataclasses of a product, and the per-kind tables validation uses.
 
-The tables here (:data:`KINDS`, :data:`FINISHES`, :data:`PARAMS`, :data:`REQUIRED_ANCHORS`) are the
-single source of truth for :mod:`tryon.catalog.validate`; extend them to add a kind or a parameter.
+The tables here (:data:`KINDS`, :data:`FINISHES`, :data:`PARAMS`, :data:`REQUIRED_ANCHORS`, ...) are
+views of the kind registry (:mod:`tryon.catalog.kinds`): add a kind or a parameter there.
 """
 
 from __future__ import annotations
@@ -10,43 +10,21 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+from tryon.catalog.kinds import REGISTRY, ParamSpec, kinds_of
 from tryon.errors import UnknownProductError
 
-KINDS: tuple[str, ...] = (
-    "lipstick",
-    "lip_gloss",
-    "blush",
-    "eyeshadow",
-    "eyeliner",
-    "brow",
-    "foundation",
-    "glasses",
-    "sunglasses",
-    "earrings",
-    "hat",
-    "necklace",
-    "nails",
-    "top",
-    "dress",
-    "jacket",
-)
-"""Every product kind the catalog accepts."""
+KINDS: tuple[str, ...] = tuple(REGISTRY)
+"""Every product kind the catalog accepts (:data:`tryon.catalog.kinds.REGISTRY`)."""
 
-MAKEUP_KINDS: tuple[str, ...] = KINDS[:7]
+MAKEUP_KINDS: tuple[str, ...] = kinds_of("makeup")
 """The kinds drawn as colour on the face (lipstick … foundation)."""
 
-FINISHES: Mapping[str, frozenset[str]] = {
-    "lipstick": frozenset({"matte", "satin", "cream", "gloss", "shimmer", "metallic"}),
-    "lip_gloss": frozenset({"gloss", "shimmer"}),
-    "blush": frozenset({"matte", "satin", "shimmer"}),
-    "eyeshadow": frozenset({"matte", "satin", "shimmer", "metallic"}),
-    "eyeliner": frozenset({"matte", "gloss"}),
-    "brow": frozenset({"matte"}),
-    "foundation": frozenset({"matte", "satin", "natural"}),
-    "nails": frozenset({"cream", "gloss", "shimmer", "glitter"}),
-}
+FINISHES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {k: s.finishes for k, s in REGISTRY.items() if s.finishes}
+)
 """Finishes allowed per kind; a kind listed here requires a colour and a finish on every variant."""
 
 ALL_FINISHES: frozenset[str] = frozenset[str]().union(*FINISHES.values())
@@ -55,83 +33,31 @@ ALL_FINISHES: frozenset[str] = frozenset[str]().union(*FINISHES.values())
 COLOR_REQUIRED_KINDS: frozenset[str] = frozenset(FINISHES)
 """Kinds whose variants must have ``color`` and ``finish``: the makeup kinds and nails."""
 
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One product-level parameter: ``"bool"``, ``"number"`` (within ``[low, high]``) or
-    ``"choice"`` (one of ``choices``), and its default."""
-
-    type: str
-    default: float | bool | str
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] = ()
-
-
-_INTENSITY = ParamSpec("number", 1.0, 0.0, 1.0)
-
-PARAMS: Mapping[str, Mapping[str, ParamSpec]] = {
-    "lipstick": {"intensity": _INTENSITY},
-    "lip_gloss": {"intensity": _INTENSITY},
-    "blush": {"intensity": _INTENSITY},
-    "eyeshadow": {"intensity": _INTENSITY},
-    "eyeliner": {
-        "intensity": _INTENSITY,
-        "wing": ParamSpec("bool", False),
-        "thickness": ParamSpec("number", 1.0, 0.3, 3.0),
-    },
-    "brow": {"intensity": _INTENSITY},
-    "foundation": {"intensity": _INTENSITY},
-    "hat": {"sit": ParamSpec("number", 0.4, 0.0, 1.0)},
-    **{
-        kind: {"fit": ParamSpec("choice", "regular", choices=("slim", "regular", "loose"))}
-        for kind in ("top", "dress", "jacket")
-    },
-}
+PARAMS: Mapping[str, Mapping[str, ParamSpec]] = MappingProxyType(
+    {k: s.params for k, s in REGISTRY.items() if s.params}
+)
 """Product-level ``params`` allowed per kind; kinds not listed take none."""
 
-REQUIRED_ANCHORS: Mapping[str, tuple[str, ...]] = {
-    "glasses": ("left_lens", "right_lens", "bridge"),
-    "sunglasses": ("left_lens", "right_lens", "bridge"),
-    "earrings": ("hook",),
-    "hat": ("brim_left", "brim_right"),
-    "necklace": ("left_end", "right_end"),
-    **{
-        kind: (
-            "neck",
-            "left_shoulder",
-            "right_shoulder",
-            "left_armpit",
-            "right_armpit",
-            "left_cuff",
-            "right_cuff",
-            "left_hem",
-            "right_hem",
-        )
-        for kind in ("top", "dress", "jacket")
-    },
-}
+REQUIRED_ANCHORS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {k: s.anchors for k, s in REGISTRY.items() if s.anchors}
+)
 """Anchors the ``front`` asset (or the first one) must have; a kind listed here needs at least one asset."""
 
-REQUIRED_ASSETS: Mapping[str, tuple[str, ...]] = {
-    kind: ("front", "parts") for kind in ("top", "dress", "jacket")
-}
+REQUIRED_ASSETS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {k: s.assets for k, s in REGISTRY.items() if s.assets}
+)
 """Assets a kind's renderer needs by name (garments: ``parts``, the body/sleeve label image)."""
 
-SIZE_CHART_KINDS = ("top", "dress", "jacket")
+SIZE_CHART_KINDS: tuple[str, ...] = tuple(k for k, s in REGISTRY.items() if s.size_chart)
 """Kinds whose products must carry a size chart (``sizes``)."""
 
-REQUIRED_SIZES: Mapping[str, tuple[str, ...]] = {
-    "glasses": ("width",),
-    "sunglasses": ("width",),
-    "earrings": ("width",),
-    "hat": ("width",),
-    "necklace": ("width",),
-    "top": ("width",),
-    "dress": ("width",),
-    "jacket": ("width",),
-}
+REQUIRED_SIZES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {k: s.sizes_mm for k, s in REGISTRY.items() if s.sizes_mm}
+)
 """Real sizes (``size_mm``) the ``front`` asset must give: ``width`` is the whole image's width in mm."""
+
+LENS_KINDS: tuple[str, ...] = tuple(k for k, s in REGISTRY.items() if s.lens)
+"""Kinds whose variants may give a lens colour and opacity."""
 
 MIRRORED_ANCHORS: tuple[tuple[str, str], ...] = (
     ("left_lens", "right_lens"),

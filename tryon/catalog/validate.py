@@ -23,6 +23,7 @@ from tryon.catalog.schema import (
     CURRENCY_RE,
     FINISHES,
     KINDS,
+    LENS_KINDS,
     MAX_VARIANTS,
     MIRRORED_ANCHORS,
     PARAMS,
@@ -46,7 +47,6 @@ BODY_CM = (30.0, 200.0)
 """The range a size chart's chest, waist or length must fall in (a newborn to the largest adult)."""
 VARIANT_REQUIRED = ("id", "name")
 VARIANT_OPTIONAL = ("color", "finish", "opacity", "shimmer_color", "lens_color", "asset")
-LENS_KINDS = ("glasses", "sunglasses")
 ASSET_REQUIRED = ("file", "anchors")
 ASSET_OPTIONAL = ("size_mm",)
 

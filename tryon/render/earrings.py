@@ -26,7 +26,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tryon.headpose import HeadPose
-from tryon.render.accessory import AccessoryParams, facing_away, head_pose, px_per_mm, silhouette
+from tryon.render.accessory import (
+    AccessoryParams,
+    accessory_params,
+    facing_away,
+    head_pose,
+    product_sprite,
+    px_per_mm,
+    silhouette,
+)
+from tryon.render.registry import Layer, LayerRequest, per_face, renders
 from tryon.render.sprite import Box, Sprite, draw_sprite, polygon_mask, scale_about
 from tryon.results import Face
 
@@ -154,3 +163,16 @@ def render_earrings(
 
         out = draw_sprite(out, sprite, m, tint=params.tint, intensity=seen, coverage=coverage)
     return out
+
+
+@renders("earrings")
+def earrings_layer(request: LayerRequest) -> Layer:
+    """The item on both ears of every face, behind hair where the person mask says so."""
+    item = request.item
+    sprite = product_sprite(item.product)
+    params = accessory_params(item.product, item.variant, item.intensity)
+    return per_face(
+        lambda out, face, r: render_earrings(
+            out, face, sprite, params, r.segmentation.mask if r.segmentation is not None else None
+        )
+    )

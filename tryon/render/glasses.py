@@ -28,6 +28,7 @@ from tryon.render.asset_cache import asset_cache, frozen, read_mask, read_rgba
 from tryon.render.color import linear_color, to_linear, to_srgb
 from tryon.render.masks import fixed_points
 from tryon.render.regions import SILHOUETTE
+from tryon.render.registry import Layer, LayerRequest, per_face, renders
 from tryon.render.sprite import coarsest_level
 from tryon.results import Face
 
@@ -268,3 +269,12 @@ def glasses_params(product: Product, variant: Variant, intensity: float = 1.0) -
         lens_opacity=opacity,
         intensity=intensity,
     )
+
+
+@renders("glasses", "sunglasses")
+def glasses_layer(request: LayerRequest) -> Layer:
+    """The item's frame and lenses on every face."""
+    item = request.item
+    asset = glasses_asset(item.product)
+    params = glasses_params(item.product, item.variant, item.intensity)
+    return per_face(lambda out, face, r: render_glasses(out, face, asset, params))

@@ -19,7 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tryon.headpose import HeadPose, load_canonical
-from tryon.render.accessory import MM_PER_UNIT, AccessoryParams, head_pose
+from tryon.render.accessory import MM_PER_UNIT, AccessoryParams, accessory_params, head_pose, product_sprite
+from tryon.render.registry import Layer, LayerRequest, per_face, renders
 from tryon.render.sprite import Sprite, draw_sprite
 from tryon.results import Face
 
@@ -61,3 +62,12 @@ def render_hat(
 ) -> NDArray[np.uint8]:
     m = hat_matrix(sprite, head_pose(face), params.sit)
     return draw_sprite(frame, sprite, m, tint=params.tint, intensity=params.intensity)
+
+
+@renders("hat")
+def hat_layer(request: LayerRequest) -> Layer:
+    """The item on every head."""
+    item = request.item
+    sprite = product_sprite(item.product)
+    params = accessory_params(item.product, item.variant, item.intensity)
+    return per_face(lambda out, face, r: render_hat(out, face, sprite, params))

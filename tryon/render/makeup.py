@@ -15,8 +15,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from tryon.catalog.kinds import REGISTRY, kinds_of
 from tryon.errors import InputError
-from tryon.frame import validate_frame
+from tryon.frame import Frame, validate_frame
+from tryon.look import LookItem, check_intensity
 from tryon.render import regions as rg
 from tryon.render.color import check_rgb, linear_color, luminance, to_linear, to_srgb
 from tryon.render.finish import (
@@ -24,18 +26,19 @@ from tryon.render.finish import (
     Finish,
     highlight,
     light_level,
+    seed_of,
     smoothstep,
     sparkle_field,
     specular_prior,
 )
 from tryon.render.masks import Box, Mask, polygon_mask
-from tryon.results import Face
+from tryon.render.registry import Layer, LayerRequest, renders
+from tryon.results import Face, FrameResult
 
-MAKEUP_KINDS = ("foundation", "blush", "brow", "eyeshadow", "eyeliner", "lipstick", "lip_gloss")
-"""Makeup kinds in the order a look applies them (base first, gloss last)."""
+MAKEUP_KINDS: tuple[str, ...] = tuple(sorted(kinds_of("makeup"), key=lambda k: REGISTRY[k].layer))
+"""Makeup kinds in the order a look applies them (base first, gloss last): their registry layers."""
 
 RGB = tuple[int, int, int]
-Frame = NDArray[np.uint8]
 
 
 @dataclass(frozen=True)
@@ -428,3 +431,34 @@ def region_mask(
     if kind not in builders:
         raise InputError(f"makeup kind: expected one of {', '.join(MAKEUP_KINDS)}, got {kind!r}")
     return builders[kind](ctx)
+
+
+def makeup_params(item: LookItem) -> MakeupParams:
+    """A catalog product and shade as renderer parameters."""
+    p, v = item.product, item.variant
+    params = dict(p.params)
+    if v.rgb is None:
+        raise InputError(f"product {p.id!r} shade {v.id!r}: expected a colour, got none")
+    return MakeupParams(
+        kind=p.kind,
+        color=v.rgb,
+        finish=v.finish or "satin",
+        intensity=check_intensity(float(params.get("intensity", 1.0)) * item.intensity),
+        opacity=v.opacity,
+        shimmer_color=v.shimmer_rgb,
+        wing=bool(params.get("wing", False)),
+        thickness=float(params.get("thickness", 1.0)),
+        seed=seed_of(p.id, v.id),
+    )
+
+
+@renders(*MAKEUP_KINDS, grouped=True)
+def makeup_layer(request: LayerRequest) -> Layer:
+    """Every makeup item of the look on every face, composed on the skin in :data:`MAKEUP_KINDS`
+    order."""
+    look = [makeup_params(item) for item in request.items]
+
+    def makeup(out: Frame, r: FrameResult) -> Frame:
+        return render_look(out, r.faces, look) if r.faces else out
+
+    return makeup

@@ -32,14 +32,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tryon.errors import InputError
-from tryon.frame import validate_frame
+from tryon.frame import Frame, validate_frame
 from tryon.render.color import check_rgb, linear_color, luminance, to_linear, to_srgb
 from tryon.render.finish import FINISHES, Finish, seed_of, smoothstep
 from tryon.render.masks import Box, feather, feather_margin, fill_polygons
-from tryon.results import Hand
+from tryon.render.registry import Layer, LayerRequest, renders
+from tryon.results import FrameResult, Hand
 
 RGB = tuple[int, int, int]
-Frame = NDArray[np.uint8]
 
 NAIL_FINISHES = ("cream", "gloss", "shimmer", "glitter")
 FINGERS = ("thumb", "index", "middle", "ring", "pinky")
@@ -349,3 +349,18 @@ def render_nails(frame: Frame, hands: Sequence[Hand], params: NailParams) -> Fra
     nails = [q for hand in hands for q in nail_quads(hand)]
     _paint(out, nails, params, _lacquer(params.finish))
     return out
+
+
+@renders("nails")
+def nails_layer(request: LayerRequest) -> Layer:
+    """The item's polish on every visible nail of every hand."""
+    item = request.item
+    p, v = item.product, item.variant
+    if v.rgb is None:
+        raise InputError(f"product {p.id!r} shade {v.id!r}: expected a colour, got none")
+    polish = NailParams(v.rgb, v.finish or "cream", item.intensity, seed_of(p.id, v.id), v.shimmer_rgb)
+
+    def nails(out: Frame, r: FrameResult) -> Frame:
+        return render_nails(out, r.hands, polish) if r.hands else out
+
+    return nails

@@ -75,30 +75,8 @@ const en = {
 
   "filters.label": "Filter products by category",
   "group.all": "All",
-  "group.lips": "Lips",
-  "group.eyes": "Eyes",
-  "group.face": "Face",
-  "group.nails": "Nails",
-  "group.accessories": "Accessories",
-  "group.clothes": "Clothing",
   "group.other": "Other",
 
-  "kind.lipstick": "Lipstick",
-  "kind.lip_gloss": "Lip gloss",
-  "kind.blush": "Blush",
-  "kind.eyeshadow": "Eyeshadow",
-  "kind.eyeliner": "Eyeliner",
-  "kind.brow": "Brow",
-  "kind.foundation": "Foundation",
-  "kind.glasses": "Glasses",
-  "kind.sunglasses": "Sunglasses",
-  "kind.earrings": "Earrings",
-  "kind.hat": "Hat",
-  "kind.necklace": "Necklace",
-  "kind.nails": "Nail polish",
-  "kind.top": "Top",
-  "kind.dress": "Dress",
-  "kind.jacket": "Jacket",
 
   "finish.matte": "Matte",
   "finish.satin": "Satin",
@@ -215,30 +193,8 @@ const fr = {
 
   "filters.label": "Filtrer les produits par catégorie",
   "group.all": "Tout",
-  "group.lips": "Lèvres",
-  "group.eyes": "Yeux",
-  "group.face": "Teint",
-  "group.nails": "Ongles",
-  "group.accessories": "Accessoires",
-  "group.clothes": "Vêtements",
   "group.other": "Autres",
 
-  "kind.lipstick": "Rouge à lèvres",
-  "kind.lip_gloss": "Gloss",
-  "kind.blush": "Blush",
-  "kind.eyeshadow": "Fard à paupières",
-  "kind.eyeliner": "Eye-liner",
-  "kind.brow": "Sourcils",
-  "kind.foundation": "Fond de teint",
-  "kind.glasses": "Lunettes",
-  "kind.sunglasses": "Lunettes de soleil",
-  "kind.earrings": "Boucles d’oreilles",
-  "kind.hat": "Chapeau",
-  "kind.necklace": "Collier",
-  "kind.nails": "Vernis à ongles",
-  "kind.top": "Haut",
-  "kind.dress": "Robe",
-  "kind.jacket": "Veste",
 
   "finish.matte": "Mat",
   "finish.satin": "Satiné",
@@ -355,30 +311,8 @@ const zh = {
 
   "filters.label": "按类别筛选产品",
   "group.all": "全部",
-  "group.lips": "唇部",
-  "group.eyes": "眼部",
-  "group.face": "面部",
-  "group.nails": "美甲",
-  "group.accessories": "配饰",
-  "group.clothes": "服装",
   "group.other": "其他",
 
-  "kind.lipstick": "口红",
-  "kind.lip_gloss": "唇彩",
-  "kind.blush": "腮红",
-  "kind.eyeshadow": "眼影",
-  "kind.eyeliner": "眼线",
-  "kind.brow": "眉笔",
-  "kind.foundation": "粉底",
-  "kind.glasses": "眼镜",
-  "kind.sunglasses": "太阳镜",
-  "kind.earrings": "耳环",
-  "kind.hat": "帽子",
-  "kind.necklace": "项链",
-  "kind.nails": "指甲油",
-  "kind.top": "上衣",
-  "kind.dress": "连衣裙",
-  "kind.jacket": "夹克",
 
   "finish.matte": "哑光",
   "finish.satin": "缎光",
@@ -471,9 +405,15 @@ function humanize(word) {
 
 /** A product kind ("lip_gloss") as shown to the shopper. */
 export function kindName(kind) {
-  const key = `kind.${kind}`;
-  return key in dictionaries.en ? t(key) : humanize(kind);
+  return registryName(kindNames[kind]) ?? humanize(kind);
 }
+
+// Kinds' and product groups' names come with the catalog (GET /api/catalog), from the kind registry.
+let kindNames = {};
+/** Take the names the catalog sent: {kind: {lang: name}}. */
+export function setKindNames(names) { kindNames = names ?? {}; }
+/** A registry name ({lang: name}) in the page's language, else in English. */
+export function registryName(names) { return names ? names[current] ?? names.en : undefined; }
 
 /** A finish ("metallic") as shown to the shopper. */
 export function finishName(finish) {

@@ -1,19 +1,18 @@
 // The shop rail: catalog and look (the model), product cards with thumbnails, kind filters, the shades
 // of the focused product and the look list. A change of the look goes to the server through live.js
 // (camera) or photo.js (photo).
-import { LOCALES, finishName, getLang, kindName, t } from "/static/i18n.js";
+import { LOCALES, finishName, getLang, kindName, registryName, setKindNames, t } from "/static/i18n.js";
 import { app, el, params } from "/static/state.js";
 import { errorText, h, safeColor } from "/static/util.js";
 import { showMessage, updateUI } from "/static/view.js";
 import { sendLook } from "/static/live.js";
 import { schedulePhoto } from "/static/photo.js";
 
-// Filter chips: kinds grouped the way a shopper browses.
-const GROUPS = [
-  ["lips", ["lipstick", "lip_gloss"]], ["eyes", ["eyeshadow", "eyeliner", "brow"]], ["face", ["blush", "foundation"]],
-  ["nails", ["nails"]], ["accessories", ["glasses", "sunglasses", "earrings", "hat", "necklace"]], ["clothes", ["top", "dress", "jacket"]],
-];
-const groupOf = (kind) => GROUPS.find(([, kinds]) => kinds.includes(kind))?.[0] ?? "other";
+// Filter chips: the product groups the catalog sends (from the kind registry), in browsing order:
+// [{id, names: {lang: name}, kinds: [...]}].
+let groups = [];
+const groupOf = (kind) => groups.find((g) => g.kinds.includes(kind))?.id ?? "other";
+const groupName = (id) => registryName(groups.find((g) => g.id === id)?.names) ?? t(`group.${id}`);
 
 // -- catalog and look ----------------------------------------------------------------------------------
 
@@ -143,10 +142,10 @@ function buildCard(p) {
 
 export function renderFilters() {
   const present = new Set(app.products.map((p) => groupOf(p.kind)));
-  const groups = [...GROUPS.map(([g]) => g), "other"].filter((g) => present.has(g));
-  if (!groups.includes(app.filter)) app.filter = "all";
-  el.kindFilters.replaceChildren(...(groups.length < 2 ? [] : ["all", ...groups].map((g) => h("button", {
-    type: "button", class: "kind-chip", "data-group": g, "aria-pressed": String(app.filter === g), text: t(`group.${g}`),
+  const shown = [...groups.map((g) => g.id), "other"].filter((g) => present.has(g));
+  if (!shown.includes(app.filter)) app.filter = "all";
+  el.kindFilters.replaceChildren(...(shown.length < 2 ? [] : ["all", ...shown].map((g) => h("button", {
+    type: "button", class: "kind-chip", "data-group": g, "aria-pressed": String(app.filter === g), text: groupName(g),
   }))));
 }
 
@@ -246,6 +245,8 @@ export async function loadCatalog() {
     if (!resp.ok) throw new Error(await errorText(resp));
     const data = await resp.json();
     app.products = Array.isArray(data.products) ? data.products : [];
+    groups = Array.isArray(data.groups) ? data.groups : [];
+    setKindNames(data.kind_names);
     app.catalog = new Map(app.products.map((p) => [p.id, p]));
     applyDeepLink();
   } catch (err) {

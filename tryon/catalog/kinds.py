@@ -1,0 +1,287 @@
+"""The kind registry: one :class:`KindSpec` per product kind, the single place that says what a kind is.
+
+Everything else is derived from :data:`REGISTRY`: the catalog's validation (anchors, sizes,
+assets, parameters, finishes), the pipeline's drawing order and the perception stages a look
+switches on, the page's product groups and the kinds' names in each language (served by
+``GET /api/catalog``). The renderers register themselves by kind beside their code
+(:func:`tryon.render.registry.renders`); a test checks that every kind here has one.
+
+To add a kind: a row in :data:`REGISTRY` (and a family or group below if it is a new one), a
+renderer module with ``@renders("kind")``, its art module and its products.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+LOCALES = ("en", "fr", "zh")
+"""Languages the page speaks; every family, group and kind is named in each."""
+
+STAGES = ("faces", "poses", "hands", "segmentation")
+"""Perception stages (:mod:`tryon.perception`); faces run for every look."""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One product-level parameter: ``"bool"``, ``"number"`` (within ``[low, high]``) or
+    ``"choice"`` (one of ``choices``), and its default."""
+
+    type: str
+    default: float | bool | str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Named:
+    """A family or a product group: its id and its name in each of :data:`LOCALES`."""
+
+    id: str
+    names: Mapping[str, str]
+
+
+FAMILIES: tuple[Named, ...] = (
+    Named("makeup", {"en": "Makeup", "fr": "Maquillage", "zh": "彩妆"}),
+    Named("eyewear", {"en": "Eyewear", "fr": "Lunetterie", "zh": "眼镜"}),
+    Named("jewellery", {"en": "Jewellery", "fr": "Bijoux", "zh": "珠宝"}),
+    Named("headwear", {"en": "Headwear", "fr": "Chapeaux", "zh": "帽子"}),
+    Named("hands", {"en": "Nails", "fr": "Ongles", "zh": "美甲"}),
+    Named("garment", {"en": "Clothing", "fr": "Vêtements", "zh": "服装"}),
+)
+"""What a kind is worn as: the renderers' families."""
+
+GROUPS: tuple[Named, ...] = (
+    Named("lips", {"en": "Lips", "fr": "Lèvres", "zh": "唇部"}),
+    Named("eyes", {"en": "Eyes", "fr": "Yeux", "zh": "眼部"}),
+    Named("face", {"en": "Face", "fr": "Teint", "zh": "面部"}),
+    Named("nails", {"en": "Nails", "fr": "Ongles", "zh": "美甲"}),
+    Named("accessories", {"en": "Accessories", "fr": "Accessoires", "zh": "配饰"}),
+    Named("clothes", {"en": "Clothing", "fr": "Vêtements", "zh": "服装"}),
+)
+"""The page's filter chips, in the order a shopper browses."""
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """Everything tryon knows about one product kind."""
+
+    name: str
+    family: str
+    group: str
+    names: Mapping[str, str]
+    """The kind's name in each of :data:`LOCALES`."""
+    layer: int
+    """Drawing order, back to front (makeup kinds: the order colours go on the skin)."""
+    stages: tuple[str, ...] = ()
+    """Perception stages the renderer needs besides faces."""
+    anchors: tuple[str, ...] = ()
+    """Anchors the ``front`` asset (or the first one) must have; non-empty: an asset is required."""
+    assets: tuple[str, ...] = ()
+    """Assets the renderer needs by name."""
+    sizes_mm: tuple[str, ...] = ()
+    """Real sizes the main asset must give (``width``: the whole image's width in mm)."""
+    size_chart: bool = False
+    """Products carry a size chart (``sizes``)."""
+    params: Mapping[str, ParamSpec] = field(default_factory=dict)
+    """Product-level ``params`` the kind takes."""
+    finishes: frozenset[str] = frozenset()
+    """Finishes allowed; non-empty: every variant needs a colour and a finish."""
+    lens: bool = False
+    """Variants may give a lens colour and opacity."""
+    per_person: bool = False
+    """One person may wear their own product of this kind (``TryOnPipeline.dress_person``)."""
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"family {self.family!r}" * (self.family not in {f.id for f in FAMILIES}),
+            f"group {self.group!r}" * (self.group not in {g.id for g in GROUPS}),
+            f"stages {self.stages}" * (not set(self.stages) <= set(STAGES) - {"faces"}),
+            f"names for {sorted(set(LOCALES) - set(self.names))}" * (not set(LOCALES) <= set(self.names)),
+        ]
+        if any(problems):
+            raise ValueError(f"kind {self.name!r}: unknown or missing {'; '.join(p for p in problems if p)}")
+
+    @property
+    def makeup(self) -> bool:
+        return self.family == "makeup"
+
+
+INTENSITY = ParamSpec("number", 1.0, 0.0, 1.0)
+FIT = {"fit": ParamSpec("choice", "regular", choices=("slim", "regular", "loose"))}
+GARMENT_ANCHORS = (
+    "neck",
+    "left_shoulder",
+    "right_shoulder",
+    "left_armpit",
+    "right_armpit",
+    "left_cuff",
+    "right_cuff",
+    "left_hem",
+    "right_hem",
+)
+GARMENT_STAGES = ("poses", "segmentation", "hands")
+LENS_ANCHORS = ("left_lens", "right_lens", "bridge")
+
+
+def _makeup(
+    name: str, group: str, names: Mapping[str, str], layer: int, finishes: str, **params: ParamSpec
+) -> KindSpec:
+    return KindSpec(
+        name,
+        "makeup",
+        group,
+        names,
+        layer,
+        params={"intensity": INTENSITY, **params},
+        finishes=frozenset(finishes.split()),
+    )
+
+
+def _garment(name: str, names: Mapping[str, str], layer: int) -> KindSpec:
+    return KindSpec(
+        name,
+        "garment",
+        "clothes",
+        names,
+        layer,
+        stages=GARMENT_STAGES,
+        anchors=GARMENT_ANCHORS,
+        assets=("front", "parts"),
+        sizes_mm=("width",),
+        size_chart=True,
+        params=FIT,
+        per_person=True,
+    )
+
+
+_ROWS: tuple[KindSpec, ...] = (
+    # Makeup: layers 0-6 are the order colours go on the skin.
+    _makeup(
+        "lipstick",
+        "lips",
+        {"en": "Lipstick", "fr": "Rouge à lèvres", "zh": "口红"},
+        5,
+        "matte satin cream gloss shimmer metallic",
+    ),
+    _makeup("lip_gloss", "lips", {"en": "Lip gloss", "fr": "Gloss", "zh": "唇彩"}, 6, "gloss shimmer"),
+    _makeup("blush", "face", {"en": "Blush", "fr": "Blush", "zh": "腮红"}, 1, "matte satin shimmer"),
+    _makeup(
+        "eyeshadow",
+        "eyes",
+        {"en": "Eyeshadow", "fr": "Fard à paupières", "zh": "眼影"},
+        3,
+        "matte satin shimmer metallic",
+    ),
+    _makeup(
+        "eyeliner",
+        "eyes",
+        {"en": "Eyeliner", "fr": "Eye-liner", "zh": "眼线"},
+        4,
+        "matte gloss",
+        wing=ParamSpec("bool", False),
+        thickness=ParamSpec("number", 1.0, 0.3, 3.0),
+    ),
+    _makeup("brow", "eyes", {"en": "Brow", "fr": "Sourcils", "zh": "眉笔"}, 2, "matte"),
+    _makeup(
+        "foundation",
+        "face",
+        {"en": "Foundation", "fr": "Fond de teint", "zh": "粉底"},
+        0,
+        "matte satin natural",
+    ),
+    KindSpec(
+        "glasses",
+        "eyewear",
+        "accessories",
+        {"en": "Glasses", "fr": "Lunettes", "zh": "眼镜"},
+        16,
+        anchors=LENS_ANCHORS,
+        sizes_mm=("width",),
+        lens=True,
+    ),
+    KindSpec(
+        "sunglasses",
+        "eyewear",
+        "accessories",
+        {"en": "Sunglasses", "fr": "Lunettes de soleil", "zh": "太阳镜"},
+        16,
+        anchors=LENS_ANCHORS,
+        sizes_mm=("width",),
+        lens=True,
+    ),
+    KindSpec(
+        "earrings",
+        "jewellery",
+        "accessories",
+        {"en": "Earrings", "fr": "Boucles d’oreilles", "zh": "耳环"},
+        15,
+        stages=("segmentation",),
+        anchors=("hook",),
+        sizes_mm=("width",),
+    ),
+    KindSpec(
+        "hat",
+        "headwear",
+        "accessories",
+        {"en": "Hat", "fr": "Chapeau", "zh": "帽子"},
+        17,
+        anchors=("brim_left", "brim_right"),
+        sizes_mm=("width",),
+        params={"sit": ParamSpec("number", 0.4, 0.0, 1.0)},
+    ),
+    KindSpec(
+        "necklace",
+        "jewellery",
+        "accessories",
+        {"en": "Necklace", "fr": "Collier", "zh": "项链"},
+        14,
+        stages=("poses",),
+        anchors=("left_end", "right_end"),
+        sizes_mm=("width",),
+    ),
+    KindSpec(
+        "nails",
+        "hands",
+        "nails",
+        {"en": "Nail polish", "fr": "Vernis à ongles", "zh": "指甲油"},
+        18,
+        stages=("hands",),
+        finishes=frozenset({"cream", "gloss", "shimmer", "glitter"}),
+    ),
+    _garment("top", {"en": "Top", "fr": "Haut", "zh": "上衣"}, 11),
+    _garment("dress", {"en": "Dress", "fr": "Robe", "zh": "连衣裙"}, 10),
+    _garment("jacket", {"en": "Jacket", "fr": "Veste", "zh": "夹克"}, 12),
+)
+
+REGISTRY: Mapping[str, KindSpec] = MappingProxyType({spec.name: spec for spec in _ROWS})
+"""Every product kind the catalog accepts, in the order the page lists them."""
+
+
+def kind_spec(kind: str) -> KindSpec:
+    """The registry's row for ``kind``; :class:`KeyError` naming the known kinds otherwise."""
+    try:
+        return REGISTRY[kind]
+    except KeyError:
+        raise KeyError(f"unknown product kind {kind!r}; expected one of {', '.join(REGISTRY)}") from None
+
+
+def kinds_of(family: str) -> tuple[str, ...]:
+    """The kinds of one family, in registry order."""
+    return tuple(k for k, spec in REGISTRY.items() if spec.family == family)
+
+
+def catalog_groups() -> list[dict[str, object]]:
+    """The page's product groups with their kinds and names (``GET /api/catalog``)."""
+    return [
+        {"id": g.id, "names": dict(g.names), "kinds": [k for k, s in REGISTRY.items() if s.group == g.id]}
+        for g in GROUPS
+        if any(s.group == g.id for s in REGISTRY.values())
+    ]
+
+
+def kind_names() -> dict[str, dict[str, str]]:
+    """Each kind's name per locale (``GET /api/catalog``)."""
+    return {k: dict(s.names) for k, s in REGISTRY.items()}
