@@ -33,6 +33,7 @@ def test_every_kind_has_a_renderer_a_layer_and_its_stages() -> None:
         assert set(spec.stages) <= set(STAGES) - {"faces"}, kind
         assert renderers[kind].grouped == spec.makeup, kind
         assert renderers[kind].per_person == spec.per_person, kind
+        assert renderers[kind].module == spec.renderer, f"{kind} is drawn in {renderers[kind].module}"
     # Makeup goes on in its layer order; everything else is drawn over it.
     assert MAKEUP_ORDER == ("foundation", "blush", "brow", "eyeshadow", "eyeliner", "lipstick", "lip_gloss")
     makeup_top = max(REGISTRY[k].layer for k in MAKEUP_KINDS)

@@ -75,6 +75,8 @@ class KindSpec:
     """The kind's name in each of :data:`LOCALES`."""
     layer: int
     """Drawing order, back to front (makeup kinds: the order colours go on the skin)."""
+    renderer: str
+    """The module whose ``@renders`` draws the kind (imported when renderers are loaded)."""
     stages: tuple[str, ...] = ()
     """Perception stages the renderer needs besides faces."""
     anchors: tuple[str, ...] = ()
@@ -135,6 +137,7 @@ def _makeup(
         group,
         names,
         layer,
+        "tryon.render.makeup",
         params={"intensity": INTENSITY, **params},
         finishes=frozenset(finishes.split()),
     )
@@ -147,6 +150,7 @@ def _garment(name: str, names: Mapping[str, str], layer: int) -> KindSpec:
         "clothes",
         names,
         layer,
+        "tryon.render.garments",
         stages=GARMENT_STAGES,
         anchors=GARMENT_ANCHORS,
         assets=("front", "parts"),
@@ -198,6 +202,7 @@ _ROWS: tuple[KindSpec, ...] = (
         "accessories",
         {"en": "Glasses", "fr": "Lunettes", "zh": "眼镜"},
         16,
+        "tryon.render.glasses",
         anchors=LENS_ANCHORS,
         sizes_mm=("width",),
         lens=True,
@@ -208,6 +213,7 @@ _ROWS: tuple[KindSpec, ...] = (
         "accessories",
         {"en": "Sunglasses", "fr": "Lunettes de soleil", "zh": "太阳镜"},
         16,
+        "tryon.render.glasses",
         anchors=LENS_ANCHORS,
         sizes_mm=("width",),
         lens=True,
@@ -218,6 +224,7 @@ _ROWS: tuple[KindSpec, ...] = (
         "accessories",
         {"en": "Earrings", "fr": "Boucles d’oreilles", "zh": "耳环"},
         15,
+        "tryon.render.earrings",
         stages=("segmentation",),
         anchors=("hook",),
         sizes_mm=("width",),
@@ -228,6 +235,7 @@ _ROWS: tuple[KindSpec, ...] = (
         "accessories",
         {"en": "Hat", "fr": "Chapeau", "zh": "帽子"},
         17,
+        "tryon.render.hats",
         anchors=("brim_left", "brim_right"),
         sizes_mm=("width",),
         params={"sit": ParamSpec("number", 0.4, 0.0, 1.0)},
@@ -238,6 +246,7 @@ _ROWS: tuple[KindSpec, ...] = (
         "accessories",
         {"en": "Necklace", "fr": "Collier", "zh": "项链"},
         14,
+        "tryon.render.necklaces",
         stages=("poses",),
         anchors=("left_end", "right_end"),
         sizes_mm=("width",),
@@ -248,6 +257,7 @@ _ROWS: tuple[KindSpec, ...] = (
         "nails",
         {"en": "Nail polish", "fr": "Vernis à ongles", "zh": "指甲油"},
         18,
+        "tryon.render.nails",
         stages=("hands",),
         finishes=frozenset({"cream", "gloss", "shimmer", "glitter"}),
     ),

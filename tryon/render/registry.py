@@ -30,16 +30,9 @@ from tryon.results import Face, FrameResult
 Layer = Callable[[Frame, FrameResult], Frame]
 """Draws part of a look on ``frame`` (a copy or in place) from the frame's perception result."""
 
-RENDERER_MODULES = (
-    "tryon.render.makeup",
-    "tryon.render.glasses",
-    "tryon.render.earrings",
-    "tryon.render.hats",
-    "tryon.render.necklaces",
-    "tryon.render.nails",
-    "tryon.render.garments",
-)
-"""Modules whose ``@renders`` registrations :func:`load_renderers` imports."""
+RENDERER_MODULES = tuple(dict.fromkeys(spec.renderer for spec in REGISTRY.values()))
+"""Modules whose ``@renders`` registrations :func:`load_renderers` imports: those the kind
+registry names, so a new kind is a registry row and its module, nothing else."""
 
 
 @dataclass(frozen=True)
