@@ -84,11 +84,11 @@ def test_the_page_groups_cover_every_kind_once() -> None:
 
 def test_a_bad_registry_row_or_registration_is_refused() -> None:
     with pytest.raises(ValueError, match="family 'shoes'"):
-        KindSpec("clog", "shoes", "accessories", {"en": "x", "fr": "x", "zh": "x"}, 30)
+        KindSpec("clog", "shoes", "accessories", {"en": "x", "fr": "x", "zh": "x"}, 30, "m")
     with pytest.raises(ValueError, match="names for"):
-        KindSpec("clog", "garment", "clothes", {"en": "Clog"}, 30)
+        KindSpec("clog", "garment", "clothes", {"en": "Clog"}, 30, "m")
     with pytest.raises(ValueError, match="stages"):
-        KindSpec("clog", "garment", "clothes", {"en": "x", "fr": "x", "zh": "x"}, 30, stages=("feet",))
+        KindSpec("clog", "garment", "clothes", {"en": "x", "fr": "x", "zh": "x"}, 30, "m", stages=("feet",))
     with pytest.raises(ValueError, match="not in the kind registry"):
         renders("clog")(lambda request: lambda out, r: out)
     with pytest.raises(ValueError, match="already has a renderer"):
