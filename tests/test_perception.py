@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from tryon.perception import Perception, PerceptionConfig
+from tryon.perception import Perception, PerceptionConfig, TrackerStage
 from tryon.runtime.session import ModelLoader, RuntimeConfig
 from tryon.runtime.store import ModelStore
 from tryon.testing import moving
@@ -38,11 +38,11 @@ def test_all_stages_with_timings(loader: ModelLoader, astronaut: NDArray[np.uint
     assert result.segmentation is not None
     assert result.segmentation.mask.shape == (512, 512)
     for stage in (
-        "face.detect",
-        "face.landmarks",
-        "face.iris",
-        "pose.detect",
-        "pose.landmarks",
+        "faces.detect",
+        "faces.landmarks",
+        "faces.iris",
+        "poses.detect",
+        "poses.landmarks",
         "hands.detect",
         "segmentation",
         "total",
@@ -59,17 +59,18 @@ def test_failing_stage_is_counted_and_the_rest_still_runs(
     loader: ModelLoader, portrait: NDArray[np.uint8], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     p = Perception(PerceptionConfig(faces=True, segmentation=True), loader)
-    assert p.face_tracker is not None
+    faces = p.stage("faces")
+    assert isinstance(faces, TrackerStage)
 
     def boom(*_: Any, **__: Any) -> Any:
         raise RuntimeError("simulated model failure")
 
-    monkeypatch.setattr(p.face_tracker, "update", boom)
+    monkeypatch.setattr(faces.tracker, "update", boom)
     result = p.process(portrait)
-    assert result.errors == ["face"]
+    assert result.errors == ["faces"]
     assert result.faces == []
     assert result.segmentation is not None
-    assert p.failures["face"] == 1
+    assert p.failures["faces"] == 1
     monkeypatch.undo()
     assert len(p.process(portrait).faces) == 1  # recovers on the next frame
 
@@ -80,10 +81,10 @@ def test_video_mode_tracks_and_reset_redetects(loader: ModelLoader, portrait: ND
         r = p.process(t.apply(portrait), i / 30)
         assert len(r.faces) == 1
         assert r.faces[0].id == 0
-    assert p.detector_runs["face"] == 1
+    assert p.detector_runs["faces"] == 1
     p.reset()
     p.process(portrait)
-    assert p.detector_runs["face"] == 2
+    assert p.detector_runs["faces"] == 2
 
 
 def test_frame_result_json_layout(loader: ModelLoader, portrait: NDArray[np.uint8]) -> None:

@@ -50,7 +50,7 @@ def test_lipstick_from_the_catalog_lands_on_the_lips(
     far = np.ones(portrait.shape[:2], bool)
     far[100:260, 90:280] = False
     assert np.array_equal(out[far], portrait[far])
-    assert {"render", "total", "face.landmarks"} <= set(pipeline.stats.timings)
+    assert {"render", "total", "faces.landmarks"} <= set(pipeline.stats.timings)
 
 
 def test_a_full_look_on_a_moving_sequence(catalog: Catalog, portrait: NDArray[np.uint8]) -> None:
@@ -73,7 +73,7 @@ def test_a_full_look_on_a_moving_sequence(catalog: Catalog, portrait: NDArray[np
         assert not np.array_equal(out, frame)
     assert pipe.stats.processed == 8
     assert sum(pipe.stats.failures.values()) == 0
-    assert pipe.perception.detector_runs["face"] <= 3  # tracked, not re-detected every frame
+    assert pipe.perception.detector_runs["faces"] <= 3  # tracked, not re-detected every frame
 
 
 def test_look_resolution_and_errors(pipeline: TryOnPipeline) -> None:
@@ -152,4 +152,4 @@ def test_static_image_mode_config(catalog: Catalog, portrait: NDArray[np.uint8])
     )
     pipe.process(portrait)
     pipe.process(portrait)
-    assert pipe.perception.detector_runs["face"] == 2
+    assert pipe.perception.detector_runs["faces"] == 2

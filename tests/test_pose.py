@@ -352,7 +352,9 @@ def test_tracking_follows_the_move_and_detects_once(
         track_id = poses[0].id if track_id is None else track_id
         assert poses[0].id == track_id, f"frame {i}: track id changed from {track_id} to {poses[0].id}"
         stages = (
-            {"pose.detect", "pose.landmarks", "pose.smooth"} if i == 0 else {"pose.landmarks", "pose.smooth"}
+            {"poses.detect", "poses.landmarks", "poses.smooth"}
+            if i == 0
+            else {"poses.landmarks", "poses.smooth"}
         )
         assert set(timings) == stages, f"frame {i}: timings {sorted(timings)}, expected {sorted(stages)}"
         got = poses[0].landmarks[FACE_AND_SHOULDERS, :2].astype(np.float64)
@@ -457,7 +459,7 @@ def test_no_person_gives_no_pose(kind: str, detector: SsdDetector, landmarker: P
     for i in range(2):
         assert tr.update(frame, i / 30, timings) == [], f"{kind}: found a pose"
     assert tr.detector_runs == 2, f"{kind}: with nobody tracked the detector should run every frame"
-    assert "pose.detect" in timings, f"{kind}: no detector timing in {sorted(timings)}"
+    assert "poses.detect" in timings, f"{kind}: no detector timing in {sorted(timings)}"
 
 
 def test_bad_frame_is_rejected(detector: SsdDetector, landmarker: PoseLandmarkModel) -> None:

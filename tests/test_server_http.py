@@ -181,4 +181,4 @@ async def test_catalog_config_health_and_metrics(live: Live) -> None:
     assert c.stats, "the server pushes stats on the channel about once a second"
     s = c.stats[-1]
     assert s["fps_in"] > 10
-    assert {"face.landmarks", "render", "total"} <= set(s["stages"])
+    assert {"faces.landmarks", "render", "total"} <= set(s["stages"])

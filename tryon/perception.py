@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from tryon.detect.ssd import FACE_FULL_RANGE, FACE_SHORT_RANGE, PALM, POSE, DetectorSpec, SsdDetector
 from tryon.errors import InputError
-from tryon.frame import validate_frame
+from tryon.frame import Frame, validate_frame
 from tryon.landmarks.face import FaceLandmarkModel
 from tryon.landmarks.hand import HandLandmarkModel
 from tryon.landmarks.iris import IrisModel
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_FPS = 30.0
 STAGES = ("faces", "poses", "hands", "segmentation")
+"""The stages, by the one name each has everywhere (the :class:`FrameResult` field too)."""
 
 
 @dataclass(frozen=True)
@@ -63,18 +65,153 @@ class PerceptionConfig:
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
 
+class Stage(Protocol):
+    """One perception stage: built from the configuration (:data:`BUILDERS`), then, per frame,
+    ``process`` fills its field of the result (and its timings, ``<name>.<step>``); ``reset``
+    forgets its tracks. ``name`` is the one name of the stage everywhere: the result's field,
+    the timings' prefix, the failure counters, the Prometheus labels."""
+
+    name: str
+
+    def process(self, image: Frame, timestamp: float, result: FrameResult) -> None: ...
+
+    def reset(self) -> None: ...
+
+    @property
+    def detector_runs(self) -> int | None: ...
+
+
+class Tracked(Protocol):
+    detector_runs: int
+
+    def update(self, image: Frame, timestamp: float, timings: dict[str, float]) -> list[Any]: ...
+
+    def reset(self) -> None: ...
+
+
+@dataclass
+class TrackerStage:
+    """A detect-then-track stage (faces, poses, hands): its tracker's list goes to
+    ``result.<name>``."""
+
+    name: str
+    tracker: Tracked
+
+    def process(self, image: Frame, timestamp: float, result: FrameResult) -> None:
+        setattr(result, self.name, self.tracker.update(image, timestamp, result.timings))
+
+    def reset(self) -> None:
+        self.tracker.reset()
+
+    @property
+    def detector_runs(self) -> int | None:
+        return self.tracker.detector_runs
+
+
+@dataclass
+class SegmentationStage:
+    """The person mask (selfie segmentation), smoothed over time in video mode."""
+
+    segmenter: SelfieSegmenter
+    name: str = "segmentation"
+
+    def process(self, image: Frame, timestamp: float, result: FrameResult) -> None:
+        with timed(result.timings, self.name):
+            result.segmentation = self.segmenter.run(image)
+
+    def reset(self) -> None:
+        self.segmenter.reset()
+
+    @property
+    def detector_runs(self) -> int | None:
+        return None
+
+
+def _min_score(c: PerceptionConfig, spec: DetectorSpec) -> float:
+    return spec.min_score if c.min_detection_confidence is None else c.min_detection_confidence
+
+
+def build_faces(c: PerceptionConfig, loader: ModelLoader) -> Stage:
+    spec = FACE_FULL_RANGE if c.face_detector == "full" else FACE_SHORT_RANGE
+    tracker = FaceTracker(
+        SsdDetector(loader.load(spec.model), spec),
+        FaceLandmarkModel(loader.load("face_landmark")),
+        FaceTrackerConfig(
+            max_faces=c.max_faces,
+            min_detection_confidence=_min_score(c, spec),
+            min_tracking_confidence=c.min_tracking_confidence,
+            static_image_mode=c.static_image_mode,
+            smooth=c.smooth,
+            detect_interval=c.detect_interval,
+        ),
+        iris=IrisModel(loader.load("iris_landmark")) if c.iris else None,
+    )
+    return TrackerStage("faces", tracker)
+
+
+def build_poses(c: PerceptionConfig, loader: ModelLoader) -> Stage:
+    tracker = PoseTracker(
+        SsdDetector(loader.load(POSE.model), POSE, exact_sampling=True),
+        PoseLandmarkModel(
+            loader.load("pose_landmark_full", outputs=None if c.pose_segmentation else WITHOUT_MASK)
+        ),
+        PoseTrackerConfig(
+            max_poses=c.max_poses,
+            min_detection_confidence=_min_score(c, POSE),
+            min_tracking_confidence=c.min_tracking_confidence,
+            static_image_mode=c.static_image_mode,
+            smooth=c.smooth,
+            segmentation=c.pose_segmentation,
+            detect_interval=c.detect_interval,
+            # not on the frames the face and palm detectors run on
+            detect_phase=c.detect_interval // 2,
+        ),
+    )
+    return TrackerStage("poses", tracker)
+
+
+def build_hands(c: PerceptionConfig, loader: ModelLoader) -> Stage:
+    tracker = HandTracker(
+        SsdDetector(loader.load(PALM.model), PALM),
+        HandLandmarkModel(loader.load("hand_landmark_full")),
+        HandTrackerConfig(
+            max_hands=c.max_hands,
+            min_detection_confidence=_min_score(c, PALM),
+            min_tracking_confidence=c.min_tracking_confidence,
+            static_image_mode=c.static_image_mode,
+            smooth=c.smooth,
+            detect_interval=c.detect_interval,
+        ),
+    )
+    return TrackerStage("hands", tracker)
+
+
+def build_segmentation(c: PerceptionConfig, loader: ModelLoader) -> Stage:
+    smoothing = 0.0 if c.static_image_mode else c.segmentation_smoothing
+    return SegmentationStage(
+        SelfieSegmenter(loader.load(SEGMENTATION_MODELS[c.segmentation_model]), smoothing)
+    )
+
+
+BUILDERS: dict[str, Callable[[PerceptionConfig, ModelLoader], Stage]] = {
+    "faces": build_faces,
+    "poses": build_poses,
+    "hands": build_hands,
+    "segmentation": build_segmentation,
+}
+"""How each stage is built, in the order stages run on a frame."""
+
+
 class Perception:
-    """Runs the configured stages on each frame; holds the trackers (``reset()`` clears them)."""
+    """Runs the configured stages on each frame; holds their trackers (``reset()`` clears them)."""
 
     def __init__(self, config: PerceptionConfig | None = None, loader: ModelLoader | None = None) -> None:
         self.config = c = config or PerceptionConfig()
         self._loader = loader or ModelLoader(config=c.runtime)
         self.failures: Counter[str] = Counter()
+        """Frames on which a stage failed, by stage name."""
         self.frames = 0
-        self.face_tracker: FaceTracker | None = None
-        self.pose_tracker: PoseTracker | None = None
-        self.hand_tracker: HandTracker | None = None
-        self.segmenter: SelfieSegmenter | None = None
+        self._built: dict[str, Stage] = {}
         self._active: set[str] = set()
         self.set_stages(faces=c.faces, poses=c.poses, hands=c.hands, segmentation=c.segmentation)
 
@@ -83,120 +220,50 @@ class Perception:
         """The stages that run on each frame: ``faces``, ``poses``, ``hands``, ``segmentation``."""
         return frozenset(self._active)
 
-    def set_stages(
-        self,
-        *,
-        faces: bool | None = None,
-        poses: bool | None = None,
-        hands: bool | None = None,
-        segmentation: bool | None = None,
-    ) -> None:
-        """Switch stages on or off (``None``: unchanged). A stage's models are loaded the first time
-        it is switched on; a stage switched off forgets its tracks, so it starts afresh when back."""
-        wanted = {"faces": faces, "poses": poses, "hands": hands, "segmentation": segmentation}
-        for stage, on in wanted.items():
-            if on is None or on == (stage in self._active):
+    def stage(self, name: str) -> Stage | None:
+        """The stage ``name`` once built (its models loaded), else ``None``."""
+        _check(name)
+        return self._built.get(name)
+
+    def set_stages(self, **on: bool | None) -> None:
+        """Switch stages on or off by name (``None``: unchanged). A stage's models are loaded the
+        first time it is switched on; a stage switched off forgets its tracks, so it starts afresh
+        when back."""
+        for name, wanted in on.items():
+            _check(name)
+            if wanted is None or wanted == (name in self._active):
                 continue
-            if on:
-                self._build(stage)
-                self._active.add(stage)
+            if wanted:
+                self._build(name)
+                self._active.add(name)
             else:
-                self._active.discard(stage)
-                holder = self._stage(stage)
-                if holder is not None:
-                    holder.reset()
+                self._active.discard(name)
+                built = self._built.get(name)
+                if built is not None:
+                    built.reset()
 
     def prepare(self, *stages: str) -> None:
         """Load the models of these stages now (without switching them on), so that switching
         them on later does not stall a frame."""
-        for stage in stages:
-            if stage not in STAGES:
-                raise InputError(f"perception stage: expected one of {', '.join(STAGES)}, got {stage!r}")
-            self._build(stage)
+        for name in stages:
+            _check(name)
+            self._build(name)
 
-    def _stage(self, name: str) -> FaceTracker | PoseTracker | HandTracker | SelfieSegmenter | None:
-        return {
-            "faces": self.face_tracker,
-            "poses": self.pose_tracker,
-            "hands": self.hand_tracker,
-            "segmentation": self.segmenter,
-        }[name]
-
-    def _build(self, stage: str) -> None:
-        c, loader = self.config, self._loader
-        if stage == "faces" and self.face_tracker is None:
-            spec = FACE_FULL_RANGE if c.face_detector == "full" else FACE_SHORT_RANGE
-            self.face_tracker = FaceTracker(
-                SsdDetector(loader.load(spec.model), spec),
-                FaceLandmarkModel(loader.load("face_landmark")),
-                FaceTrackerConfig(
-                    max_faces=c.max_faces,
-                    min_detection_confidence=self._min_score(spec),
-                    min_tracking_confidence=c.min_tracking_confidence,
-                    static_image_mode=c.static_image_mode,
-                    smooth=c.smooth,
-                    detect_interval=c.detect_interval,
-                ),
-                iris=IrisModel(loader.load("iris_landmark")) if c.iris else None,
-            )
-        elif stage == "poses" and self.pose_tracker is None:
-            self.pose_tracker = PoseTracker(
-                SsdDetector(loader.load(POSE.model), POSE, exact_sampling=True),
-                PoseLandmarkModel(
-                    loader.load("pose_landmark_full", outputs=None if c.pose_segmentation else WITHOUT_MASK)
-                ),
-                PoseTrackerConfig(
-                    max_poses=c.max_poses,
-                    min_detection_confidence=self._min_score(POSE),
-                    min_tracking_confidence=c.min_tracking_confidence,
-                    static_image_mode=c.static_image_mode,
-                    smooth=c.smooth,
-                    segmentation=c.pose_segmentation,
-                    detect_interval=c.detect_interval,
-                    # not on the frames the face and palm detectors run on
-                    detect_phase=c.detect_interval // 2,
-                ),
-            )
-        elif stage == "hands" and self.hand_tracker is None:
-            self.hand_tracker = HandTracker(
-                SsdDetector(loader.load(PALM.model), PALM),
-                HandLandmarkModel(loader.load("hand_landmark_full")),
-                HandTrackerConfig(
-                    max_hands=c.max_hands,
-                    min_detection_confidence=self._min_score(PALM),
-                    min_tracking_confidence=c.min_tracking_confidence,
-                    static_image_mode=c.static_image_mode,
-                    smooth=c.smooth,
-                    detect_interval=c.detect_interval,
-                ),
-            )
-        elif stage == "segmentation" and self.segmenter is None:
-            smoothing = 0.0 if c.static_image_mode else c.segmentation_smoothing
-            self.segmenter = SelfieSegmenter(
-                loader.load(SEGMENTATION_MODELS[c.segmentation_model]), smoothing
-            )
-
-    def _min_score(self, spec: DetectorSpec) -> float:
-        c = self.config.min_detection_confidence
-        return spec.min_score if c is None else c
+    def _build(self, name: str) -> Stage:
+        if name not in self._built:
+            self._built[name] = BUILDERS[name](self.config, self._loader)
+        return self._built[name]
 
     def reset(self) -> None:
         """Forget all tracks and smoothing state: the next frame is detected afresh."""
-        for stage in (self.face_tracker, self.pose_tracker, self.hand_tracker, self.segmenter):
-            if stage is not None:
-                stage.reset()
+        for built in self._built.values():
+            built.reset()
 
     @property
     def detector_runs(self) -> dict[str, int]:
-        runs = {}
-        for name, tracker in (
-            ("face", self.face_tracker),
-            ("pose", self.pose_tracker),
-            ("hands", self.hand_tracker),
-        ):
-            if tracker is not None:
-                runs[name] = tracker.detector_runs
-        return runs
+        """Detector runs so far, by stage (the stages that have a detector and are built)."""
+        runs = {name: built.detector_runs for name, built in self._built.items()}
+        return {name: n for name, n in runs.items() if n is not None}
 
     def process(self, frame: object, timestamp: float | None = None) -> FrameResult:
         """Perceive one RGB ``uint8`` frame ``(H, W, 3)``; ``timestamp`` in seconds (video mode)."""
@@ -206,41 +273,28 @@ class Perception:
         self.frames += 1
         h, w = image.shape[:2]
         result = FrameResult(width=w, height=h)
-        timings = result.timings
-        active = self._active
-        if self.face_tracker is not None and "faces" in active:
+        for name in BUILDERS:
+            built = self._built.get(name)
+            if built is None or name not in self._active:
+                continue
             try:
-                result.faces = self.face_tracker.update(image, ts, timings)
+                built.process(image, ts, result)
             except Exception:
-                self._fail("face", result)
-        if self.pose_tracker is not None and "poses" in active:
-            try:
-                result.poses = self.pose_tracker.update(image, ts, timings)
-            except Exception:
-                self._fail("pose", result)
-        if self.hand_tracker is not None and "hands" in active:
-            try:
-                result.hands = self.hand_tracker.update(image, ts, timings)
-            except Exception:
-                self._fail("hands", result)
-        if self.segmenter is not None and "segmentation" in active:
-            try:
-                with timed(timings, "segmentation"):
-                    result.segmentation = self.segmenter.run(image)
-            except Exception:
-                self._fail("segmentation", result)
-        timings["total"] = (time.perf_counter() - t0) * 1e3
+                self._fail(built, result)
+        result.timings["total"] = (time.perf_counter() - t0) * 1e3
         return result
 
-    def _fail(self, stage: str, result: FrameResult) -> None:
-        self.failures[stage] += 1
-        result.errors.append(stage)
-        if self.failures[stage] == 1 or self.failures[stage] % 100 == 0:
+    def _fail(self, stage: Stage, result: FrameResult) -> None:
+        name = stage.name
+        self.failures[name] += 1
+        result.errors.append(name)
+        if self.failures[name] == 1 or self.failures[name] % 100 == 0:
             logger.exception(
-                "%s stage failed on frame %d (%d failures so far)", stage, self.frames, self.failures[stage]
+                "%s stage failed on frame %d (%d failures so far)", name, self.frames, self.failures[name]
             )
-        tracker = {"face": self.face_tracker, "pose": self.pose_tracker, "hands": self.hand_tracker}.get(
-            stage
-        )
-        if tracker is not None:
-            tracker.reset()
+        stage.reset()
+
+
+def _check(name: str) -> None:
+    if name not in BUILDERS:
+        raise InputError(f"perception stage: expected one of {', '.join(BUILDERS)}, got {name!r}")

@@ -156,7 +156,7 @@ class FaceTracker:
         tracks = [] if c.static_image_mode else self._tracks
         detected: list[Roi] = []
         if self._should_detect():
-            with timed(timings, "face.detect"):
+            with timed(timings, "faces.detect"):
                 detections = self.detector.detect(frame, c.min_detection_confidence)
             self.detector_runs += 1
             self._frames_since_detect = 0
@@ -166,7 +166,7 @@ class FaceTracker:
         candidates, self._next_id = merge_rois(detected, tracks, self._next_id)
 
         seen: list[_Observation] = []
-        with timed(timings, "face.landmarks"):
+        with timed(timings, "faces.landmarks"):
             for track in candidates:
                 obs = self._observe(frame, track)
                 if obs is not None:
@@ -178,17 +178,17 @@ class FaceTracker:
             track, landmarks, score = obs.track, obs.landmarks, obs.score
             track.roi, track.tracked = obs.next_roi, True
             if self.iris is not None:
-                with timed(timings, "face.iris"):
+                with timed(timings, "faces.iris"):
                     landmarks = self.iris.refine(frame, landmarks)
             head_pose = None
             if c.head_pose:
-                with timed(timings, "face.head_pose"):
+                with timed(timings, "faces.head_pose"):
                     # From the raw landmarks: the pose has its own smoother, tuned for it.
                     head_pose = estimate_head_pose(landmarks)
                     if c.smooth and not c.static_image_mode:
                         head_pose = track.pose_smoother.update(head_pose, timestamp)
             if c.smooth and not c.static_image_mode:
-                with timed(timings, "face.smooth"):
+                with timed(timings, "faces.smooth"):
                     if track.smoother.params != c.smoothing:
                         track.smoother = LandmarkSmoother(c.smoothing)
                     landmarks = track.smoother.update(

@@ -123,12 +123,12 @@ class PoseTracker:
         if cfg.static_image_mode:
             self.reset()
         if self._should_detect():
-            with timed(timings, "pose.detect"):
+            with timed(timings, "poses.detect"):
                 self._add_detections(frame)
         self._frames += 1
 
         results: list[tuple[_Track, PoseLandmarkOutput]] = []
-        with timed(timings, "pose.landmarks"):
+        with timed(timings, "poses.landmarks"):
             for track in self._tracks:
                 out = self.landmarker.run(frame, track.roi, mask=cfg.segmentation)
                 if out.score > cfg.min_tracking_confidence:
@@ -139,7 +139,7 @@ class PoseTracker:
 
         poses: list[Pose] = []
         kept: list[_Track] = []
-        with timed(timings, "pose.smooth"):
+        with timed(timings, "poses.smooth"):
             for track, out in sorted(results, key=lambda r: -r[1].score):
                 pose, next_roi = self._finish(track, out, timestamp)
                 if not next_roi.valid or any(roi_iou(next_roi, k.roi) > OVERLAP_IOU for k in kept):
