@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -35,21 +34,18 @@ from tryon.render.accessory import (
     px_per_mm,
     silhouette,
 )
+from tryon.render.masks import Box
 from tryon.render.registry import Layer, LayerRequest, per_face, renders
-from tryon.render.sprite import Box, Sprite, draw_sprite, polygon_mask, scale_about
+from tryon.render.skin import SkinModel, not_skin, skin_model
+from tryon.render.sprite import Sprite, draw_sprite, polygon_mask, scale_about
 from tryon.results import Face
 
 LOBE = (0.80, 0.25, 0.80)
 """The subject's left ear lobe in the head frame (|x|, y, z); mirrored on the right."""
 HIDE_FROM, HIDE_TO = 22.0, 32.0
 """Degrees of turn away from the camera over which the far earring fades out."""
-SKIN_PATCHES = (50, 280, 205, 425, 101, 330)
-"""Cheek vertices whose surroundings sample the skin colour."""
 LOBE_RADIUS_MM = 5.0
 """Radius of the area around a lobe tested for hair."""
-
-SkinModel = tuple[NDArray[np.float32], NDArray[np.float32]]
-"""Median Lab colour of the face's skin and its spread."""
 
 
 @dataclass(frozen=True)
@@ -74,36 +70,6 @@ def visibility(away: float) -> float:
     """1 while the side faces the camera, falling to 0 as it turns away past the threshold."""
     t = float(np.clip((away - HIDE_FROM) / (HIDE_TO - HIDE_FROM), 0.0, 1.0))
     return 1.0 - t * t * (3.0 - 2.0 * t)
-
-
-def _lab(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
-    out: NDArray[np.float32] = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
-    return out
-
-
-def skin_model(frame: NDArray[np.uint8], face: Face) -> SkinModel:
-    """Mean and spread of the face's skin in Lab (8-bit scale) from patches on the cheeks."""
-    h, w = frame.shape[:2]
-    r = max(2, round(0.04 * face.interocular))
-    samples = []
-    for i in SKIN_PATCHES:
-        x, y = np.round(face.landmarks[i, :2]).astype(int)
-        patch = frame[max(y - r, 0) : min(y + r + 1, h), max(x - r, 0) : min(x + r + 1, w)]
-        if patch.size:
-            samples.append(patch.reshape(-1, 3))
-    lab = _lab(np.concatenate(samples)[None])[0]
-    mean = np.median(lab, axis=0).astype(np.float32)
-    spread = np.maximum(np.percentile(np.abs(lab - mean), 90, axis=0), [30.0, 10.0, 10.0]).astype(np.float32)
-    return mean, spread
-
-
-def not_skin(region: NDArray[np.uint8], skin: SkinModel) -> NDArray[np.float32]:
-    """How far each pixel is from the skin colour, 0 (skin) to 1 (clearly not skin)."""
-    mean, spread = skin
-    d = (_lab(region) - mean) / spread
-    dist = np.sqrt((d**2).sum(axis=2))
-    out: NDArray[np.float32] = np.clip((dist - 2.5) / 1.5, 0.0, 1.0).astype(np.float32)
-    return out
 
 
 def hair_cover(

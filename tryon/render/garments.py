@@ -45,6 +45,7 @@ from tryon.render.garment_assets import (
     split_garment,
 )
 from tryon.render.hair import hair_mask
+from tryon.render.masks import Box
 from tryon.render.registry import Layer, LayerRequest, renders
 from tryon.render.sprite import Sprite, sprite_box, warp_sprite
 from tryon.results import Face, FrameResult, Hand, Pose
@@ -227,7 +228,7 @@ def _dilated(mask: NDArray[np.float32], radius: int) -> NDArray[np.float32]:
 
 
 def occluders(
-    body: Body, hands: Sequence[Hand], box: tuple[int, int, int, int]
+    body: Body, hands: Sequence[Hand], box: Box
 ) -> tuple[NDArray[np.float32] | None, NDArray[np.float32] | None]:
     """``(forearms, hands)`` masks in [0, 1] over ``box`` (x0, y0, x1, y1) of the person's own
     forearms and hands; ``None`` for one that does not reach the box."""
@@ -319,12 +320,12 @@ def render_garment(
         return frame
     x0, y0 = min(b[0] for _, _, b in placed), min(b[1] for _, _, b in placed)
     x1, y1 = max(b[2] for _, _, b in placed), max(b[3] for _, _, b in placed)
-    arms, palms = occluders(body, hands, (x0, y0, x1, y1))
+    arms, palms = occluders(body, hands, Box(x0, y0, x1, y1))
     # The garment alone, premultiplied in linear light: the body, the person's forearms cut out
     # of it, the sleeves over both; then what is in front of everything is cut out.
     canvas = np.zeros((y1 - y0, x1 - x0, 4), np.float32)
     for sprite, m, (bx0, by0, bx1, by1) in placed:
-        layer = warp_sprite(sprite, m, (bx0, by0, bx1, by1))
+        layer = warp_sprite(sprite, m, Box(bx0, by0, bx1, by1))
         sub = canvas[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0]
         if sprite is asset.body.sprite:  # first when in view: nothing under it yet
             sub[...] = layer
@@ -337,7 +338,7 @@ def render_garment(
         return frame
     hair_end = min(y1, int(body.shoulders[:, 1].max() + HAIR_REACH * body.width))
     if face is not None and person is not None and hair_end > y0:  # hair over the collar and shoulders
-        _cut(canvas[: hair_end - y0], hair_mask(frame, face, person, (x0, y0, x1, hair_end)))
+        _cut(canvas[: hair_end - y0], hair_mask(frame, face, person, Box(x0, y0, x1, hair_end)))
     _cut(canvas, palms)
     # Only the pixels the garment touches change: composite inside their bounding box.
     cx, cy, cw, ch = cv2.boundingRect((canvas[..., 3] > 1.0 / 512).view(np.uint8))

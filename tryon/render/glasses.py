@@ -26,7 +26,7 @@ from tryon.errors import InputError
 from tryon.headpose import HeadPose, estimate_head_pose, load_canonical
 from tryon.render.asset_cache import asset_cache, frozen, read_mask, read_rgba
 from tryon.render.color import linear_color, to_linear, to_srgb
-from tryon.render.masks import fixed_points
+from tryon.render.masks import Box, fixed_points
 from tryon.render.regions import SILHOUETTE
 from tryon.render.registry import Layer, LayerRequest, per_face, renders
 from tryon.render.sprite import coarsest_level
@@ -137,9 +137,7 @@ def asset_to_image(asset: GlassesAsset, pose: HeadPose, points: NDArray[np.float
     return pose.project(head)
 
 
-def _warp(
-    image: NDArray[np.float32], m: NDArray[np.float64], box: tuple[int, int, int, int]
-) -> NDArray[np.float32]:
+def _warp(image: NDArray[np.float32], m: NDArray[np.float64], box: Box) -> NDArray[np.float32]:
     x0, y0, x1, y1 = box
     shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], np.float64)
     out = cv2.warpPerspective(
@@ -179,7 +177,7 @@ def render_glasses(
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
     if x1 <= x0 or y1 <= y0:
         return frame
-    box = (int(x0), int(y0), int(x1), int(y1))
+    box = Box(int(x0), int(y0), int(x1), int(y1))
     out = frame.copy()
     region = to_linear(np.ascontiguousarray(frame[y0:y1, x0:x1]))
     colour = np.ones(3, np.float32) if params.frame_color is None else linear_color(params.frame_color)

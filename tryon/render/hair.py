@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from tryon.render.earrings import skin_model
+from tryon.render.masks import Box
+from tryon.render.skin import skin_model
 from tryon.results import Face
 
 FOREHEAD_TOP = 10
@@ -25,7 +26,7 @@ SCALE = 3
 
 
 def hair_mask(
-    frame: NDArray[np.uint8], face: Face, person: NDArray[np.float32], box: tuple[int, int, int, int]
+    frame: NDArray[np.uint8], face: Face, person: NDArray[np.float32], box: Box
 ) -> NDArray[np.float32] | None:
     """``(y1-y0, x1-x0)`` in [0, 1]: the hair hanging from ``face``'s head inside ``box``;
     ``None`` when the top of the head shows no hair (bald, covered, out of the frame). Worked out

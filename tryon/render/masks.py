@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -31,9 +32,8 @@ def fixed_point(xy: object) -> tuple[int, int]:
     return round(float(x) * _SCALE), round(float(y) * _SCALE)
 
 
-@dataclass(frozen=True)
-class Box:
-    """A pixel box ``[x0, x1) × [y0, y1)`` of a frame."""
+class Box(NamedTuple):
+    """A pixel box ``[x0, x1) × [y0, y1)`` of a frame; unpacks as ``x0, y0, x1, y1``."""
 
     x0: int
     y0: int

@@ -26,8 +26,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tryon.render.accessory import AccessoryParams, accessory_params, head_pose, product_sprite, silhouette
+from tryon.render.masks import Box
 from tryon.render.registry import Layer, LayerRequest, per_face, renders
-from tryon.render.sprite import Box, Sprite, draw_sprite, polygon_mask, similarity
+from tryon.render.sprite import Sprite, draw_sprite, polygon_mask, similarity
 from tryon.results import Face, Pose
 
 CHIN = 152

@@ -24,9 +24,8 @@ from numpy.typing import NDArray
 
 from tryon.errors import InputError
 from tryon.render.color import to_linear, to_srgb
-from tryon.render.masks import fixed_points
+from tryon.render.masks import Box, fixed_points
 
-Box = tuple[int, int, int, int]
 Coverage = Callable[[Box], NDArray[np.float32] | None]
 """Given the frame box ``(x0, y0, x1, y1)`` being drawn, ``(y1-y0, x1-x0)`` in [0, 1] (1: visible)."""
 
@@ -154,7 +153,7 @@ def sprite_box(sprite: Sprite, m: NDArray[np.float64], shape: tuple[int, ...], p
     x0, y0, x1, y1 = max(int(x0), 0), max(int(y0), 0), min(int(x1), shape[1]), min(int(y1), shape[0])
     if x1 <= x0 or y1 <= y0:
         return None
-    return x0, y0, x1, y1
+    return Box(x0, y0, x1, y1)
 
 
 def warp_sprite(sprite: Sprite, m: NDArray[np.float64], box: Box) -> NDArray[np.float32]:
