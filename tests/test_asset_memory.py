@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from numpy.typing import NDArray
 
 from tryon.catalog import Catalog
 from tryon.errors import InputError
+from tryon.media.assets import read_mask, read_rgba
 from tryon.pipeline import RENDERED_KINDS, TryOnPipeline
 from tryon.render.accessory import load_sprite, product_sprite
 from tryon.render.asset_cache import (
@@ -29,8 +31,6 @@ from tryon.render.asset_cache import (
     AssetCache,
     asset_cache,
     budget_from_env,
-    read_mask,
-    read_rgba,
     set_asset_cache_budget,
 )
 from tryon.render.garments import garment_asset, load_garment
@@ -355,7 +355,8 @@ def test_masks_read_grey_and_16_bit(tmp_path: Path) -> None:
 def test_a_decompression_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
     path = Path(write_png(tmp_path / "bomb.png", np.zeros((2, 2, 4), np.uint8)))
     data = bytearray(path.read_bytes())
-    data[16:24] = (100_000).to_bytes(4, "big") * 2  # IHDR width and height
+    data[16:24] = (100_000).to_bytes(4, "big") * 2  # IHDR width and height, and its CRC to match
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
     path.write_bytes(bytes(data))
     with pytest.raises(InputError, match=r"bomb\.png.*100000x100000"):
         read_rgba(path)

@@ -17,7 +17,8 @@ from numpy.typing import NDArray
 from tryon.catalog.schema import Product, Variant
 from tryon.errors import InputError
 from tryon.headpose import HeadPose, estimate_head_pose
-from tryon.render.asset_cache import asset_cache, frozen, read_rgba
+from tryon.media.assets import read_rgba
+from tryon.render.asset_cache import asset_cache, frozen
 from tryon.render.color import linear_color
 from tryon.render.regions import SILHOUETTE
 from tryon.render.sprite import Sprite

@@ -10,7 +10,8 @@ from numpy.typing import NDArray
 
 from tryon.catalog.schema import Product, Variant
 from tryon.errors import InputError
-from tryon.render.asset_cache import asset_cache, read_mask, read_rgba
+from tryon.media.assets import read_mask, read_rgba
+from tryon.render.asset_cache import asset_cache
 from tryon.render.sprite import Sprite
 
 FIT = {"slim": 1.0, "regular": 1.06, "loose": 1.14}

@@ -24,7 +24,8 @@ from numpy.typing import NDArray
 from tryon.catalog.schema import Product, Variant
 from tryon.errors import InputError
 from tryon.headpose import HeadPose, estimate_head_pose, load_canonical
-from tryon.render.asset_cache import asset_cache, frozen, read_mask, read_rgba
+from tryon.media.assets import read_mask, read_rgba
+from tryon.render.asset_cache import asset_cache, frozen
 from tryon.render.color import linear_color, to_linear, to_srgb
 from tryon.render.masks import Box, fixed_points
 from tryon.render.regions import SILHOUETTE
