@@ -1,6 +1,6 @@
 """tryon: a real-time virtual try-on engine for live shopping."""
 
-from tryon.catalog import Catalog, Product, Variant
+from tryon.catalog import Catalog, KindSpec, Product, Size, Variant, kind_spec
 from tryon.errors import (
     CatalogError,
     ConversionError,
@@ -16,8 +16,9 @@ from tryon.errors import (
     UnsupportedOpError,
 )
 from tryon.headpose import HeadPose, HeadPoseSmoother, estimate_head_pose
-from tryon.perception import Perception, PerceptionConfig
-from tryon.pipeline import PipelineConfig, TryOnPipeline
+from tryon.look import LookItem
+from tryon.perception import Perception, PerceptionConfig, Stage
+from tryon.pipeline import PipelineConfig, PipelineStats, TryOnPipeline
 from tryon.results import Face, FrameResult, Hand, Pose, Segmentation
 from tryon.runtime.session import ModelLoader, RuntimeConfig
 
@@ -33,6 +34,8 @@ __all__ = [
     "HeadPose",
     "HeadPoseSmoother",
     "InputError",
+    "KindSpec",
+    "LookItem",
     "MediaError",
     "ModelError",
     "ModelHashMismatchError",
@@ -41,12 +44,15 @@ __all__ = [
     "Perception",
     "PerceptionConfig",
     "PipelineConfig",
+    "PipelineStats",
     "Pose",
     "Product",
     "ProductValidationError",
     "RuntimeConfig",
     "RuntimeSetupError",
     "Segmentation",
+    "Size",
+    "Stage",
     "TryOnError",
     "TryOnPipeline",
     "UnknownProductError",
@@ -54,4 +60,5 @@ __all__ = [
     "Variant",
     "__version__",
     "estimate_head_pose",
+    "kind_spec",
 ]
