@@ -11,7 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tryon.catalog.importer import anchors as anc
-from tryon.catalog.importer.matte import Matte, Segmentation, extract, solve_alpha
+from tryon.catalog.importer.alpha import extract, solve_alpha
+from tryon.catalog.importer.matte import Matte, Segmentation
 from tryon.catalog.schema import REQUIRED_ANCHORS, format_color
 from tryon.errors import InputError
 
