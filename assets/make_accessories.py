@@ -1,34 +1,38 @@
-"""Writes the starter earrings, hats and necklaces (drawn procedurally, no outside images): for
-each product a folder under assets/products/ with front.png (RGBA; its RGB the shading the
-variant's colour multiplies, or the colours themselves for a product whose variants have none),
-thumbnail.png (the first variant on white) and product.json with the anchors and real width.
+"""Writes the starter earrings, hats and necklaces (drawn procedurally by tryon.art.jewelry and
+tryon.art.hats, no outside images): for each product a folder under assets/products/ with
+front.png (RGBA; its RGB the shading the variant's colour multiplies, or the colours themselves for
+a product whose variants have none), thumbnail.png (the first variant on white) and product.json
+with the anchors and real width.
 
-    .venv/bin/python assets/make_accessories.py
+    .venv/bin/python assets/make_accessories.py [--root DIR] [ID ...]
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired
 
-import cv2
-import numpy as np
-
+from tryon.art import products as art
 from tryon.art.hats import draw_hat
 from tryon.art.jewelry import draw_earring, draw_necklace
-from tryon.catalog import check_products, write_product
-from tryon.catalog.schema import parse_color
 from tryon.render.sprite import Sprite
 
-ROOT = Path(__file__).resolve().parent / "products"
-SHOP = "https://shop.example.com"
+
+class Accessory(art.Listing):
+    kind: str  # earrings | necklace | hat
+    draw: tuple[str, str]  # (earring | necklace | hat, style)
+    variants: Sequence[tuple[str, str, str | None]]  # id, name, colour (None: drawn in colour)
+    params: NotRequired[dict[str, float]]
+
+
 METALS = [
     ("yellow-gold", "Yellow Gold", "#D9B15A"),
     ("silver", "Silver", "#CDD0D6"),
     ("rose-gold", "Rose Gold", "#D89C86"),
 ]
 
-PRODUCTS: list[dict[str, Any]] = [
+PRODUCTS: list[Accessory] = [
     {
         "id": "aurora-hoop-earrings",
         "name": "Aurora Hoops",
@@ -179,63 +183,23 @@ def draw(what: tuple[str, str]) -> Sprite:
     return draw_hat(style)
 
 
-def thumbnail(sprite: Sprite, colour: str | None, size: int = 256) -> np.ndarray:
-    """The sprite (tinted like the renderer does) centred on white."""
-    rgba = sprite.rgba.astype(np.float32) / 255.0
-    rgb, alpha = rgba[..., :3] ** 2.2, rgba[..., 3:]
-    if colour is not None:
-        rgb = rgb * (np.asarray(parse_color(colour), np.float32) / 255.0) ** 2.2
-    canvas = (rgb * alpha + (1.0 - alpha)) ** (1 / 2.2)
-    ys, xs = np.nonzero(alpha[..., 0] > 0.02)
-    crop = canvas[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    h, w = crop.shape[:2]
-    k = (size * 0.84) / max(h, w)
-    small = cv2.resize(crop, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
-    out = np.ones((size, size, 3), np.float32)
-    y0, x0 = (size - small.shape[0]) // 2, (size - small.shape[1]) // 2
-    out[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
-    return np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)
-
-
-def write(spec: dict[str, Any]) -> None:
-    folder = ROOT / spec["id"]
-    folder.mkdir(parents=True, exist_ok=True)
+def draw_product(spec: Accessory, folder: Path) -> dict[str, Any]:
     sprite = draw(spec["draw"])
-    cv2.imwrite(str(folder / "front.png"), cv2.cvtColor(sprite.rgba, cv2.COLOR_RGBA2BGRA))
-    first = spec["variants"][0][2]
-    cv2.imwrite(str(folder / "thumbnail.png"), cv2.cvtColor(thumbnail(sprite, first), cv2.COLOR_RGB2BGR))
-    product = {
-        "id": spec["id"],
-        "name": spec["name"],
-        "brand": spec["brand"],
-        "kind": spec["kind"],
-        "price": spec["price"],
-        "currency": "EUR",
-        "buy_url": f"{SHOP}/{spec['kind']}/{spec['id']}",
-        "description": spec["description"],
-        "tags": spec["tags"],
-        "params": spec.get("params", {}),
-        "variants": [
-            {"id": vid, "name": name, **({"color": color} if color else {})}
-            for vid, name, color in spec["variants"]
-        ],
-        "assets": {
-            "front": {
-                "file": "front.png",
-                "anchors": {k: [round(x, 2), round(y, 2)] for k, (x, y) in sorted(sprite.anchors.items())},
-                "size_mm": {"width": round(sprite.width_mm, 2)},
-            },
-            "thumbnail": {"file": "thumbnail.png", "anchors": {}},
-        },
+    art.write_png(folder / "front.png", sprite.rgba)
+    thumb = art.thumbnail_on_white(sprite.rgba, colour=spec["variants"][0][2])
+    art.write_png(folder / "thumbnail.png", thumb)
+    variants = [
+        {"id": vid, "name": name, **({"color": color} if color else {})}
+        for vid, name, color in spec["variants"]
+    ]
+    assets = {
+        "front": art.image_asset("front.png", dict(sorted(sprite.anchors.items())), sprite.width_mm),
+        "thumbnail": art.image_asset("thumbnail.png"),
     }
-    write_product(folder, product)
-
-
-def main() -> None:
-    for spec in PRODUCTS:
-        write(spec)
-    check_products(spec["id"] for spec in PRODUCTS)
+    return art.product_document(
+        spec, kind=spec["kind"], params=spec.get("params", {}), variants=variants, assets=assets
+    )
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(art.main(PRODUCTS, draw_product, doc=__doc__))

@@ -10,7 +10,7 @@ Apache-2.0 licence): for each product a folder under assets/products/ with
 - product.json: the anchors (neck, shoulders, armpits, elbows on long sleeves, cuffs, waist,
   hems) and real width on ``front``, the fit, and the size chart (``sizes``).
 
-    .venv/bin/python assets/make_garments.py
+    .venv/bin/python assets/make_garments.py [--root DIR] [ID ...]
 """
 
 from __future__ import annotations
@@ -18,19 +18,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
+from numpy.typing import NDArray
 
+from tryon.art import products as art
 from tryon.art.garments import GARMENT_STYLES_TABLE, draw_garment
-from tryon.catalog import check_products, write_product
+from tryon.errors import CatalogError
 
-ROOT = Path(__file__).resolve().parent / "products"
-SHOP = "https://shop.example.com"
+
+class Garment(art.Listing):
+    # size, body chest (or bust) cm, garment length cm[, body waist cm]
+    sizes: list[tuple[str, float, float] | tuple[str, float, float, float]]
+    draw: tuple[str, float, str]  # style, size factor, fit
+    variants: list[tuple[str, str]]  # colourway, name
+
+
+PNG_COMPRESSION = 9
 QUANTUM = {"jersey": 2, "breton": 2, "satin": 2}
 """RGB is stored in steps of 2 levels for smooth fabrics, 4 for textured ones (knits, prints,
 twills: the texture hides the steps), for files a fifth to a third smaller."""
 
-PRODUCTS: list[dict[str, Any]] = [
+PRODUCTS: list[Garment] = [
     {
         "id": "everyday-crew-tee",
         "name": "Everyday Crew Tee",
@@ -149,39 +157,6 @@ PRODUCTS: list[dict[str, Any]] = [
 ]
 
 
-def thumbnail(rgba: np.ndarray, size: int = 256) -> np.ndarray:
-    """The garment centred on white."""
-    a = rgba[..., 3:].astype(np.float32) / 255.0
-    lin = (rgba[..., :3].astype(np.float32) / 255.0) ** 2.2
-    canvas = (lin * a + (1.0 - a)) ** (1 / 2.2)
-    ys, xs = np.nonzero(a[..., 0] > 0.02)
-    crop = canvas[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    h, w = crop.shape[:2]
-    k = (size * 0.9) / max(h, w)
-    small = cv2.resize(crop, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
-    out = np.ones((size, size, 3), np.float32)
-    y0, x0 = (size - small.shape[0]) // 2, (size - small.shape[1]) // 2
-    out[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
-    return np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)
-
-
-def quantise(rgba: np.ndarray, step: int) -> np.ndarray:
-    out = rgba.copy()
-    rgb = out[..., :3].astype(np.int32)
-    out[..., :3] = np.minimum(rgb // step * step + step // 2, 255).astype(np.uint8)
-    out[out[..., 3] == 0] = 0
-    return out
-
-
-def png(path: Path, image: np.ndarray) -> None:
-    if image.ndim == 3 and image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
-    elif image.ndim == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    if not cv2.imwrite(str(path), image, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
-        raise SystemExit(f"cannot write {path}")
-
-
 def size_row(size: str, chest: float, length: float, waist: float | None = None) -> dict[str, Any]:
     """A size chart row: body chest (or bust) and waist, garment length, in cm."""
     row: dict[str, Any] = {"id": size, "chest_cm": chest, "length_cm": length}
@@ -190,57 +165,38 @@ def size_row(size: str, chest: float, length: float, waist: float | None = None)
     return row
 
 
-def write(spec: dict[str, Any]) -> None:
-    folder = ROOT / spec["id"]
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
+def draw_product(spec: Garment, folder: Path) -> dict[str, Any]:
     style, size, fit = spec["draw"]
+    cut = GARMENT_STYLES_TABLE[style]
     assets: dict[str, Any] = {}
     variants = []
-    first: tuple[np.ndarray, dict[str, tuple[float, float]], float] | None = None
+    first: tuple[NDArray[np.uint8], dict[str, tuple[float, float]], float] | None = None
     for i, (vid, name) in enumerate(spec["variants"]):
         rgba, parts, anchors, width_mm = draw_garment(style, vid, size, fit)
         if first is None:
             first = (parts, anchors, width_mm)
-            png(folder / "parts.png", parts)
-            png(folder / "thumbnail.png", thumbnail(rgba))
+            art.write_png(folder / "parts.png", parts, PNG_COMPRESSION)
+            art.write_png(folder / "thumbnail.png", art.thumbnail_on_white(rgba, fill=0.9), PNG_COMPRESSION)
         elif not (np.array_equal(first[0], parts) and first[1] == anchors and first[2] == width_mm):
-            raise SystemExit(f"{spec['id']}: colourway {vid!r} does not match the first one's geometry")
+            raise CatalogError(f"{spec['id']}: colourway {vid!r} does not match the first one's geometry")
         asset = "front" if i == 0 else f"front-{vid}"
-        png(folder / f"{asset}.png", quantise(rgba, QUANTUM.get(GARMENT_STYLES_TABLE[style].fabric, 4)))
-        assets[asset] = {
-            "file": f"{asset}.png",
-            "anchors": {k: [round(x, 2), round(y, 2)] for k, (x, y) in sorted(anchors.items())},
-            "size_mm": {"width": round(width_mm, 3)},
-        }
+        front = art.quantise(rgba, QUANTUM.get(cut.fabric, 4))
+        art.write_png(folder / f"{asset}.png", front, PNG_COMPRESSION)
+        assets[asset] = art.image_asset(
+            f"{asset}.png", dict(sorted(anchors.items())), width_mm, width_digits=3
+        )
         variants.append({"id": vid, "name": name, **({"asset": asset} if i else {})})
-    assets["parts"] = {"file": "parts.png", "anchors": {}}
-    assets["thumbnail"] = {"file": "thumbnail.png", "anchors": {}}
-    kind = GARMENT_STYLES_TABLE[style].kind
-    product = {
-        "id": spec["id"],
-        "name": spec["name"],
-        "brand": spec["brand"],
-        "kind": kind,
-        "price": spec["price"],
-        "currency": "EUR",
-        "buy_url": f"{SHOP}/{kind}/{spec['id']}",
-        "description": spec["description"],
-        "tags": spec["tags"],
-        "sizes": [size_row(*row) for row in spec["sizes"]],
-        "params": {"fit": fit},
-        "variants": variants,
-        "assets": assets,
-    }
-    write_product(folder, product)
-
-
-def main() -> None:
-    for spec in PRODUCTS:
-        write(spec)
-    check_products(spec["id"] for spec in PRODUCTS)
+    assets["parts"] = art.image_asset("parts.png")
+    assets["thumbnail"] = art.image_asset("thumbnail.png")
+    return art.product_document(
+        spec,
+        kind=cut.kind,
+        sizes=[size_row(*row) for row in spec["sizes"]],
+        params={"fit": fit},
+        variants=variants,
+        assets=assets,
+    )
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(art.main(PRODUCTS, draw_product, doc=__doc__))

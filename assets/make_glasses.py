@@ -1,26 +1,34 @@
-"""Writes the starter glasses and sunglasses (drawn procedurally, no outside images): for each
-product a folder under assets/products/ with front.png (the frame, RGBA, its RGB the shading the
-variant's colour multiplies), lenses.png (the lens area), thumbnail.png (the first colourway on
-white) and product.json with the anchors.
+"""Writes the starter glasses and sunglasses (drawn procedurally by tryon.art.glasses, no outside
+images): for each product a folder under assets/products/ with front.png (the frame, RGBA, its RGB
+the shading the variant's colour multiplies), lenses.png (the lens area), thumbnail.png (the first
+colourway on white) and product.json with the anchors.
 
-    .venv/bin/python assets/make_glasses.py
+    .venv/bin/python assets/make_glasses.py [--root DIR] [ID ...]
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
-import cv2
-import numpy as np
+from tryon.art import products as art
+from tryon.art.glasses import PX_PER_MM, draw_glasses, glasses_thumbnail
 
-from tryon.art.glasses import PX_PER_MM, draw_glasses
-from tryon.catalog import check_products, write_product
 
-ROOT = Path(__file__).resolve().parent / "products"
-CLEAR = {"lens_color": "#E8EEF2", "opacity": 0.08}
+class Lens(TypedDict):
+    lens_color: str
+    opacity: float
 
-PRODUCTS: list[dict[str, Any]] = [
+
+class Glasses(art.Listing):
+    kind: str  # glasses | sunglasses
+    style: tuple[str, dict[str, float]]  # draw_glasses(style, **sizes)
+    variants: list[tuple[str, str, str] | tuple[str, str, str, Lens]]  # id, name, frame colour[, lens]
+
+
+CLEAR: Lens = {"lens_color": "#E8EEF2", "opacity": 0.08}
+
+PRODUCTS: list[Glasses] = [
     {
         "id": "harbor-round-optical",
         "name": "Harbor Round Optical",
@@ -105,69 +113,32 @@ PRODUCTS: list[dict[str, Any]] = [
 ]
 
 
-def thumbnail(front: np.ndarray, lenses: np.ndarray, frame: str, lens: str, opacity: float) -> np.ndarray:
-    """The first colourway on white, 320 pixels wide (sRGB blending: a picture, not a render)."""
-    rgb = np.array([int(frame[i : i + 2], 16) for i in (1, 3, 5)], np.float32)
-    tint = np.array([int(lens[i : i + 2], 16) for i in (1, 3, 5)], np.float32)
-    out = np.full((*front.shape[:2], 3), 255.0, np.float32)
-    la = (lenses.astype(np.float32) / 255.0 * opacity)[..., None]
-    out = out * (1 - la) + tint * la
-    fa = front[..., 3:4].astype(np.float32) / 255.0
-    shade = front[..., :3].astype(np.float32) / 255.0
-    out = out * (1 - fa) + rgb * shade * fa
-    h, w = out.shape[:2]
-    small = cv2.resize(out, (320, round(320 * h / w)), interpolation=cv2.INTER_AREA)
-    return np.clip(small, 0, 255).astype(np.uint8)
-
-
-def main() -> int:
-    for spec in PRODUCTS:
-        folder = ROOT / spec["id"]
-        folder.mkdir(parents=True, exist_ok=True)
-        style, size = spec["style"]
-        asset = draw_glasses(style, **size)
-        cv2.imwrite(str(folder / "front.png"), cv2.cvtColor(asset.front, cv2.COLOR_RGBA2BGRA))
-        cv2.imwrite(str(folder / "lenses.png"), asset.lenses)
-        variants = []
-        for v in spec["variants"]:
-            vid, name, color = v[:3]
-            extra = v[3] if len(v) > 3 else CLEAR
-            variants.append({"id": vid, "name": name, "color": color, **extra})
-        first = variants[0]
-        thumb = thumbnail(asset.front, asset.lenses, first["color"], first["lens_color"], first["opacity"])
-        cv2.imwrite(str(folder / "thumbnail.png"), cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
-        width_mm = asset.front.shape[1] / PX_PER_MM
-        anchors = {
-            name: [round(x, 1), round(y, 1)]
-            for name, (x, y) in (
-                ("left_lens", asset.left_lens),
-                ("right_lens", asset.right_lens),
-                ("bridge", asset.bridge),
-                ("left_hinge", asset.left_hinge),
-                ("right_hinge", asset.right_hinge),
-            )
-        }
-        doc = {
-            "id": spec["id"],
-            "name": spec["name"],
-            "brand": spec["brand"],
-            "kind": spec["kind"],
-            "price": spec["price"],
-            "currency": "EUR",
-            "buy_url": f"https://shop.example.com/eyewear/{spec['id']}",
-            "description": spec["description"],
-            "tags": spec["tags"],
-            "variants": variants,
-            "assets": {
-                "front": {"file": "front.png", "anchors": anchors, "size_mm": {"width": round(width_mm, 1)}},
-                "lenses": {"file": "lenses.png", "anchors": {}},
-                "thumbnail": {"file": "thumbnail.png", "anchors": {}},
-            },
-        }
-        write_product(folder, doc)
-    check_products(spec["id"] for spec in PRODUCTS)
-    return 0
+def draw_product(spec: Glasses, folder: Path) -> dict[str, Any]:
+    style, size = spec["style"]
+    asset = draw_glasses(style, **size)
+    variants = []
+    for vid, name, color, *lens in spec["variants"]:
+        variants.append({"id": vid, "name": name, "color": color, **(lens[0] if lens else CLEAR)})
+    _, _, color, *lens = spec["variants"][0]
+    tint = lens[0] if lens else CLEAR
+    thumb = glasses_thumbnail(asset, color, tint["lens_color"], tint["opacity"])
+    art.write_png(folder / "front.png", asset.front)
+    art.write_png(folder / "lenses.png", asset.lenses)
+    art.write_png(folder / "thumbnail.png", thumb)
+    anchors = {
+        "left_lens": asset.left_lens,
+        "right_lens": asset.right_lens,
+        "bridge": asset.bridge,
+        "left_hinge": asset.left_hinge,
+        "right_hinge": asset.right_hinge,
+    }
+    assets = {
+        "front": art.image_asset("front.png", anchors, asset.front.shape[1] / PX_PER_MM, digits=1),
+        "lenses": art.image_asset("lenses.png"),
+        "thumbnail": art.image_asset("thumbnail.png"),
+    }
+    return art.product_document(spec, kind=spec["kind"], section="eyewear", variants=variants, assets=assets)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(art.main(PRODUCTS, draw_product, doc=__doc__))

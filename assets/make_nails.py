@@ -1,8 +1,9 @@
-"""Writes the starter nail polishes (drawn procedurally, no outside images): for each product a
-folder under assets/products/ with thumbnail.png (the first shade: a bottle and a painted nail)
-and product.json. Nails need no anchors: the renderer places the polish from the hand landmarks.
+"""Writes the starter nail polishes (drawn procedurally by tryon.art.nails, no outside images): for
+each product a folder under assets/products/ with thumbnail.png (the first shade: a bottle and a
+painted nail) and product.json. Nails need no anchors: the renderer places the polish from the
+hand landmarks.
 
-    .venv/bin/python assets/make_nails.py
+    .venv/bin/python assets/make_nails.py [--root DIR] [ID ...]
 """
 
 from __future__ import annotations
@@ -10,20 +11,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import cv2
-
+from tryon.art import products as art
 from tryon.art.nails import draw_swatch
-from tryon.catalog import check_products, write_product
-from tryon.catalog.schema import parse_color
+from tryon.catalog import parse_color
 from tryon.render.finish import seed_of
 
-ROOT = Path(__file__).resolve().parent / "products"
 BRAND = "Lacquer Lab"
 
-PRODUCTS: list[dict[str, Any]] = [
+
+class Polish(art.Listing):
+    # id, name, colour, finish[, shimmer colour]
+    variants: list[tuple[str, str, str, str] | tuple[str, str, str, str, str]]
+
+
+PRODUCTS: list[Polish] = [
     {
         "id": "lacquer-lab-cream-polish",
         "name": "Cream Nail Lacquer",
+        "brand": BRAND,
         "price": 12.0,
         "description": "A full-coverage cream lacquer: opaque in two coats, with a soft shine.",
         "tags": ["cream", "opaque", "classic"],
@@ -38,6 +43,7 @@ PRODUCTS: list[dict[str, Any]] = [
     {
         "id": "lacquer-lab-gel-shine-polish",
         "name": "Gel Shine Nail Lacquer",
+        "brand": BRAND,
         "price": 15.0,
         "description": "A high-shine, gel-effect lacquer with a glassy top coat built in; no lamp needed.",
         "tags": ["gloss", "gel-effect", "long-wear"],
@@ -52,6 +58,7 @@ PRODUCTS: list[dict[str, Any]] = [
     {
         "id": "lacquer-lab-pearl-shimmer-polish",
         "name": "Pearl Shimmer Nail Lacquer",
+        "brand": BRAND,
         "price": 13.0,
         "description": "A sheer-to-buildable lacquer with fine pearl shimmer that catches the light.",
         "tags": ["shimmer", "pearl"],
@@ -65,6 +72,7 @@ PRODUCTS: list[dict[str, Any]] = [
     {
         "id": "lacquer-lab-stardust-glitter-polish",
         "name": "Stardust Glitter Nail Lacquer",
+        "brand": BRAND,
         "price": 14.0,
         "description": "Dense holographic flakes in a tinted base; one coat for a party-ready sparkle.",
         "tags": ["glitter", "party", "holographic"],
@@ -78,6 +86,7 @@ PRODUCTS: list[dict[str, Any]] = [
     {
         "id": "lacquer-lab-mini-trio",
         "name": "Mini Lacquer Trio",
+        "brand": BRAND,
         "price": 24.0,
         "description": "Three minis, one of each texture: a cream red, a glossy nude and a gold glitter.",
         "tags": ["set", "minis", "gift"],
@@ -90,40 +99,20 @@ PRODUCTS: list[dict[str, Any]] = [
 ]
 
 
-def main() -> int:
-    for spec in PRODUCTS:
-        folder = ROOT / spec["id"]
-        folder.mkdir(parents=True, exist_ok=True)
-        variants = []
-        for v in spec["variants"]:
-            vid, name, color, finish = v[:4]
-            item = {"id": vid, "name": name, "color": color, "finish": finish}
-            if len(v) > 4:
-                item["shimmer_color"] = v[4]
-            variants.append(item)
-        first = variants[0]
-        shimmer = parse_color(first["shimmer_color"]) if "shimmer_color" in first else None
-        thumb = draw_swatch(
-            parse_color(first["color"]), first["finish"], shimmer, seed=seed_of(spec["id"], first["id"])
+def draw_product(spec: Polish, folder: Path) -> dict[str, Any]:
+    variants = []
+    for vid, name, color, finish, *shimmer in spec["variants"]:
+        variants.append(
+            {"id": vid, "name": name, "color": color, "finish": finish}
+            | ({"shimmer_color": shimmer[0]} if shimmer else {})
         )
-        cv2.imwrite(str(folder / "thumbnail.png"), cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
-        doc = {
-            "id": spec["id"],
-            "name": spec["name"],
-            "brand": BRAND,
-            "kind": "nails",
-            "price": spec["price"],
-            "currency": "EUR",
-            "buy_url": f"https://shop.example.com/nails/{spec['id']}",
-            "description": spec["description"],
-            "tags": spec["tags"],
-            "variants": variants,
-            "assets": {"thumbnail": {"file": "thumbnail.png", "anchors": {}}},
-        }
-        write_product(folder, doc)
-    check_products(spec["id"] for spec in PRODUCTS)
-    return 0
+    vid, _, color, finish, *shimmer = spec["variants"][0]
+    seed = seed_of(spec["id"], vid)
+    thumb = draw_swatch(parse_color(color), finish, parse_color(shimmer[0]) if shimmer else None, seed=seed)
+    art.write_png(folder / "thumbnail.png", thumb)
+    assets = {"thumbnail": art.image_asset("thumbnail.png")}
+    return art.product_document(spec, kind="nails", variants=variants, assets=assets)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(art.main(PRODUCTS, draw_product, doc=__doc__))

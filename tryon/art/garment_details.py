@@ -1,190 +1,30 @@
 """Trims and construction details of the drawn garments (:mod:`tryon.art.garments`):
 necklines and collars, seams and topstitching, hems, rib bands and cuffs, plackets, pockets,
-buttons and zips. Each works in the garment's mm frame on a ``Drawing``: colour before the
-lighting, relief (mm) and a shading factor; buttons and zip teeth are drawn after the lighting.
+buttons and zips, chosen per style by :func:`decorate`. Each works in the garment's mm frame on a
+:class:`~tryon.art.garment_drawing.Drawing`: colour before the lighting, relief (mm) and a shading
+factor; buttons and zip teeth (:mod:`tryon.art.garment_hardware`) are drawn after the lighting.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from numpy.typing import NDArray
 
-from tryon.art.garment_fabrics import F32, Fabric, hex_rgb, rib_relief
-
-if TYPE_CHECKING:
-    from tryon.art.garments import Drawing, Geometry
-
-Pts = NDArray[np.float64]
-Hardware = Callable[["Drawing", F32], F32]
-
-
-def bezier(p0: Pts, c: Pts, p1: Pts, n: int = 40) -> Pts:
-    t = np.linspace(0.0, 1.0, n)[:, None]
-    out: Pts = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * c + t**2 * p1
-    return out
-
-
-def catmull(points: Pts, n: int = 40) -> Pts:
-    """A Catmull-Rom curve through ``points``."""
-    pts = np.asarray(points, np.float64)
-    out = [pts[:1]]
-    for i in range(len(pts) - 1):
-        p0, p1 = pts[max(i - 1, 0)], pts[i]
-        p2, p3 = pts[i + 1], pts[min(i + 2, len(pts) - 1)]
-        m1, m2 = (p2 - p0) / 2, (p3 - p1) / 2
-        t = np.linspace(0.0, 1.0, n)[1:, None]
-        h00, h10 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t
-        h01, h11 = -2 * t**3 + 3 * t**2, t**3 - t**2
-        out.append(h00 * p1 + h10 * m1 + h01 * p2 + h11 * m2)
-    return np.concatenate(out)
-
-
-def mirror(points: Pts) -> Pts:
-    out = np.array(points, np.float64)
-    out[..., 0] *= -1
-    return out
-
-
-def _arr(points: Sequence[tuple[float, float]], s: float) -> Pts:
-    return np.asarray(points, np.float64) * s
-
-
-def _ellipse(a: float, b: float, lo: float = 0.0, hi: float = math.pi, n: int = 80) -> Pts:
-    """Points of the ellipse ``(a cos φ, b sin φ)`` for φ from ``lo`` to ``hi`` (y down: the lower half)."""
-    phi = np.linspace(lo, hi, n)
-    return np.column_stack([a * np.cos(phi), b * np.sin(phi)])
-
-
-def _shift(line: Pts, dy: float) -> Pts:
-    out: Pts = line + np.array([0.0, dy])
-    return out
-
-
-def offset(line: Pts, dist: float) -> Pts:
-    """``line`` moved ``dist`` mm to its left (seen walking along it, y down: towards -normal)."""
-    d = np.gradient(line, axis=0)
-    d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
-    out: Pts = line + dist * np.column_stack([d[:, 1], -d[:, 0]])
-    return out
-
-
-# -- collar pieces that reach beyond the body's outline -------------------------------------------
-
-_SHIRT_LEAF = [(4, 38), (22, 16), (40, -4), (56, -18), (70, -27), (86, -22), (101, -8), (110, 8),
-               (99, 34), (82, 62), (64, 92), (45, 74), (24, 56)]  # fmt: skip
-_DENIM_LEAF = [(6, 40), (26, 16), (46, -6), (62, -21), (78, -30), (98, -24), (118, -6), (130, 16),
-               (114, 46), (94, 80), (74, 112), (52, 88), (28, 62)]  # fmt: skip
-
-
-def _leaf(g: Geometry) -> Pts:
-    pts = _SHIRT_LEAF if g.style.neckline == "shirt" else _DENIM_LEAF
-    return catmull(_arr([*pts, pts[0]], g.s), 8)
-
-
-def _back_collar(g: Geometry) -> Pts:
-    s = g.s
-    if g.style.neckline == "bomber":
-        return catmull(
-            _arr([(-88, 0), (-84, -26), (-56, -39), (0, -43), (56, -39), (84, -26), (88, 0)], s), 10
-        )
-    top = -36.0 if g.style.neckline == "shirt" else -42.0
-    leaf = _SHIRT_LEAF if g.style.neckline == "shirt" else _DENIM_LEAF
-    inner = [p for p in leaf[:5]][::-1]  # the leaf's roll line, from the back down to the front
-    pts = [(-inner[0][0], inner[0][1]), (0, top), *inner, (-inner[-1][0], inner[-1][1])]
-    pts += [(-x, y) for x, y in inner[-2:0:-1]]
-    return _arr(pts, s)
-
-
-def collar_shapes(g: Geometry) -> list[Pts]:
-    """Collar pieces (mm), part of the body, drawn over it (back piece first)."""
-    if g.style.neckline in ("shirt", "denim"):
-        leaf = _leaf(g)
-        return [_back_collar(g), leaf, mirror(leaf)]
-    if g.style.neckline == "bomber":
-        return [_back_collar(g)]
-    return []
-
-
-# -- small drawing helpers ------------------------------------------------------------------------
-
-
-def stitches(
-    d: Drawing,
-    lines: list[Pts],
-    colour: str | None = None,
-    dash: float = 2.6,
-    gap: float = 1.4,
-    width: float = 0.55,
-    darken: float = 0.62,
-) -> None:
-    """Dashed topstitching along ``lines`` (mm): thread ``colour``, or the fabric darkened."""
-    s = 1.0
-    segs = []
-    for line in lines:
-        seg = np.linalg.norm(np.diff(line, axis=0), axis=1)
-        arc = np.concatenate([[0.0], np.cumsum(seg)])
-        if arc[-1] <= 0:
-            continue
-        starts = np.arange(0.0, arc[-1] - dash * 0.5, (dash + gap) * s)
-        for a0 in starts:
-            a1 = min(a0 + dash * s, arc[-1])
-            xs = np.interp([a0, a1], arc, line[:, 0])
-            ys = np.interp([a0, a1], arc, line[:, 1])
-            segs.append(np.column_stack([xs, ys]))
-    if not segs:
-        return
-    c = d.c
-    m = c.stroke(segs, width) * np.clip(d.body + d.sleeves[0] + d.sleeves[1], 0, 1)
-    if colour is None:
-        d.rgb *= (1 - m * (1 - darken))[..., None]
-    else:
-        m3 = m[..., None]
-        d.rgb = d.rgb * (1 - m3) + hex_rgb(colour) * m3
-    d.height += 0.12 * m
-
-
-def seam(d: Drawing, lines: list[Pts], depth: float = 0.8, ridge: float = 0.45) -> F32:
-    """A sewn seam: a groove with the pressed allowance raised beside it; returns the distance."""
-    dist = d.c.dist(lines)
-    d.height += (-depth * np.exp(-((dist / 0.9) ** 2)) + ridge * np.exp(-(((dist - 3.0) / 1.6) ** 2))).astype(
-        np.float32
-    )
-    d.shade *= (1 - 0.18 * np.exp(-((dist / 0.8) ** 2))).astype(np.float32)
-    return dist
-
-
-def layer(d: Drawing, mask: F32, fab: Fabric | None, lift: float = 0.8, shadow: float = 0.3) -> None:
-    """A piece sewn on top (pocket, placket, band): new fabric, raised, casting a soft shadow."""
-    if fab is not None:
-        d.paint(mask, fab)
-    inside = d.c.inside(mask > 0.5)
-    d.height += (mask * lift * np.clip(inside / 1.5, 0, 1)).astype(np.float32)
-    if shadow > 0:
-        blur = cv2.GaussianBlur(mask, (0, 0), 1.6 * d.c.px_mm)
-        shift = np.roll(blur, (round(0.8 * d.c.px_mm), round(0.5 * d.c.px_mm)), axis=(0, 1))
-        d.shade *= (1 - shadow * np.clip(shift - mask, 0, 1)).astype(np.float32)
-
-
-def _rib(d: Drawing, u: F32, v: F32, colour: str) -> Fabric:
-    rel = rib_relief(u, v, 4.2 * d.s)
-    rgb = np.broadcast_to(hex_rgb(colour), (*u.shape, 3)) * (0.9 + 0.1 * rel)[..., None]
-    return Fabric(rgb.astype(np.float32), (rel * 0.9 * d.s).astype(np.float32))
-
-
-def _rib_colour(d: Drawing) -> str:
-    return d.pal.get("rib", d.pal.get("ground", "#808080"))
-
-
-def _sleeve_line(g: Geometry, t: float, side: float, a0: float = -1.3, a1: float = 1.3) -> Pts:
-    w = float(g.width(np.array(t)))
-    pts = np.array([g.on_sleeve(t, a * w) for a in np.linspace(a0, a1, 12)])
-    return pts if side > 0 else mirror(pts)
-
+from tryon.art import garment_hardware as hardware
+from tryon.art.base import bezier, catmull, hex_rgb, mirror, offset, scaled
+from tryon.art.garment_drawing import (
+    Drawing,
+    ellipse_arc,
+    layer,
+    rib_colour,
+    rib_fabric,
+    seam,
+    shifted,
+    sleeve_line,
+    stitches,
+)
 
 # -- necklines ------------------------------------------------------------------------------------
 
@@ -193,7 +33,7 @@ def _neck_hole(d: Drawing, a: float, b: float, r: float, rib: bool, label: bool)
     """Crew / boat neck: the rib (or facing) band round the front, and through the opening the
     inside of the back (in shadow) with the back neck band and a woven label."""
     c, s = d.c, d.s
-    seam_e, open_e = _ellipse(a, b), _ellipse(a - r, b - r)
+    seam_e, open_e = ellipse_arc(a, b), ellipse_arc(a - r, b - r)
     band = c.fill([np.vstack([seam_e, open_e[::-1]])]) * d.body
     hole = c.fill([np.vstack([open_e, [[-(a - r), -8 * s], [a - r, -8 * s]]])]) * d.body
     xs = np.linspace(-(a - r), a - r, 40)
@@ -204,30 +44,30 @@ def _neck_hole(d: Drawing, a: float, b: float, r: float, rib: bool, label: bool)
     rho = np.sqrt((X / a) ** 2 + (np.maximum(Y, 0) / b) ** 2)
     q = np.clip((1 - rho) / (r / a), 0, 1)
     phi = np.arctan2(np.maximum(Y, 0) / b, X / a)
-    colour = _rib_colour(d)
+    colour = rib_colour(d)
     if rib:
-        fab = _rib(d, (phi * (a + b) / 2).astype(np.float32), (q * r).astype(np.float32), colour)
+        fab = rib_fabric(d, (phi * (a + b) / 2).astype(np.float32), (q * r).astype(np.float32), colour)
     else:
         fab = d.fabric(X, Y, sleeve=False)
         fab.relief = fab.relief * 0
     d.paint(band, fab)
     d.height += (band * 1.3 * s * np.sin(np.pi * q)).astype(np.float32)
     inner = hole * (1 - back)
-    d.paint(back, _rib(d, X, Y, colour) if rib else d.fabric(X, Y + 31 * s, sleeve=False))
+    d.paint(back, rib_fabric(d, X, Y, colour) if rib else d.fabric(X, Y + 31 * s, sleeve=False))
     edge = c.dist([open_e])
     d.shade *= (1 - 0.45 * back - 0.62 * inner * (0.75 + 0.25 * np.exp(-edge / (6 * s)))).astype(np.float32)
     if label:
         y = float(low[len(low) // 2]) + 4 * s
-        lab = _arr([(-17, 0), (17, 0), (17, 15), (-17, 15)], s) + np.array([0, y])
+        lab = scaled([(-17, 0), (17, 0), (17, 15), (-17, 15)], s) + np.array([0, y])
         m = c.fill([lab]) * inner
         d.rgb = d.rgb * (1 - m[..., None]) + hex_rgb("#EFEBE2") * m[..., None]
         d.shade *= (1 + 0.6 * m).astype(np.float32)
         for k in (5.0, 9.5):
-            ln = c.stroke([_arr([(-9, k), (9, k)], s) + np.array([0, y])], 0.9 * s) * m
+            ln = c.stroke([scaled([(-9, k), (9, k)], s) + np.array([0, y])], 0.9 * s) * m
             d.rgb *= (1 - 0.6 * ln)[..., None]
-    stitches(d, [_ellipse(a + 4 * s, b + 4 * s, 0.05, math.pi - 0.05)])
+    stitches(d, [ellipse_arc(a + 4 * s, b + 4 * s, 0.05, math.pi - 0.05)])
     if not rib:
-        stitches(d, [_ellipse(a - r + 9 * s, b - r + 9 * s, 0.05, math.pi - 0.05)])
+        stitches(d, [ellipse_arc(a - r + 9 * s, b - r + 9 * s, 0.05, math.pi - 0.05)])
 
 
 def _wrap(d: Drawing) -> None:
@@ -237,7 +77,7 @@ def _wrap(d: Drawing) -> None:
     X, Y = c.X, c.Y
     hx = g.hps[0]
     wy, wx = float(g.waist[1]), float(g.waist[0])
-    edge = bezier(g.hps, _arr([(-5, 165)], s)[0], np.array([-wx * 0.82, wy]), 60)  # the upper front
+    edge = bezier(g.hps, scaled([(-5, 165)], s)[0], np.array([-wx * 0.82, wy]), 60)  # the upper front
     k = int(np.argmax(edge[:, 0] < 0))
     cross = edge[k]
     hole = c.fill([np.vstack([edge[: k + 1], mirror(edge[: k + 1])[::-1], [[-hx, -6 * s], [hx, -6 * s]]])])
@@ -250,7 +90,7 @@ def _wrap(d: Drawing) -> None:
     back.rgb = back.rgb * 0.45 + hex_rgb(d.pal["ground"]) * 0.55  # the print's wrong side
     d.paint(hole, back)
     facing = (
-        c.fill([np.vstack([_arr([(-120, -10), (120, -10)], s), _arr([(120, 12), (-120, 12)], s)])]) * hole
+        c.fill([np.vstack([scaled([(-120, -10), (120, -10)], s), scaled([(120, 12), (-120, 12)], s)])]) * hole
     )
     d.paint(facing, d.fabric(X, Y + 40 * s, sleeve=False))
     d.shade *= (1 - 0.7 * hole + 0.25 * facing).astype(np.float32)
@@ -261,8 +101,8 @@ def _wrap(d: Drawing) -> None:
     knot = np.array([-wx * 0.78, wy])
     skirt_edge = bezier(
         knot + np.array([0, 20 * s]),
-        knot + _arr([(30, 300)], s)[0],
-        _arr([(-70, 1000)], s)[0] + np.array([0, g.style.hem_drop * s]),
+        knot + scaled([(30, 300)], s)[0],
+        scaled([(-70, 1000)], s)[0] + np.array([0, g.style.hem_drop * s]),
         60,
     )
     sk_under = c.fill([np.vstack([skirt_edge, [[-600 * s, 1100 * s], [-600 * s, wy]]])]) * d.body
@@ -278,13 +118,13 @@ def _wrap(d: Drawing) -> None:
     layer(d, bm, d.fabric(X * 0.6 + 11 * s, Y * 1.7, sleeve=False), 1.0, 0.35)
     d.height += (bm * 1.6 * s * np.cos((Y - wy) / (17 * s) * math.pi / 2).clip(0, 1)).astype(np.float32)
     ties = [
-        np.vstack([knot + _arr([(-10, 6), (8, 6)], s), knot + _arr([(-6, 230), (-34, 224)], s)]),
-        np.vstack([knot + _arr([(2, 8), (18, 4)], s), knot + _arr([(44, 196), (20, 204)], s)]),
+        np.vstack([knot + scaled([(-10, 6), (8, 6)], s), knot + scaled([(-6, 230), (-34, 224)], s)]),
+        np.vstack([knot + scaled([(2, 8), (18, 4)], s), knot + scaled([(44, 196), (20, 204)], s)]),
     ]
     for tie in ties:
         tm = c.fill([catmull(np.vstack([tie, tie[:1]]), 6)])
         layer(d, tm, d.fabric(X * 0.8 + 70 * s, Y, sleeve=False), 1.2, 0.45)
-    km = c.fill([_ellipse(20 * s, 19 * s, 0, 2 * math.pi) + knot])
+    km = c.fill([ellipse_arc(20 * s, 19 * s, 0, 2 * math.pi) + knot])
     layer(d, km, d.fabric(X + 5 * s, Y, sleeve=False), 2.2, 0.5)
     d.height += (km * 2.0 * s * np.clip(c.inside(km > 0.5) / (8 * s), 0, 1)).astype(np.float32)
 
@@ -321,7 +161,9 @@ def _placket(d: Drawing, half: float, buttons: list[float], top: float, colour: 
     if kind == "shank":
         for x in (-half - 4 * s, half + 4 * s):
             stitches(d, [np.array([[x, top + 2 * s], [x, y1]])], thread)
-    d.after.append(_buttons([(0.0, y) for y in buttons], (5.5 if kind == "shirt" else 8.5) * s, colour, kind))
+    d.after.append(
+        hardware.buttons([(0.0, y) for y in buttons], (5.5 if kind == "shirt" else 8.5) * s, colour, kind)
+    )
 
 
 def _pocket(d: Drawing, box: tuple[float, float, float, float], flap: float, kind: str) -> None:
@@ -349,7 +191,7 @@ def _pocket(d: Drawing, box: tuple[float, float, float, float], flap: float, kin
         btns.append((side * xm, y0 + (flap + 6) * s))
     metal = d.pal.get("button", d.pal.get("metal", "#333333"))
     shirt = kind == "bias"
-    d.after.append(_buttons(btns, (5.0 if shirt else 7.5) * s, metal, "shirt" if shirt else "shank"))
+    d.after.append(hardware.buttons(btns, (5.0 if shirt else 7.5) * s, metal, "shirt" if shirt else "shank"))
 
 
 # -- hems, bands and cuffs ------------------------------------------------------------------------
@@ -364,18 +206,18 @@ def _hem(d: Drawing) -> None:
     band = np.clip((depth - dist) * c.px_mm + 0.5, 0, 1) * d.body * (g.armpit[1] < c.Y)
     thread = d.pal.get("thread")
     if st.hem_kind == "rib":
-        d.paint(band, _rib(d, c.X, c.Y, _rib_colour(d)))
+        d.paint(band, rib_fabric(d, c.X, c.Y, rib_colour(d)))
         above = (1 - band) * d.body * (g.waist[1] < c.Y)
         d.shade *= (1 - 0.28 * above * np.exp(-np.maximum(dist - depth, 0) / (6 * s))).astype(np.float32)
         d.height += (band * 1.0 * s).astype(np.float32)
     elif st.hem_kind == "band":
         layer(d, band, d.fabric(c.X + 17 * s, c.Y, sleeve=False), 0.9, 0.35)
-        stitches(d, [_shift(line, -depth + 3 * s), _shift(line, -3 * s)], thread)
+        stitches(d, [shifted(line, -depth + 3 * s), shifted(line, -3 * s)], thread)
         if thread:
-            stitches(d, [_shift(line, -depth + 7 * s)], thread)
+            stitches(d, [shifted(line, -depth + 7 * s)], thread)
     else:
         d.height += (band * 0.5 * s).astype(np.float32)
-        stitches(d, [_shift(line, -depth * 0.8), _shift(line, -depth * 0.5)])
+        stitches(d, [shifted(line, -depth * 0.8), shifted(line, -depth * 0.5)])
     d.shade *= (1 - 0.06 * band).astype(np.float32)
 
 
@@ -389,105 +231,27 @@ def _cuffs(d: Drawing) -> None:
     for side, (sl, (a, t)) in zip((1.0, -1.0), zip(d.sleeves, d.sleeve_uv, strict=True), strict=True):
         band = sl * np.clip((t - t0) * d.c.px_mm + 0.5, 0, 1)
         if st.cuff_kind == "rib":
-            d.paint(band, _rib(d, a, t, _rib_colour(d)))
+            d.paint(band, rib_fabric(d, a, t, rib_colour(d)))
             above = sl * (1 - band)
             d.shade *= (1 - 0.3 * above * np.exp(-np.maximum(t0 - t, 0) / (6 * s))).astype(np.float32)
         elif st.cuff_kind == "band":
             layer(d, band, d.fabric(a + 13 * s, t, sleeve=True, seed=3), 0.9, 0.35)
-            stitches(d, [_sleeve_line(g, t0 + 3 * s, side), _sleeve_line(g, g.t_end - 3 * s, side)], thread)
+            stitches(d, [sleeve_line(g, t0 + 3 * s, side), sleeve_line(g, g.t_end - 3 * s, side)], thread)
             w = float(g.width(np.array(g.t_end)))
             btns.append(tuple(g.on_sleeve(g.t_end - depth / 2, 0.55 * w) * [side, 1]))
             slit = np.array([g.on_sleeve(t0 - k * s, 0.5 * w) for k in (0.0, 70.0)]) * [side, 1]
             stitches(d, [slit, slit + g.u1[::-1] * [side * 0, 0] + [side * 4 * s, 0]], thread)
         else:
             d.height += (band * 0.5 * s).astype(np.float32)
-            stitches(d, [_sleeve_line(g, t0 + depth * 0.2, side), _sleeve_line(g, t0 + depth * 0.5, side)])
+            stitches(d, [sleeve_line(g, t0 + depth * 0.2, side), sleeve_line(g, t0 + depth * 0.5, side)])
     if btns:
         kind = "shank" if d.pal.get("metal") else "shirt"
         colour = d.pal.get("metal", d.pal.get("button", "#333333"))
         d.after.append(
-            _buttons(
+            hardware.buttons(
                 [(float(x), float(y)) for x, y in btns], (7.0 if kind == "shank" else 5.0) * s, colour, kind
             )
         )
-
-
-# -- hardware (drawn after the lighting, in linear light) -----------------------------------------
-
-
-def _buttons(centres: list[tuple[float, float]], r: float, colour: str, kind: str) -> Hardware:
-    def draw(d: Drawing, lin: F32) -> F32:
-        c = d.c
-        base = hex_rgb(colour) ** 2.2
-        for cx, cy in centres:
-            ((px, py),) = c.px(np.array([[cx, cy]]))
-            rad = r * c.px_mm
-            x0, x1 = max(0, int(px - 2 * rad)), min(c.w, int(px + 2 * rad) + 2)
-            y0, y1 = max(0, int(py - 2 * rad)), min(c.h, int(py + 2 * rad) + 2)
-            yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-            dx, dy = (xx - px) / rad, (yy - py) / rad
-            rr = np.sqrt(dx * dx + dy * dy)
-            sh = np.sqrt((dx - 0.12) ** 2 + (dy - 0.2) ** 2)
-            patch = lin[y0:y1, x0:x1]
-            patch *= (1 - 0.45 * np.clip(1.25 - sh, 0, 1) ** 1.5)[..., None]
-            cov = np.clip((1 - rr) * rad + 0.5, 0, 1)[..., None]
-            if kind == "shank":  # a domed metal button with a ring
-                nz = np.sqrt(np.clip(1 - rr**2, 0, 1))
-                light = 0.45 + 0.7 * np.clip(-0.35 * dx - 0.55 * dy + nz, 0, 1.4)
-                spec = np.exp(-(((dx + 0.3) ** 2 + (dy + 0.35) ** 2) / 0.04)) * 1.2
-                ring = np.exp(-(((rr - 0.72) / 0.07) ** 2)) * 0.5
-                col = base * (light * (1 - ring))[..., None] + spec[..., None]
-            else:  # a flat 4-hole shirt button
-                rim = np.exp(-(((rr - 0.85) / 0.1) ** 2))
-                col = base * (0.85 + 0.3 * rim - 0.15 * dy)[..., None]
-                for hx, hy in ((-0.25, -0.25), (0.25, -0.25), (-0.25, 0.25), (0.25, 0.25)):
-                    hole = np.clip((0.13 - np.hypot(dx - hx, dy - hy)) * rad + 0.5, 0, 1)
-                    col = col * (1 - 0.75 * hole)[..., None]
-            patch[:] = patch * (1 - cov) + col * cov
-        return lin
-
-    return draw
-
-
-def _zip(d: Drawing, x: float, y0: float, y1: float) -> None:
-    """A metal zip down the centre front: tape, teeth, slider and pull (teeth after the lighting)."""
-    c, s = d.c, d.s
-    tape = c.fill([np.array([[x - 8 * s, y0], [x + 8 * s, y0], [x + 8 * s, y1], [x - 8 * s, y1]])]) * d.body
-    d.rgb = d.rgb * (1 - tape[..., None]) + hex_rgb(_rib_colour(d)) * 0.7 * tape[..., None]
-    d.height += (tape * 0.6).astype(np.float32)
-    teeth = []
-    pitch = 3.0 * s
-    for k, yy in enumerate(np.arange(y0 + 4 * s, y1 - 2 * s, pitch)):
-        xa = x - 3.2 * s if k % 2 else x - 0.2 * s
-        teeth.append(
-            np.array([[xa, yy], [xa + 3.4 * s, yy], [xa + 3.4 * s, yy + 2.2 * s], [xa, yy + 2.2 * s]])
-        )
-    tm = c.fill(teeth)
-    slider = catmull(
-        np.array([[x - 6, y0 + 2], [x + 6, y0 + 2], [x + 5, y0 + 24], [x - 5, y0 + 24], [x - 6, y0 + 2]])
-        * [1, 1],
-        4,
-    )
-    slider = (slider - [x, y0]) * s + [x, y0]
-    pull = catmull(
-        np.array([[x - 5, y0 + 18], [x + 5, y0 + 18], [x + 6, y0 + 52], [x - 6, y0 + 52], [x - 5, y0 + 18]]),
-        4,
-    )
-    pull = (pull - [x, y0]) * s + [x, y0]
-    sm, pm = c.fill([slider]), c.fill([pull])
-    metal = hex_rgb(d.pal.get("metal", "#B0B0B0")) ** 2.2
-
-    def draw(dd: Drawing, lin: F32) -> F32:
-        shine = 0.75 + 0.5 * np.clip(np.sin((c.Y - y0) / pitch * math.pi * 2), 0, 1)
-        for m, k in ((tm, 1.0), (pm, 1.1), (sm, 1.2)):
-            grad = (0.8 + 0.35 * np.clip(-(c.X - x) / (6 * s), -1, 1))[..., None]
-            col = metal * (shine[..., None] if m is tm else grad) * k
-            sh = np.roll(cv2.GaussianBlur(m, (0, 0), 1.5 * c.px_mm), int(1.5 * c.px_mm), axis=0)
-            lin = lin * (1 - 0.4 * np.clip(sh - m, 0, 1))[..., None]
-            lin = lin * (1 - m[..., None]) + col * m[..., None]
-        return lin
-
-    d.after.append(draw)
 
 
 # -- per style ------------------------------------------------------------------------------------
@@ -526,7 +290,7 @@ def decorate(d: Drawing) -> None:
             "shirt",
         )
         _collar(d, 23 * s)
-        d.after.append(_buttons([(0.0, 42 * s)], 5.0 * s, d.pal["button"], "shirt"))
+        d.after.append(hardware.buttons([(0.0, 42 * s)], 5.0 * s, d.pal["button"], "shirt"))
     elif st.neckline == "denim":
         _denim(d)
     elif st.neckline == "bomber":
@@ -539,7 +303,7 @@ def _denim(d: Drawing) -> None:
     c, g, s = d.c, d.g, d.s
     thread = d.pal.get("thread")
     yoke = catmull(
-        _arr([(float(g.armpit[0] / s) - 8, 150), (150, 152), (106, 176), (62, 152), (22, 148)], s), 12
+        scaled([(float(g.armpit[0] / s) - 8, 150), (150, 152), (106, 176), (62, 152), (22, 148)], s), 12
     )
     hem_top = float(g.hem[1] - g.style.hem * s)
     pleats = [
@@ -559,7 +323,7 @@ def _denim(d: Drawing) -> None:
     _collar(d, 19 * s)
     band_y = hem_top + g.style.hem * s / 2
     tabs = [(0.0, band_y), (-175 * s, hem_top + 25 * s), (175 * s, hem_top + 25 * s)]
-    d.after.append(_buttons(tabs, 8.5 * s, d.pal["metal"], "shank"))
+    d.after.append(hardware.buttons(tabs, 8.5 * s, d.pal["metal"], "shank"))
     # Wash: lighter where the cloth stands out (folds, seams), darker in the creases.
     lift = np.clip(cv2.GaussianBlur(d.height, (0, 0), 3 * c.px_mm), -2, 2)
     d.rgb *= (1 + 0.045 * lift)[..., None].astype(np.float32)
@@ -570,7 +334,7 @@ def _bomber(d: Drawing, top_front: float) -> None:
     X, Y = c.X, c.Y
     a, b = g.style.neck_half * s, top_front
     ao, bo = a - 36 * s, b - 34 * s
-    seam_e, open_e = _ellipse(a, b), _ellipse(ao, bo)
+    seam_e, open_e = ellipse_arc(a, b), ellipse_arc(ao, bo)
     band = c.fill([np.vstack([seam_e, open_e[::-1]])]) * d.body
     stand = c.fill([g.extras[0]])
     hole = c.fill([np.vstack([open_e, [[-ao, 0], [ao, 0]]])])
@@ -578,19 +342,19 @@ def _bomber(d: Drawing, top_front: float) -> None:
     rho = np.sqrt((X / a) ** 2 + (np.maximum(Y, 0) / b) ** 2)
     q = np.clip((1 - rho) / (1 - ao / a), 0, 1)
     phi = np.arctan2(np.maximum(Y, 0) / b, X / a)
-    rib = _rib(d, (phi * (a + b) / 2).astype(np.float32), (q * 36 * s).astype(np.float32), d.pal["rib"])
+    rib = rib_fabric(d, (phi * (a + b) / 2).astype(np.float32), (q * 36 * s).astype(np.float32), d.pal["rib"])
     tip = ((q > 0.6) & (q < 0.68)) | ((q > 0.76) & (q < 0.84))
     rib.rgb = np.where(
         tip[..., None], hex_rgb(d.pal["tip"]) * (0.9 + 0.1 * rib.relief[..., None] / s), rib.rgb
     )
     d.paint(band, rib)
     d.height += (band * 2.0 * s * np.sin(np.pi * q)).astype(np.float32)
-    d.paint(stand_in, _rib(d, X, Y, d.pal["rib"]))
+    d.paint(stand_in, rib_fabric(d, X, Y, d.pal["rib"]))
     lining = hole * d.body
     d.rgb = d.rgb * (1 - lining[..., None]) + hex_rgb(d.pal["tip"]) * lining[..., None]
     d.shade *= (1 - 0.5 * stand_in - 0.55 * lining).astype(np.float32)
     hem_bot = float(g.hem[1])
-    _zip(d, 0.0, b - 4 * s, hem_bot)
+    hardware.zip_fastener(d, 0.0, b - 4 * s, hem_bot)
     for side in (1.0, -1.0):
         welt = np.array([[118, 430], [140, 424], [168, 540], [146, 546]], np.float64) * s
         w = welt if side > 0 else mirror(welt)

@@ -17,13 +17,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-F32 = NDArray[np.float32]
-
-
-def hex_rgb(text: str) -> F32:
-    """``"#RRGGBB"`` → sRGB ``float32`` (3,) in [0, 1]."""
-    return np.array([int(text[i : i + 2], 16) / 255.0 for i in (1, 3, 5)], np.float32)
-
+from tryon.art.base import F32, hex_rgb
 
 PALETTES: Mapping[str, Mapping[str, Mapping[str, str]]] = {
     "crew-tee": {

@@ -9,18 +9,13 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from tryon.art.base import polyline
 from tryon.errors import InputError
 from tryon.render.glasses import GlassesAsset
 from tryon.render.masks import fixed_points
 
 PX_PER_MM = 10.0
 STYLES = ("round", "rectangle", "cat-eye", "aviator", "wayfarer")
-
-
-def _line(
-    canvas: NDArray[np.uint8], points: NDArray[np.float64], thickness: float, closed: bool = False
-) -> None:
-    cv2.polylines(canvas, [fixed_points(points)], closed, 255, max(1, round(thickness)), cv2.LINE_AA, shift=4)
 
 
 def lens_outline(style: str, width: float, height: float, n: int = 96) -> NDArray[np.float64]:
@@ -73,17 +68,17 @@ def draw_glasses(
     alpha = np.zeros((H, W), np.uint8)
     lenses = np.zeros((H, W), np.uint8)
     for poly in (right_lens, left_lens):
-        _line(alpha, poly, rim, closed=True)
+        polyline(alpha, poly, rim, closed=True)
         cv2.fillPoly(lenses, [fixed_points(poly)], 255, cv2.LINE_AA, shift=4)
     # Bridge: a bar between the inner rims at the upper third of the lenses.
     by = cy - lh * 0.18
     inner_r = right_lens[np.argmax(right_lens[:, 0])]
     inner_l = left_lens[np.argmin(left_lens[:, 0])]
     bridge_pts = np.array([[inner_r[0] - rim, by], [inner_l[0] + rim, by]])
-    _line(alpha, bridge_pts, rim * 0.9)
+    polyline(alpha, bridge_pts, rim * 0.9)
     if style == "aviator":  # a double bridge
         top = bridge_pts - [0, lh * 0.2]
-        _line(alpha, top, rim * 0.6)
+        polyline(alpha, top, rim * 0.6)
     # Hinge blocks at the outer ends, at the top of the lenses.
     hy = cy - lh * 0.3
     outer_r = right_lens[:, 0].min() - rim / 2
@@ -91,7 +86,7 @@ def draw_glasses(
     right_hinge = (float(outer_r - temple_stub_mm * s * 0.5), float(hy))
     left_hinge = (float(outer_l + temple_stub_mm * s * 0.5), float(hy))
     for x_from, x_to in ((outer_r, right_hinge[0]), (outer_l, left_hinge[0])):
-        _line(alpha, np.array([[x_from, hy], [x_to, hy]]), rim * 1.2)
+        polyline(alpha, np.array([[x_from, hy], [x_to, hy]]), rim * 1.2)
     # Shading: light from above, a highlight along the top of the rims.
     yy = np.linspace(0, 1, H, dtype=np.float32)[:, None]
     shade = 0.92 - 0.25 * yy
@@ -111,3 +106,24 @@ def draw_glasses(
         left_hinge=left_hinge,
         right_hinge=right_hinge,
     )
+
+
+def glasses_thumbnail(
+    asset: GlassesAsset, frame: str, lens: str, opacity: float, width: int = 320
+) -> NDArray[np.uint8]:
+    """An RGB picture of ``asset`` on white, ``width`` pixels wide: the frame in the colour
+    ``frame``, the lenses tinted ``lens`` at ``opacity`` (``"#RRGGBB"``; blended in sRGB: a
+    picture, not a render)."""
+    front, lenses = asset.front, asset.lenses
+    rgb = np.array([int(frame[i : i + 2], 16) for i in (1, 3, 5)], np.float32)
+    tint = np.array([int(lens[i : i + 2], 16) for i in (1, 3, 5)], np.float32)
+    out = np.full((*front.shape[:2], 3), 255.0, np.float32)
+    la = (lenses.astype(np.float32) / 255.0 * opacity)[..., None]
+    out = out * (1 - la) + tint * la
+    fa = front[..., 3:4].astype(np.float32) / 255.0
+    shade = front[..., :3].astype(np.float32) / 255.0
+    out = out * (1 - fa) + rgb * shade * fa
+    h, w = out.shape[:2]
+    small = cv2.resize(out, (width, round(width * h / w)), interpolation=cv2.INTER_AREA)
+    picture: NDArray[np.uint8] = np.clip(small, 0, 255).astype(np.uint8)
+    return picture

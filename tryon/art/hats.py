@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from tryon.art.jewelry import relief_shading
+from tryon.art.base import relief_shading
 from tryon.errors import InputError
 from tryon.render.masks import fixed_point, fixed_points
 from tryon.render.sprite import Sprite

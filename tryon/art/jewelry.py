@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from tryon.art.base import polyline, relief_shading
 from tryon.errors import InputError
 from tryon.render.masks import fixed_point, fixed_points
 from tryon.render.sprite import Sprite
@@ -22,29 +23,6 @@ EARRING_PX_PER_MM = 12.0
 NECKLACE_PX_PER_MM = 6.0
 EARRING_STYLES = ("hoop", "teardrop", "ball-stud", "bar-drop", "halo-stud")
 NECKLACE_STYLES = ("pendant-chain", "pearl-strand", "collar")
-LIGHT = np.array([-0.45, -0.6, 0.66])
-
-
-def relief_shading(
-    mask: NDArray[np.uint8], radius: float, shine: float = 1.0, gloss: float = 40.0
-) -> NDArray[np.float32]:
-    """Grey shading ``(H, W)`` in [0, 1] of a rounded relief of ``mask`` (255 inside), rounded
-    over ``radius`` pixels from its edge and lit from the upper left."""
-    d = cv2.distanceTransform((mask > 127).astype(np.uint8), cv2.DIST_L2, 5)
-    t = np.clip(d / max(radius, 1.0), 0.0, 1.0)
-    height = np.sqrt(1.0 - (1.0 - t) ** 2) * radius
-    height = cv2.GaussianBlur(height, (0, 0), max(radius / 6, 0.7))
-    gy, gx = np.gradient(height)
-    n = np.dstack([-gx, -gy, np.ones_like(gx)])
-    n /= np.linalg.norm(n, axis=2, keepdims=True)
-    light = LIGHT / np.linalg.norm(LIGHT)
-    half = light + np.array([0.0, 0.0, 1.0])
-    half /= np.linalg.norm(half)
-    diffuse = np.clip(n @ light, 0.0, 1.0)
-    spec = np.clip(n @ half, 0.0, 1.0) ** gloss
-    shade = 0.28 + 0.5 * diffuse + shine * 0.7 * spec
-    out: NDArray[np.float32] = np.clip(shade, 0.0, 1.0).astype(np.float32)
-    return out
 
 
 def _sprite(
@@ -60,10 +38,6 @@ def _sprite(
     rgb = np.where((mask > 0)[..., None], rgb, 0.0)  # no colour where nothing is drawn
     rgba = np.dstack([np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8), mask])
     return Sprite(np.ascontiguousarray(rgba), anchors, w / px_per_mm, name)
-
-
-def _wire(mask: NDArray[np.uint8], points: NDArray[np.floating], thickness: float) -> None:
-    cv2.polylines(mask, [fixed_points(points)], False, 255, max(1, round(thickness)), cv2.LINE_AA, shift=4)
 
 
 def draw_earring(style: str, px_per_mm: float = EARRING_PX_PER_MM) -> Sprite:
@@ -82,7 +56,7 @@ def draw_earring(style: str, px_per_mm: float = EARRING_PX_PER_MM) -> Sprite:
         w, h = round(20 * s), round(40 * s)
         mask = np.zeros((h, w), np.uint8)
         top = 2 * s
-        _wire(mask, np.array([[w / 2, top], [w / 2, top + 8 * s]]), 0.9 * s)
+        polyline(mask, np.array([[w / 2, top], [w / 2, top + 8 * s]]), 0.9 * s)
         t = np.linspace(0, 2 * math.pi, 160)
         cx, cy = w / 2, top + 8 * s + 11 * s
         xs = cx + 8.0 * s * np.sin(t) * np.sin(t / 2)
@@ -103,7 +77,7 @@ def draw_earring(style: str, px_per_mm: float = EARRING_PX_PER_MM) -> Sprite:
         w, h = round(12 * s), round(50 * s)
         mask = np.zeros((h, w), np.uint8)
         top = 2 * s
-        _wire(mask, np.array([[w / 2, top], [w / 2, top + 5 * s]]), 0.9 * s)
+        polyline(mask, np.array([[w / 2, top], [w / 2, top + 5 * s]]), 0.9 * s)
         y = top + 5 * s
         for i in range(5):
             length, width = (5 + 1.2 * i) * s, (2.2 + 0.5 * i) * s
@@ -167,7 +141,7 @@ def draw_necklace(style: str, px_per_mm: float = NECKLACE_PX_PER_MM) -> Sprite:
     curve = _chain_curve(span, top, drop) + np.array([margin, 0.0])
     mask = np.zeros((h, w), np.uint8)
     if style == "pendant-chain":
-        _wire(mask, curve, 0.9 * s)
+        polyline(mask, curve, 0.9 * s)
         shading = relief_shading(mask, 0.5 * s, gloss=25)
         # Links: a faint periodic bump along the chain.
         yy, xx = np.mgrid[0:h, 0:w]
