@@ -50,6 +50,7 @@ FAMILIES: tuple[Named, ...] = (
     Named("headwear", {"en": "Headwear", "fr": "Chapeaux", "zh": "帽子"}),
     Named("hands", {"en": "Nails", "fr": "Ongles", "zh": "美甲"}),
     Named("garment", {"en": "Clothing", "fr": "Vêtements", "zh": "服装"}),
+    Named("wrist", {"en": "Wristwear", "fr": "Au poignet", "zh": "腕饰"}),
 )
 """What a kind is worn as: the renderers' families."""
 
@@ -60,6 +61,7 @@ GROUPS: tuple[Named, ...] = (
     Named("nails", {"en": "Nails", "fr": "Ongles", "zh": "美甲"}),
     Named("accessories", {"en": "Accessories", "fr": "Accessoires", "zh": "配饰"}),
     Named("clothes", {"en": "Clothing", "fr": "Vêtements", "zh": "服装"}),
+    Named("wrist", {"en": "Watches & bracelets", "fr": "Montres & bracelets", "zh": "手表与手链"}),
 )
 """The page's filter chips, in the order a shopper browses."""
 
@@ -264,6 +266,32 @@ _ROWS: tuple[KindSpec, ...] = (
     _garment("top", {"en": "Top", "fr": "Haut", "zh": "上衣"}, 11),
     _garment("dress", {"en": "Dress", "fr": "Robe", "zh": "连衣裙"}, 10),
     _garment("jacket", {"en": "Jacket", "fr": "Veste", "zh": "夹克"}, 12),
+    # Wrist: layer 13, over the garments (10-12: a watch is worn over a sleeve's cuff that ends
+    # at the wrist) and under the nails (18: a hand held over the other wrist keeps its polish on
+    # top). The anchors are the band's two ends where it closes round the wrist, as they lie in
+    # the flat image (their distance is the worn circumference), and a watch's dial centre.
+    KindSpec(
+        "watch",
+        "wrist",
+        "wrist",
+        {"en": "Watch", "fr": "Montre", "zh": "手表"},
+        13,
+        "tryon.render.wrist",
+        stages=("hands", "poses"),
+        anchors=("band_left", "band_right", "face_centre"),
+        sizes_mm=("width",),
+    ),
+    KindSpec(
+        "bracelet",
+        "wrist",
+        "wrist",
+        {"en": "Bracelet", "fr": "Bracelet", "zh": "手链"},
+        13,
+        "tryon.render.wrist",
+        stages=("hands", "poses"),
+        anchors=("band_left", "band_right"),
+        sizes_mm=("width",),
+    ),
 )
 
 REGISTRY: Mapping[str, KindSpec] = MappingProxyType({spec.name: spec for spec in _ROWS})
