@@ -31,6 +31,7 @@ SUBSETS: dict[str, tuple[str, ...] | None] = {
     "glasses": None,
     "nails": None,
     "accessories": None,
+    "wrist": None,
     "garments": ("classic-denim-jacket", "flight-bomber-jacket", "holiday-fair-isle-pyjama-top-child"),
 }
 """Script → the product ids regenerated (None: all of them)."""
