@@ -206,3 +206,21 @@ def test_apply_a_garment_on_a_video(tmp_path: Path, portrait: NDArray[np.uint8])
         assert below.mean() > 0.5  # the chest is covered
         head = changed[: max(top - int(0.5 * width), 1)]
         assert head.mean() < 0.002  # the head is not (a few pixels of re-encoding noise aside)
+
+
+def test_the_summary_says_what_was_found_and_warns_only_when_nothing_changed(
+    photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A garment drawn on a person is reported as such (it used to say "no face found; the image
+    is written unchanged" while it had drawn a garment); only an untouched image gets the warning."""
+    out = tmp_path / "top.png"
+    assert main(["apply", "-p", "mariner-breton-top", str(photo), "-o", str(out)]) == 0
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "1 person(s)" in line, line
+    assert "unchanged" not in caplog.text
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((240, 320, 3), 200, np.uint8))
+    assert main(["apply", "-p", "mariner-breton-top", str(blank), "-o", str(tmp_path / "b.png")]) == 0
+    assert "nothing the look is worn on was found (0 face(s), 0 person(s), 0 hand(s)); written unchanged" in (
+        caplog.text
+    )

@@ -39,7 +39,11 @@ def register(sub: Any) -> None:
     p.add_argument("--intensity", type=float, default=1.0, help="0 (none) to 1 (full), for every product")
     p.add_argument("--compare", action="store_true", help="write before | after side by side")
     p.add_argument("--max-faces", type=int, default=4, help="faces to make up (default 4)")
-    p.add_argument("--full-range", action="store_true", help="full-range face detector (small/distant faces)")
+    p.add_argument(
+        "--full-range",
+        action="store_true",
+        help="full-range face detector (small/distant faces; the default for images, not for videos)",
+    )
     p.add_argument("--assets", type=Path, default=None, help="catalog root (default: the bundled assets/)")
     p.set_defaults(func=run)
 
@@ -69,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     catalog = Catalog.load(args.assets)
     config = PipelineConfig(
         max_faces=args.max_faces,
-        face_detector="full" if args.full_range else "short",
+        # A photo shows people at any distance; a video is mostly a webcam's close-up.
+        face_detector="full" if args.full_range or not video else "short",
         static_image_mode=not video,
     )
     pipeline = TryOnPipeline(args.product, intensity=args.intensity, catalog=catalog, config=config)
@@ -91,11 +96,25 @@ def run(args: argparse.Namespace) -> int:
         image = read_image(src)
         out = step(image, None)
         write_image(dst, out)
-        n = 0 if pipeline.last_result is None else len(pipeline.last_result.faces)
-        if n == 0:
-            logger.warning("%s: no face found; the image is written unchanged", src)
-        sys.stderr.write(f"{dst}: {out.shape[1]}x{out.shape[0]}, {n} face(s)\n")
+        found = describe_found(pipeline)
+        if np.array_equal(out[:, -image.shape[1] :], image):
+            logger.warning("%s: nothing the look is worn on was found (%s); written unchanged", src, found)
+        sys.stderr.write(f"{dst}: {out.shape[1]}x{out.shape[0]}, {found}\n")
     failures = sum(pipeline.stats.failures.values())
     if failures:
         sys.stderr.write(f"{failures} frame(s) passed through unprocessed: {dict(pipeline.stats.failures)}\n")
     return 0
+
+
+def describe_found(pipeline: TryOnPipeline) -> str:
+    """What perception found on the last frame, for the summary line: faces, people, hands."""
+    r = pipeline.last_result
+    if r is None:
+        return "nothing perceived"
+    parts = [f"{len(r.faces)} face(s)"]
+    stages = pipeline.perception.stages
+    if "poses" in stages:
+        parts.append(f"{len(r.poses)} person(s)")
+    if "hands" in stages:
+        parts.append(f"{len(r.hands)} hand(s)")
+    return ", ".join(parts)
