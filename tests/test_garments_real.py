@@ -1,0 +1,163 @@
+"""Garments on photos of real people (``zidane.jpg``: two men in suits; ``bus.jpg``: people in a
+street; both from the ``ultralytics`` wheel on PyPI, fetched into a cache by ``tests/photos.py``,
+never committed), measured against hand annotations (``tests/data/real_people.json``: face boxes,
+torso polygons, what is in front of each torso).
+
+The measures of the issue "garments on real people": every torso facing the camera dressed
+(≥ 85% of the annotated torso, arms and held things excluded), faces untouched (≤ 1% of a face's
+pixels changed), nothing drawn outside the person beyond the fit's margin, nobody dressed whose
+torso is not in the picture. Also on material made from the photos: mirrored, scaled down.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from live_helpers import shared_catalog
+from numpy.typing import NDArray
+
+from tryon.pipeline import PipelineConfig, TryOnPipeline
+
+pytestmark = pytest.mark.slow
+
+ANNOTATIONS = json.loads((Path(__file__).parent / "data" / "real_people.json").read_text())["photos"]
+GARMENTS = ("mariner-breton-top", "classic-denim-jacket")
+CHANGED = 40
+"""A pixel counts as changed when its R+G+B moved by more than this (JPEG noise stays below)."""
+
+
+def polygon_mask(shape: tuple[int, ...], points: list[list[float]]) -> NDArray[np.bool_]:
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(np.asarray(points)).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
+def torso_region(shape: tuple[int, ...], person: dict[str, Any]) -> NDArray[np.bool_]:
+    """The annotated torso without what is in front of it."""
+    region = polygon_mask(shape, person["torso"])
+    for occluder in person["occluders"]:
+        region &= ~polygon_mask(shape, occluder)
+    return region
+
+
+def dress(image: NDArray[np.uint8], product: str) -> tuple[NDArray[np.bool_], Any]:
+    pipeline = TryOnPipeline(
+        [product],
+        catalog=shared_catalog(),
+        config=PipelineConfig(max_faces=6, static_image_mode=True, face_detector="full"),
+    )
+    out = pipeline.process(image)
+    changed = np.abs(out.astype(np.int16) - image.astype(np.int16)).sum(axis=2) > CHANGED
+    return changed, pipeline.last_result
+
+
+def mirrored(person: dict[str, Any], width: int) -> dict[str, Any]:
+    def flip(points: list[list[float]]) -> list[list[float]]:
+        return [[width - 1 - x, y] for x, y in points]
+
+    face = person["face"]
+    return {
+        **person,
+        "face": None if face is None else [width - 1 - face[2], face[1], width - 1 - face[0], face[3]],
+        "torso": flip(person["torso"]),
+        "occluders": [flip(o) for o in person["occluders"]],
+    }
+
+
+def scaled(person: dict[str, Any], s: float) -> dict[str, Any]:
+    face = person["face"]
+    return {
+        **person,
+        "face": None if face is None else [v * s for v in face],
+        "torso": [[x * s, y * s] for x, y in person["torso"]],
+        "occluders": [[[x * s, y * s] for x, y in o] for o in person["occluders"]],
+    }
+
+
+def variants(
+    photos: dict[str, NDArray[np.uint8]],
+) -> list[tuple[str, NDArray[np.uint8], list[dict[str, Any]]]]:
+    """Each photo as it is, mirrored, and at 60% (a smaller person in a phone photo)."""
+    out = []
+    for name, image in photos.items():
+        people = ANNOTATIONS[name]["people"]
+        h, w = image.shape[:2]
+        out.append((name, image, people))
+        out.append(
+            (f"{name} mirrored", np.ascontiguousarray(image[:, ::-1]), [mirrored(p, w) for p in people])
+        )
+        small = cv2.resize(image, (round(w * 0.6), round(h * 0.6)), interpolation=cv2.INTER_AREA)
+        out.append((f"{name} at 60%", small, [scaled(p, 0.6) for p in people]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def dressed(
+    real_photos: dict[str, NDArray[np.uint8]],
+) -> list[tuple[str, str, NDArray[np.bool_], Any, list[Any]]]:
+    rows = []
+    for label, image, people in variants(real_photos):
+        for product in GARMENTS:
+            changed, result = dress(image, product)
+            rows.append((label, product, changed, result, people))
+    return rows
+
+
+def test_every_torso_facing_the_camera_is_dressed(dressed: list[Any]) -> None:
+    misses = []
+    for label, product, changed, _, people in dressed:
+        for person in people:
+            if person["facing"] != "front":
+                continue
+            region = torso_region(changed.shape, person)
+            coverage = float(changed[region].mean())
+            if coverage < 0.85:
+                misses.append(f"{label} {product} {person['id']}: {coverage:.0%} of the torso")
+    assert not misses, "; ".join(misses)
+
+
+def test_faces_are_never_covered(dressed: list[Any]) -> None:
+    covered = []
+    for label, product, changed, _, people in dressed:
+        for person in people:
+            if person["face"] is None:
+                continue
+            x0, y0, x1, y1 = (round(v) for v in person["face"])
+            share = float(changed[y0:y1, x0:x1].mean())
+            if share > 0.01:
+                covered.append(f"{label} {product} {person['id']}: {share:.1%} of the face changed")
+    assert not covered, "; ".join(covered)
+
+
+def test_nothing_is_drawn_outside_the_people(dressed: list[Any]) -> None:
+    """Changed pixels lie on the person mask widened by the loosest fit's margin (0.12 shoulder
+    widths; a face width is a little under half a shoulder width, so 0.3 face widths)."""
+    for label, product, changed, result, people in dressed:
+        assert result.segmentation is not None
+        person = result.segmentation.mask > 0.5
+        faces = [p["face"] for p in people if p["face"] is not None]
+        face_w = max((f[2] - f[0] for f in faces), default=50)
+        r = max(3, round(0.3 * face_w))
+        near = cv2.dilate(
+            person.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
+        )
+        outside = int((changed & (near == 0)).sum())
+        assert outside <= 0.01 * max(int(changed.sum()), 1), (
+            f"{label} {product}: {outside} pixels off the people"
+        )
+
+
+def test_nobody_is_dressed_whose_torso_is_not_in_the_picture(
+    real_photos: dict[str, NDArray[np.uint8]],
+) -> None:
+    """Heads without their bodies: the top of zidane.jpg (down to the right man's chin, the left
+    man's brow) holds two heads and no torso."""
+    heads = np.ascontiguousarray(real_photos["zidane.jpg"][:300])
+    for product in GARMENTS:
+        changed, result = dress(heads, product)
+        assert changed.sum() == 0, f"{product}: {int(changed.sum())} pixels drawn on a photo with no torso"
