@@ -290,3 +290,25 @@ async def test_garment_detail_shows_its_size_chart(server: TestServer, browser: 
     await page.goto(str(server.make_url(f"/?product={LIPSTICK}")))
     await page.wait_for_selector(".detail-desc", timeout=15_000)
     assert await page.query_selector(".size-chart") is None
+
+
+async def test_product_groups_and_kind_names_come_from_the_registry(server: TestServer, browser: Any) -> None:
+    """The filter chips are the registry's groups, named in the page's language, watches and
+    bracelets included; a card's kind is named from the registry too."""
+    from tryon.catalog.kinds import GROUPS, REGISTRY
+
+    page = await browser.new_page(locale="fr-FR")
+    await page.goto(str(server.make_url("/")))
+    await page.wait_for_selector(".kind-chip", timeout=15_000)
+    chips = await page.eval_on_selector_all(
+        ".kind-chip", "cs => cs.map(c => [c.dataset.group, c.textContent])"
+    )
+    names = dict(chips)
+    for group in GROUPS:
+        assert names.get(group.id) == group.names["fr"], (group.id, names)
+    await page.click('.kind-chip[data-group="wrist"]')
+    shown = await page.eval_on_selector_all(
+        ".product-card:not([hidden]) .card-kind", "ks => ks.map(k => k.textContent)"
+    )
+    assert shown, "no product under the wrist group"
+    assert set(shown) <= {REGISTRY["watch"].names["fr"], REGISTRY["bracelet"].names["fr"]}, shown
