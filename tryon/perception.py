@@ -28,9 +28,10 @@ from tryon.runtime.session import ModelLoader, RuntimeConfig
 from tryon.segment.selfie import MODELS as SEGMENTATION_MODELS
 from tryon.segment.selfie import SelfieSegmenter
 from tryon.timing import timed
+from tryon.track.bodies import BodyConfig, BodyTracker
 from tryon.track.faces import FaceTracker, FaceTrackerConfig
+from tryon.track.gate import GateConfig
 from tryon.track.hands import HandTracker, HandTrackerConfig
-from tryon.track.poses import PoseTracker, PoseTrackerConfig
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,9 @@ class PerceptionConfig:
     poses: bool = False
     max_poses: int = 1
     pose_segmentation: bool = False
+    pose_gate: GateConfig = field(default_factory=GateConfig)
+    """Which poses reach the result (:mod:`tryon.track.gate`); the others are counted in
+    ``FrameResult.rejected``."""
     hands: bool = False
     max_hands: int = 2
     segmentation: bool = False
@@ -109,6 +113,25 @@ class TrackerStage:
 
 
 @dataclass
+class BodyStage:
+    """Poses: every person's, found from the pose detector and from ``result.faces``, gated with
+    ``result.segmentation`` when it ran (:mod:`tryon.track.bodies`)."""
+
+    tracker: BodyTracker
+    name: str = "poses"
+
+    def process(self, image: Frame, timestamp: float, result: FrameResult) -> None:
+        self.tracker.update(image, timestamp, result)
+
+    def reset(self) -> None:
+        self.tracker.reset()
+
+    @property
+    def detector_runs(self) -> int | None:
+        return self.tracker.detector_runs
+
+
+@dataclass
 class SegmentationStage:
     """The person mask (selfie segmentation), smoothed over time in video mode."""
 
@@ -150,14 +173,19 @@ def build_faces(c: PerceptionConfig, loader: ModelLoader) -> Stage:
 
 
 def build_poses(c: PerceptionConfig, loader: ModelLoader) -> Stage:
-    tracker = PoseTracker(
+    # Photos: the pose stage looks for faces itself (full range, on tiles) to seed bodies from.
+    face_detector = (
+        SsdDetector(loader.load(FACE_FULL_RANGE.model), FACE_FULL_RANGE) if c.static_image_mode else None
+    )
+    tracker = BodyTracker(
         SsdDetector(loader.load(POSE.model), POSE, exact_sampling=True),
         PoseLandmarkModel(
             loader.load("pose_landmark_full", outputs=None if c.pose_segmentation else WITHOUT_MASK)
         ),
-        PoseTrackerConfig(
+        BodyConfig(
             max_poses=c.max_poses,
             min_detection_confidence=_min_score(c, POSE),
+            min_face_confidence=_min_score(c, FACE_FULL_RANGE),
             min_tracking_confidence=c.min_tracking_confidence,
             static_image_mode=c.static_image_mode,
             smooth=c.smooth,
@@ -165,9 +193,11 @@ def build_poses(c: PerceptionConfig, loader: ModelLoader) -> Stage:
             detect_interval=c.detect_interval,
             # not on the frames the face and palm detectors run on
             detect_phase=c.detect_interval // 2,
+            gate=c.pose_gate,
         ),
+        face_detector=face_detector,
     )
-    return TrackerStage("poses", tracker)
+    return BodyStage(tracker)
 
 
 def build_hands(c: PerceptionConfig, loader: ModelLoader) -> Stage:
@@ -195,11 +225,12 @@ def build_segmentation(c: PerceptionConfig, loader: ModelLoader) -> Stage:
 
 BUILDERS: dict[str, Callable[[PerceptionConfig, ModelLoader], Stage]] = {
     "faces": build_faces,
+    "segmentation": build_segmentation,
     "poses": build_poses,
     "hands": build_hands,
-    "segmentation": build_segmentation,
 }
-"""How each stage is built, in the order stages run on a frame."""
+"""How each stage is built, in the order stages run on a frame: the pose stage reads the faces
+(to find bodies) and the person mask (to gate them)."""
 
 
 class Perception:

@@ -21,6 +21,11 @@ FACE_LANDMARKS = 468
 FACE_LANDMARKS_WITH_IRIS = 478
 POSE_LANDMARKS = 33
 HAND_LANDMARKS = 21
+REJECT_REASONS = ("shoulders", "hips", "no_face", "off_person", "proportions", "duplicate", "unconfirmed")
+"""Why the pose stage's gate kept a pose from :attr:`FrameResult.poses` (``tryon.track.gate``):
+shoulders hidden or out of the frame; hips hidden (when required); the head far from every face
+found (no person mask to vouch for it); the head or shoulders off the person mask; proportions
+outside the human range; the same person as a better pose; in video, not yet seen for enough frames."""
 
 
 def _check(name: str, arr: NDArray[Any], shapes: tuple[tuple[int, ...], ...]) -> None:
@@ -153,15 +158,40 @@ class FrameResult:
     """Milliseconds per stage for this frame."""
     errors: list[str] = field(default_factory=list)
     """Stages that failed on this frame (their results are empty)."""
+    rejected: dict[str, int] = field(default_factory=dict)
+    """Poses the pose stage found but kept from :attr:`poses` on this frame, by reason
+    (:data:`REJECT_REASONS`); only reasons that occurred."""
+
+    def __post_init__(self) -> None:
+        for reason, n in self.rejected.items():
+            _check_rejection(reason, n)
+
+    def reject(self, reason: str, n: int = 1) -> None:
+        """Count ``n`` poses kept out of :attr:`poses` for ``reason``."""
+        _check_rejection(reason, n)
+        self.rejected[reason] = self.rejected.get(reason, 0) + n
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The results; ``rejected`` (poses refused by reason) only when some pose was."""
+        out: dict[str, Any] = {
             "width": self.width,
             "height": self.height,
             "faces": [f.to_json() for f in self.faces],
             "poses": [p.to_json() for p in self.poses],
             "hands": [h.to_json() for h in self.hands],
         }
+        if self.rejected:
+            out["rejected"] = dict(sorted(self.rejected.items()))
+        return out
+
+
+def _check_rejection(reason: object, n: object) -> None:
+    if reason not in REJECT_REASONS:
+        raise InputError(
+            f"FrameResult.rejected: expected a reason in {', '.join(REJECT_REASONS)}, got {reason!r}"
+        )
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise InputError(f"FrameResult.rejected[{reason!r}]: expected a count ≥ 0, got {n!r}")
 
 
 def _rows(arr: NDArray[np.float32]) -> list[list[float]]:
