@@ -166,6 +166,7 @@ def build_faces(c: PerceptionConfig, loader: ModelLoader) -> Stage:
             static_image_mode=c.static_image_mode,
             smooth=c.smooth,
             detect_interval=c.detect_interval,
+            tiled=c.static_image_mode and c.face_detector == "full",
         ),
         iris=IrisModel(loader.load("iris_landmark")) if c.iris else None,
     )

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tryon.detect.ssd import SsdDetector
+from tryon.detect.tiles import detect_tiled
 from tryon.frame import Frame
 from tryon.geometry import Roi, roi_iou
 from tryon.headpose import HeadPoseSmoother, estimate_head_pose
@@ -44,6 +45,9 @@ class FaceTrackerConfig:
     """Extra mesh runs allowed in one frame when the face moved off its ROI's centre (0: none)."""
     head_pose: bool = True
     """Estimate each face's head pose (smoothed per track in video mode)."""
+    tiled: bool = False
+    """Photos: look for faces in the whole image and in overlapping tiles
+    (:func:`tryon.detect.tiles.detect_tiled`), so small faces in large photos are found."""
 
 
 @dataclass
@@ -124,7 +128,8 @@ class FaceTracker:
             return True
         if len(self._tracks) >= c.max_faces:
             return False
-        return self._frames_since_detect >= c.detect_interval
+        # The frame after a detection is the 1st since: with an interval of N, every Nth frame.
+        return self._frames_since_detect + 1 >= c.detect_interval
 
     def _observe(self, frame: Frame, track: _Track) -> _Observation | None:
         """Face mesh on the track's ROI; ``None`` when no face is present there.
@@ -157,7 +162,10 @@ class FaceTracker:
         detected: list[Roi] = []
         if self._should_detect():
             with timed(timings, "faces.detect"):
-                detections = self.detector.detect(frame, c.min_detection_confidence)
+                if c.tiled:
+                    detections = detect_tiled(self.detector, frame, c.min_detection_confidence)
+                else:
+                    detections = self.detector.detect(frame, c.min_detection_confidence)
             self.detector_runs += 1
             self._frames_since_detect = 0
             detected = [roi_from_detection(d) for d in detections[: c.max_faces] if d.width > 0]
