@@ -97,6 +97,8 @@ class PipelineStats:
     processed: int = 0
     failures: Counter[str] = field(default_factory=Counter)
     """Frames returned unprocessed, by the stage that failed."""
+    rejected: Counter[str] = field(default_factory=Counter)
+    """Poses found but not dressed (implausible), by reason: never drawn, counted here."""
     timings: dict[str, float] = field(default_factory=dict)
     """The last frame's per-stage milliseconds."""
 
@@ -212,6 +214,7 @@ class TryOnPipeline:
         timings.update(result.timings)
         for stage in result.errors:
             self.stats.failures[stage] += 1
+        self.stats.rejected.update(result.rejected)
         out = image
         if layers and (result.faces or result.hands or result.poses):
             try:

@@ -27,6 +27,12 @@ class Metrics:
         self.frames_failed = Counter(
             "tryon_frames_failed", "Frames passed through unprocessed, by stage", ["stage"], registry=r
         )
+        self.poses_rejected = Counter(
+            "tryon_poses_rejected",
+            "Poses found but not dressed (implausible), by reason",
+            ["reason"],
+            registry=r,
+        )
         self.control_messages = Counter(
             "tryon_control_messages", "Control messages, by type and result", ["type", "result"], registry=r
         )

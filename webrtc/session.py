@@ -239,6 +239,7 @@ class Session:
             "frames_out": c.frames_out,
             "dropped": c.dropped,
             "failures": sum(c.failures.values()),
+            "rejected": dict(self.processor.pipeline.stats.rejected),
             "latency_ms": round(c.latency_ms, 1),
             "stages": {k: round(v, 2) for k, v in self.processor.pipeline.stats.timings.items()},
             "look": self.look_specs(),

@@ -180,6 +180,7 @@ class TryOnTrack(MediaStreamTrack):
         self._metrics = metrics
         self._last_seq = 0
         self._seen_failures: Counter[str] = Counter()
+        self._seen_rejected: Counter[str] = Counter()
         self.sender: RTCRtpSender | None = None
         """Set by the session: the sender that encodes this track (for the RTP timestamp origin)."""
         self.rtp_origin: int | None = None
@@ -238,6 +239,10 @@ class TryOnTrack(MediaStreamTrack):
                 if n > self._seen_failures[stage]:
                     self._count_failure(stage, n - self._seen_failures[stage])
                     self._seen_failures[stage] = n
+            for reason, n in stats.rejected.items():
+                if n > self._seen_rejected[reason]:
+                    self._metrics.poses_rejected.labels(reason).inc(n - self._seen_rejected[reason])
+                    self._seen_rejected[reason] = n
             if not self._processor.paused:
                 self._metrics.observe_stages(stats.timings)
         out = VideoFrame.from_ndarray(shown, format="rgb24")
