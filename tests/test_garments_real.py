@@ -165,3 +165,50 @@ def test_nobody_is_dressed_whose_torso_is_not_in_the_picture(
     for product in GARMENTS:
         changed, _ = dress(heads, product)
         assert changed.sum() == 0, f"{product}: {int(changed.sum())} pixels drawn on a photo with no torso"
+
+
+def test_live_two_people_from_a_real_photo_stay_dressed_while_the_camera_moves(
+    real_photos: dict[str, NDArray[np.uint8]],
+) -> None:
+    """Video mode on a sequence made from bus.jpg: the two men in the middle, 640×480, the camera
+    drifting, zooming and turning slowly. Once their tracks are confirmed, both stay dressed with
+    the same ids, their faces untouched."""
+    from tryon.testing import Transform
+
+    photo = real_photos["bus.jpg"]
+    x0, y0, side = 20, 370, 370
+    crop = np.ascontiguousarray(photo[y0 : y0 + side, x0 : x0 + side])
+    frame0 = cv2.resize(crop, (480, 480), interpolation=cv2.INTER_AREA)
+    canvas = np.full((480, 640, 3), 128, np.uint8)
+    canvas[:, 80:560] = frame0
+    k = 480 / side
+    people = [p for p in ANNOTATIONS["bus.jpg"]["people"] if p["facing"] == "front"]
+
+    def to_canvas(points: list[list[float]]) -> NDArray[np.float64]:
+        return np.array([[(x - x0) * k + 80, (y - y0) * k] for x, y in points], np.float64)
+
+    pipeline = TryOnPipeline(
+        ["mariner-breton-top"], catalog=shared_catalog(), config=PipelineConfig(max_faces=2)
+    )
+    ids: list[tuple[int, ...]] = []
+    for i in range(30):
+        t = Transform(angle=4 * np.sin(i / 9), scale=1 + 0.08 * np.sin(i / 11), dx=15 * np.sin(i / 7))
+        frame = t.apply(canvas)
+        out = pipeline.process(frame, i / 30)
+        assert pipeline.last_result is not None
+        ids.append(tuple(sorted(p.id for p in pipeline.last_result.poses)))
+        if i < 5:
+            continue
+        changed = np.abs(out.astype(np.int16) - frame.astype(np.int16)).sum(axis=2) > CHANGED
+        for person in people:
+            torso = t.points(to_canvas(person["torso"]), 640, 480)
+            region = polygon_mask(changed.shape, torso.tolist())
+            for occluder in person["occluders"]:
+                region &= ~polygon_mask(changed.shape, t.points(to_canvas(occluder), 640, 480).tolist())
+            assert changed[region].mean() > 0.8, f"frame {i}: {person['id']} not dressed"
+            fx0, fy0, fx1, fy1 = person["face"]
+            face = t.points(to_canvas([[fx0, fy0], [fx1, fy1]]), 640, 480)
+            (a, b), (c, d) = np.round(face.min(0)).astype(int), np.round(face.max(0)).astype(int)
+            assert changed[b:d, a:c].mean() <= 0.01, f"frame {i}: {person['id']}'s face covered"
+    assert len(set(ids[5:])) == 1, f"track ids changed: {ids}"
+    assert len(ids[-1]) == 2
