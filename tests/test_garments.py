@@ -299,12 +299,16 @@ def test_long_hair_falls_over_the_collar(astronaut: NDArray[np.uint8]) -> None:
     result = perception.process(image)
     assert result.segmentation is not None
     pose = result.poses[0]
-    face = face_of(pose, result.faces)
-    assert face is not None
+    paired = face_of(pose, result.faces)
+    assert paired is not None
     mask = np.maximum(result.segmentation.mask, (lock > 0).astype(np.float32))
     asset = striped_garment()
-    out = render_garment(image, pose, asset, GarmentParams(), mask, face=face)
-    behind = render_garment(image, pose, asset, GarmentParams(), mask)  # no face: no hair test
+    out = render_garment(image, pose, asset, GarmentParams(), mask, face=paired)
+    # The same without hair: the person mask cleared above the forehead, where the hair's colour
+    # is sampled (the hair test then finds none).
+    headless = mask.copy()
+    headless[: int(paired.landmarks[10, 1])] = 0.0
+    behind = render_garment(image, pose, asset, GarmentParams(), headless, face=paired)
     shoulder_y = int(pose.xy[11, 1])
     band = np.zeros_like(lock, bool)
     band[shoulder_y - 5 : bottom - 2] = True

@@ -1,31 +1,30 @@
-"""Garments (tops, dresses, jackets) warped onto a body from its pose landmarks, behind the hands
-and forearms in front of it, inside the person's silhouette, and in the person's light.
+"""Garments (tops, dresses, jackets) on a body from its pose landmarks and its silhouette, in the
+person's light, behind the face, the hair, the neck, the forearms and the hands.
 
 The asset is a flat lay with keypoints and a part image (body, left sleeve, right sleeve; see
-:mod:`tryon.catalog.schema`). Each part is warped on its own:
+:mod:`tryon.catalog.schema`). Where each part goes is :mod:`tryon.render.garment_geometry`: the
+body by a homography from the shoulders and hips, the sleeves piecewise along the arms. With a
+person mask the body is then fitted to the silhouette (its sides follow the torso's outline
+between the armpits and the hips, the fit's ease past it) and each sleeve's width to the arm's
+(:mod:`tryon.render.garment_fit`); a sleeve whose arm is mostly off the person mask (a guessed
+arm, not there) is not drawn.
 
-- the body by the homography taking the garment's shoulder line and the line a torso's length
-  below it onto the person's shoulders and hips, scaled by the shoulder width and the fit (so it
-  leans, bends and foreshortens with the torso). Hips out of the frame or not seen are replaced
-  by the body's proportions (a torso 1.4 shoulder widths long, perpendicular to the shoulders);
-- each sleeve piecewise along the arm: the upper sleeve from the sleeve's root (between the
-  shoulder seam and the armpit) to the elbow anchor onto the shoulder-to-elbow segment, the
-  lower sleeve from the elbow to the cuff onto elbow-to-wrist, so the sleeve bends at the elbow;
-  a short sleeve runs down the upper arm for its own length.
+Layers, back to front: the garment's body, drawn whole (it continues behind and below whatever
+crosses it); the wearer's neck through the neck opening and the forearms where they cross the
+body, restored from the frame; the sleeves; the hands, the face and the hair over the collar,
+restored from the frame over everything (:mod:`tryon.render.garment_occluders`). Everything is
+clipped to the person mask widened by the fit's margin (:data:`SPILL`), and every pixel of the
+garment is multiplied by the person's low-frequency shading (the luminance of the frame blurred
+at a tenth of the shoulder width, relative to its median under the garment), so folds and the
+direction of the light carry over.
 
-Layers, back to front: the body, the person's own forearms where they cross it, the sleeves,
-the person's own hands. Everything is clipped to the person mask widened by the fit's margin,
-and every pixel of the garment is multiplied by the person's low-frequency shading (the
-luminance of the frame blurred at a tenth of the shoulder width, relative to its median under
-the garment), so folds and the direction of the light carry over.
-
-Stateless: ``render_garment(frame, pose, asset, params, person=None, hands=()) -> frame``.
+Stateless: ``render_garment(frame, pose, asset, params, person=None, hands=(), face=None) -> frame``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -36,6 +35,7 @@ from tryon.look import LookItem
 from tryon.render.color import LUMA, to_linear, to_srgb
 from tryon.render.garment_assets import (
     FIT,
+    SPILL,
     GarmentAsset,
     GarmentParams,
     Piece,
@@ -44,175 +44,207 @@ from tryon.render.garment_assets import (
     load_garment,
     split_garment,
 )
+from tryon.render.garment_fit import (
+    EASE,
+    Capsule,
+    FittedBody,
+    fit_body,
+    fitted_box,
+    limb_width,
+    warp_fitted,
+)
+from tryon.render.garment_geometry import (
+    SHOULDER_EDGE,
+    Body,
+    apply_h,
+    body_homography,
+    body_of,
+    body_targets,
+    hip_row,
+    segment_homography,
+    sleeve_segments,
+)
+from tryon.render.garment_occluders import (
+    FOREARM_WIDTH,
+    HeadShape,
+    Patch,
+    fill,
+    forearm_band,
+    hands_mask,
+    head_shape,
+    neck_opening,
+    pose_hand,
+)
 from tryon.render.hair import hair_mask
 from tryon.render.masks import Box
 from tryon.render.registry import Layer, LayerRequest, renders
-from tryon.render.sprite import Sprite, sprite_box, warp_sprite
+from tryon.render.sprite import sprite_box, warp_sprite
 from tryon.results import Face, FrameResult, Hand, Pose
 
-L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP = 11, 12, 13, 14, 15, 16, 23, 24
-SPILL = {"slim": 0.03, "regular": 0.06, "loose": 0.12}
-"""How far past the person's silhouette the garment may reach, in shoulder widths."""
-SHOULDER_EDGE = 1.18
-"""The outer edge of the shoulders over the distance between the shoulder joints (the landmarks)."""
-TORSO = 1.4
-"""Shoulder joints to hip joints, in shoulder widths, when the hips are not seen."""
-HIP_RATIO = 0.72
-"""Hip joints' distance over the shoulder joints' on an average body."""
-NECK_RISE = 0.12
-"""The neckline's centre above the shoulder joints' midpoint, in shoulder widths."""
+F64 = NDArray[np.float64]
+Mask = NDArray[np.float32]
+
 HAIR_REACH = 1.0
-"""How far below the shoulders hair is looked for, in shoulder widths (long hair, not to the waist)."""
-FOREARM_WIDTH = 0.22
-HAND_RADIUS = 0.22
-MIN_VISIBILITY = 0.5
+"""How far below the shoulders, and to either side of the head, hair is looked for, in shoulder
+widths (long hair over the shoulders, not to the waist)."""
+UPPER_ARM_WIDTH = 0.3
+"""The upper arm's width in shoulder widths, when the mask does not tell."""
+UPPER_ARM, FOREARM = (0.2, 0.6), (0.15, 0.5)
+"""The widths believed of the mask's upper arms and forearms, in shoulder widths (narrower: a
+pose that put the limb along its edge, wider: an arm against the body)."""
+ARM_REACH = 0.35
+"""How far from a limb's axis its edge is looked for, in shoulder widths."""
+SLEEVE_ON_PERSON = 0.4
+"""The least share of a sleeve piece's axis on the person mask for it to be drawn."""
+SLEEVE_SCALE = (0.4, 2.0)
+"""The most a sleeve is narrowed or widened (over the body's scale) to the arm's width."""
 
 
-# -- the body's geometry -----------------------------------------------------------------------------
+# -- where everything goes -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Body:
-    shoulders: NDArray[np.float64]
-    """``(2, 2)``: the wearer's left then right shoulder joint."""
-    hips: NDArray[np.float64]
-    elbows: NDArray[np.float64]
-    wrists: NDArray[np.float64]
-    hips_seen: bool
-    arms_seen: tuple[bool, bool] = (True, True)
-    """Whether each forearm (left, right) is seen: both its elbow and wrist visible."""
+@dataclass
+class Arms:
+    """The arms as the person mask shows them."""
 
-    @property
-    def width(self) -> float:
-        return float(np.linalg.norm(self.shoulders[0] - self.shoulders[1]))
-
-
-def body_of(pose: Pose, shape: tuple[int, ...]) -> Body:
-    xy = pose.xy.astype(np.float64)
-    vis = pose.visibility
-    shoulders, hips = xy[[L_SHOULDER, R_SHOULDER]], xy[[L_HIP, R_HIP]]
-    h, w = shape[:2]
-    inside = ((hips >= 0) & (hips < [w, h])).all()
-    seen = bool(inside and min(vis[L_HIP], vis[R_HIP]) >= MIN_VISIBILITY)
-    if not seen:
-        width = float(np.linalg.norm(shoulders[0] - shoulders[1]))
-        across = (shoulders[0] - shoulders[1]) / max(width, 1e-6)
-        down = np.array([-across[1], across[0]])
-        if float(down[1]) < 0:
-            down = -down
-        mid = shoulders.mean(0) + down * TORSO * width
-        hips = np.array([mid + across * HIP_RATIO * width / 2, mid - across * HIP_RATIO * width / 2])
-    arms = (
-        bool(min(vis[L_ELBOW], vis[L_WRIST]) >= MIN_VISIBILITY),
-        bool(min(vis[R_ELBOW], vis[R_WRIST]) >= MIN_VISIBILITY),
-    )
-    return Body(shoulders, hips, xy[[L_ELBOW, R_ELBOW]], xy[[L_WRIST, R_WRIST]], seen, arms)
+    capsules: list[Capsule] = field(default_factory=list)
+    """Upper arms and forearms, for the silhouette fit."""
+    widths: dict[tuple[int, int], float] = field(default_factory=dict)
+    """``(side, 0)``: the upper arm's measured width, ``(side, 1)`` the forearm's."""
+    bands: list[F64] = field(default_factory=list)
+    """The forearms' outlines (in front of the garment's body)."""
+    hands: list[F64] = field(default_factory=list)
+    """The hands from the pose's hand keypoints, when no hand landmarks are given."""
+    discs: list[tuple[F64, float]] = field(default_factory=list)
+    """Where the hands are when neither hand landmarks nor the pose's hand keypoints tell."""
 
 
-def _frame_of(
-    a: NDArray[np.float64], b: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Unit vectors along ``b - a`` and its normal."""
-    d = b - a
-    d = d / max(float(np.linalg.norm(d)), 1e-9)
-    return d, np.array([-d[1], d[0]])
+def _in_frame(p: F64, shape: tuple[int, ...]) -> bool:
+    return bool(0 <= p[0] < shape[1] and 0 <= p[1] < shape[0])
 
 
-def body_targets(asset: GarmentAsset, body: Body, fit: str) -> dict[str, NDArray[np.float64]]:
-    """Where the garment's shoulders and its hip-line points go on the body (frame pixels), and
-    the scale (frame pixels per garment pixel) as ``targets["scale"]``."""
-    g_left, g_right = asset.point("left_shoulder"), asset.point("right_shoulder")
-    half = body.width / 2 * SHOULDER_EDGE * FIT[fit]
-    mid_s = body.shoulders.mean(0)
-    across_s = (body.shoulders[0] - body.shoulders[1]) / max(body.width, 1e-6)
-    scale = 2 * half / float(np.linalg.norm(g_left - g_right))
-    hip_w = float(np.linalg.norm(body.hips[0] - body.hips[1]))
-    across_h = (body.hips[0] - body.hips[1]) / max(hip_w, 1e-6)
-    turn = float(np.clip(hip_w / max(body.width, 1e-6) / HIP_RATIO, 0.8, 1.25))
-    mid_h = body.hips.mean(0)
-    return {
-        "left_shoulder": mid_s + across_s * half,
-        "right_shoulder": mid_s - across_s * half,
-        "left_hipline": mid_h + across_h * half * turn,
-        "right_hipline": mid_h - across_h * half * turn,
-        "scale": np.array([scale]),
-    }
+def _limb(a: F64, b: F64, width: float) -> bool:
+    """Whether ``a→b`` is as long as a limb can be (0.3-2 shoulder widths): a joint the pose
+    placed, seen or not, in the frame or beyond it."""
+    return 0.3 * width <= float(np.linalg.norm(b - a)) <= 2.0 * width
 
 
-def body_homography(asset: GarmentAsset, body: Body, fit: str) -> NDArray[np.float64]:
-    """Garment pixels → frame pixels for the garment's body."""
-    t = body_targets(asset, body, fit)
-    g_left, g_right = asset.point("left_shoulder"), asset.point("right_shoulder")
-    torso = float(np.linalg.norm(body.hips.mean(0) - body.shoulders.mean(0)))
-    drop = np.array([0.0, torso / float(t["scale"][0])])
-    src = np.array([g_left, g_right, g_right + drop, g_left + drop], np.float32)
-    dst = np.array(
-        [t["left_shoulder"], t["right_shoulder"], t["right_hipline"], t["left_hipline"]], np.float32
-    )
-    return np.asarray(cv2.getPerspectiveTransform(src, dst), np.float64)
-
-
-def apply_h(m: NDArray[np.float64], points: NDArray[np.floating]) -> NDArray[np.float64]:
-    p = np.column_stack(
-        [np.asarray(points, np.float64).reshape(-1, 2), np.ones(len(np.asarray(points).reshape(-1, 2)))]
-    )
-    q = p @ m.T
-    out: NDArray[np.float64] = q[:, :2] / q[:, 2:3]
+def measure_arms(pose: Pose, body: Body, person: Mask | None, shape: tuple[int, ...]) -> Arms:
+    """The arms' widths from ``person`` and, for the silhouette fit, a capsule round every limb
+    the pose placed, seen or not, in the frame or out of it (an arm hanging at the side is not
+    the torso)."""
+    out = Arms()
+    w = body.width
+    reach = ARM_REACH * w
+    for i, side in ((0, +1), (1, -1)):
+        shoulder, elbow, wrist = body.shoulders[i], body.elbows[i], body.wrists[i]
+        upper = None
+        # An arm not seen is behind something (a helmet, the other arm): the mask is not its width.
+        if person is not None and body.elbows_seen[i] and _in_frame(elbow, shape):
+            upper = limb_width(person, shoulder, elbow, reach)
+            upper = None if upper is None else float(np.clip(upper, UPPER_ARM[0] * w, UPPER_ARM[1] * w))
+        if upper is not None:
+            out.widths[side, 0] = upper
+        fore = None
+        if body.arms_seen[i]:
+            usual = 0.85 * upper if upper is not None else FOREARM_WIDTH * body.width
+            outline, fore = forearm_band(elbow, wrist, person, usual, reach)
+            fore = None if fore is None else float(np.clip(fore, FOREARM[0] * w, FOREARM[1] * w))
+            if fore is not None:
+                out.widths[side, 1] = fore
+            out.bands.append(outline)
+            hand = pose_hand(pose, i)
+            if hand is None:
+                out.discs.append((wrist + (wrist - elbow) * 0.35, 0.6 * (fore or FOREARM_WIDTH * body.width)))
+            elif isinstance(hand, np.ndarray):
+                out.hands.append(hand)
+        if _limb(shoulder, elbow, body.width):
+            width = upper or UPPER_ARM_WIDTH * body.width
+            out.capsules.append(Capsule(shoulder, elbow, width / 2))
+            if _limb(elbow, wrist, body.width):
+                width = fore or (0.85 * upper if upper else FOREARM_WIDTH * body.width)
+                out.capsules.append(Capsule(elbow, wrist, width / 2))
     return out
 
 
-def sleeve_segments(
-    asset: GarmentAsset, body: Body, h_body: NDArray[np.float64], scale: float
-) -> dict[
-    int, list[tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]]
-]:
-    """Per side, per piece: ``(garment start, garment end, frame start, frame end)``."""
-    out = {}
-    for side, i, prefix in ((+1, 0, "left"), (-1, 1, "right")):
-        g_root = asset.point(f"{prefix}_root")
-        b_root = apply_h(h_body, g_root[None])[0]
-        elbow, wrist = body.elbows[i], body.wrists[i]
-        if asset.long_sleeves:
-            g_elbow, g_cuff = asset.point(f"{prefix}_elbow"), asset.point(f"{prefix}_cuff")
-            out[side] = [(g_root, g_elbow, b_root, elbow), (g_elbow, g_cuff, elbow, wrist)]
-        else:
-            g_cuff = asset.point(f"{prefix}_cuff")
-            d, _ = _frame_of(b_root, elbow)
-            length = float(np.linalg.norm(g_cuff - g_root)) * scale
-            out[side] = [(g_root, g_cuff, b_root, b_root + d * length)]
-    return out
+def _on_person(person: Mask, b0: F64, b1: F64) -> bool:
+    """Whether the segment ``b0→b1`` lies on the person mask (samples out of the frame count)."""
+    h, w = person.shape
+    xy = np.round(b0 + np.outer(np.linspace(0.1, 0.9, 9), b1 - b0)).astype(int)
+    framed = (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
+    on = np.ones(len(xy), bool)
+    on[framed] = person[xy[framed, 1], xy[framed, 0]] > 0.5
+    return float(on.mean()) >= SLEEVE_ON_PERSON
 
 
-def segment_homography(
-    g0: NDArray[np.float64],
-    g1: NDArray[np.float64],
-    b0: NDArray[np.float64],
-    b1: NDArray[np.float64],
-    scale: float,
-    reach: float,
-) -> NDArray[np.float64]:
-    """The homography taking a band around the garment segment ``g0→g1`` onto one around the
-    body segment ``b0→b1`` (stretched along it, ``scale`` across it)."""
-    gd, gn = _frame_of(g0, g1)
-    bd, bn = _frame_of(b0, b1)
-    r = reach
-    src = np.array([g0 - gd * r + gn * r, g1 + gd * r + gn * r, g1 + gd * r - gn * r, g0 - gd * r - gn * r])
-    k = float(np.linalg.norm(b1 - b0)) / max(float(np.linalg.norm(g1 - g0)), 1e-9)
-    dst = np.array(
-        [
-            b0 - bd * r * k + bn * r * scale,
-            b1 + bd * r * k + bn * r * scale,
-            b1 + bd * r * k - bn * r * scale,
-            b0 - bd * r * k - bn * r * scale,
-        ]
-    )
-    return np.asarray(cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32)), np.float64)
+Draw = Callable[[Box], NDArray[np.float32]]
+
+
+@dataclass
+class Placement:
+    body: Body
+    h_body: F64
+    fit: FittedBody | None
+    arms: Arms
+    layers: list[tuple[Box, Draw]]
+    """Back to front, each with its frame box; the body's first when it is in view."""
+    body_in_view: bool
+
+
+def place_garment(
+    frame: NDArray[np.uint8],
+    pose: Pose,
+    body: Body,
+    asset: GarmentAsset,
+    params: GarmentParams,
+    person: Mask | None,
+) -> Placement:
+    """Where each piece goes: the body (fitted to ``person`` when given) and the sleeves."""
+    h_body = body_homography(asset, body, params.fit)
+    scale = float(body_targets(asset, body, params.fit)["scale"][0])
+    arms = measure_arms(pose, body, person, frame.shape)
+    fit = None
+    if person is not None:
+        fit = fit_body(
+            asset, h_body, scale, hip_row(asset, body, scale), body.width, params.fit, person, arms.capsules
+        )
+    layers: list[tuple[Box, Draw]] = []
+    if fit is not None:
+        fitted = fit
+        box = fitted_box(asset.body, h_body, fitted, frame.shape)
+        if box is not None:
+            layers.append((box, lambda b: warp_fitted(asset.body, h_body, fitted, b)))
+    else:
+        matrix = asset.body.matrix(h_body)
+        box = sprite_box(asset.body.sprite, matrix, frame.shape)
+        if box is not None:
+            layers.append((box, lambda b: warp_sprite(asset.body.sprite, matrix, b)))
+    in_view = bool(layers)
+    reach = 0.6 * float(np.linalg.norm(asset.point("left_shoulder") - asset.point("left_armpit")))
+    ease = 2 * EASE * SPILL[params.fit] * body.width
+    for side, segments in sleeve_segments(asset, body, h_body, scale, fit).items():
+        for i, (piece, (g0, g1, b0, b1)) in enumerate(zip(asset.sleeves[side], segments, strict=True)):
+            if person is not None and not _on_person(person, b0, b1):
+                break  # the arm is not there: neither is the rest of the sleeve
+            across = scale
+            arm, own = arms.widths.get((side, i if asset.long_sleeves else 0)), asset.sleeve_width(side, i)
+            if arm is not None and own > 0:
+                across = float(np.clip((arm + ease) / own, SLEEVE_SCALE[0] * scale, SLEEVE_SCALE[1] * scale))
+            m = piece.matrix(segment_homography(g0, g1, b0, b1, across, reach))
+            box = sprite_box(piece.sprite, m, frame.shape)
+            if box is not None:
+                layers.append((box, _sprite_draw(piece, m)))
+    return Placement(body, h_body, fit, arms, layers, in_view)
+
+
+def _sprite_draw(piece: Piece, m: F64) -> Draw:
+    return lambda b: warp_sprite(piece.sprite, m, b)
 
 
 # -- drawing -------------------------------------------------------------------------------------------
 
 
-def _dilated(mask: NDArray[np.float32], radius: int) -> NDArray[np.float32]:
+def _dilated(mask: Mask, radius: int) -> Mask:
     """``mask`` widened by ``radius`` pixels (at half resolution above 4 pixels: it is a margin)."""
     if radius < 1:
         return mask
@@ -227,61 +259,17 @@ def _dilated(mask: NDArray[np.float32], radius: int) -> NDArray[np.float32]:
     return np.asarray(np.maximum(grown, mask), np.float32)
 
 
-def occluders(
-    body: Body, hands: Sequence[Hand], box: Box
-) -> tuple[NDArray[np.float32] | None, NDArray[np.float32] | None]:
-    """``(forearms, hands)`` masks in [0, 1] over ``box`` (x0, y0, x1, y1) of the person's own
-    forearms and hands; ``None`` for one that does not reach the box."""
-    x0, y0, x1, y1 = box
-    origin = np.array([x0, y0], np.float64)
-    width = body.width
-    arms = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    for i in (0, 1):
-        if not body.arms_seen[i]:
-            continue
-        a = np.round((body.elbows[i] - origin) * 16).astype(np.int32)
-        b = np.round((body.wrists[i] - origin) * 16).astype(np.int32)
-        cv2.line(
-            arms,
-            (int(a[0]), int(a[1])),
-            (int(b[0]), int(b[1])),
-            255,
-            max(1, round(FOREARM_WIDTH * width)),
-            cv2.LINE_AA,
-            shift=4,
-        )
-    palms = np.zeros_like(arms)
-    if hands:
-        for hand in hands:
-            hull = cv2.convexHull(np.round(hand.xy - origin).astype(np.int32))
-            cv2.fillConvexPoly(palms, hull, 255, cv2.LINE_AA)
-        palms = np.asarray(cv2.dilate(palms, np.ones((5, 5), np.uint8)), np.uint8)
-    else:
-        for i in (0, 1):
-            if not body.arms_seen[i]:
-                continue
-            c = np.round(body.wrists[i] + (body.wrists[i] - body.elbows[i]) * 0.35 - origin).astype(int)
-            cv2.circle(
-                palms, (int(c[0]), int(c[1])), max(1, round(HAND_RADIUS * width / 2)), 255, -1, cv2.LINE_AA
-            )
-    return _unit(arms), _unit(palms)
-
-
-def _unit(mask: NDArray[np.uint8]) -> NDArray[np.float32] | None:
-    if not mask.any():
-        return None
-    return np.asarray(mask, np.float32) * np.float32(1.0 / 255.0)
-
-
-def _cut(canvas: NDArray[np.float32], mask: NDArray[np.float32] | None) -> None:
-    """Take ``mask`` (in front of the garment) out of the premultiplied ``canvas``, in place and
-    only inside the mask's bounding box."""
-    if mask is None:
+def _cut(canvas: NDArray[np.float32], box: Box, patch: Patch | None) -> None:
+    """Take ``patch`` (in front of the garment) out of the premultiplied ``canvas`` over ``box``,
+    in place and only inside the patch's mask's bounding box."""
+    if patch is None:
         return
+    (px0, py0, _, _), mask = patch
     x, y, w, h = cv2.boundingRect((mask > 0).view(np.uint8))
     if w == 0 or h == 0:
         return
-    sub = canvas[y : y + h, x : x + w]
+    x0, y0 = px0 - box.x0 + x, py0 - box.y0 + y
+    sub = canvas[y0 : y0 + h, x0 : x0 + w]
     sub *= (1.0 - mask[y : y + h, x : x + w])[..., None]
 
 
@@ -294,55 +282,81 @@ def shading_field(frame_lin: NDArray[np.float32], width: float) -> NDArray[np.fl
     return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
 
 
+def draw_garment(
+    frame: NDArray[np.uint8],
+    place: Placement,
+    asset: GarmentAsset,
+    shape: HeadShape | None,
+    person: Mask | None,
+    hands: Sequence[Hand],
+) -> tuple[NDArray[np.float32], Box, NDArray[np.bool_]] | None:
+    """The garment alone over its box, premultiplied in linear light, with what is in front of
+    it cut out; and where it covers the body before the hair and hands are cut (where its light
+    is measured). ``None`` when nothing of it is in the frame."""
+    boxes = [b for b, _ in place.layers]
+    if not boxes:
+        return None
+    box = Box(
+        min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
+    )
+    x0, y0, x1, y1 = box
+    canvas = np.zeros((y1 - y0, x1 - x0, 4), np.float32)
+    body = place.body
+    for i, ((bx0, by0, bx1, by1), draw) in enumerate(place.layers):
+        layer = draw(Box(bx0, by0, bx1, by1))
+        sub = canvas[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0]
+        if i == 0 and place.body_in_view:  # the body first: nothing under it yet
+            sub[...] = layer
+            if shape is not None:  # the neck through the opening, in front of the body only
+                neckline = asset.front_neck()[None]
+                at = apply_h(place.h_body, neckline if place.fit is None else place.fit.forward(neckline))[0]
+                neck = neck_opening(shape, body.shoulders, at, person)
+                _cut(canvas, box, fill(box, [neck]) if neck is not None else None)
+            _cut(canvas, box, fill(box, place.arms.bands))  # behind the sleeves
+        else:
+            sub *= 1.0 - layer[..., 3:4]
+            sub += layer
+    covered = canvas[..., 3] > 0.5
+    if not covered.any():
+        return None
+    _cut(canvas, box, hands_mask(hands, place.arms.hands, place.arms.discs, box))
+    if shape is not None:
+        _cut(canvas, box, fill(box, [shape.outline]))  # the face, over everything
+        # Hair over the collar and shoulders: within a shoulder width of the head, down to
+        # HAIR_REACH below the shoulders.
+        hair_end = min(y1, int(body.shoulders[:, 1].max() + HAIR_REACH * body.width))
+        hx0 = max(x0, int(shape.head.top[0] - HAIR_REACH * body.width))
+        hx1 = min(x1, int(shape.head.top[0] + HAIR_REACH * body.width) + 1)
+        if person is not None and hair_end > y0 and hx1 > hx0:
+            where = Box(hx0, y0, hx1, hair_end)
+            hair = hair_mask(frame, shape.head, person, where)
+            _cut(canvas, box, None if hair is None else (where, hair))
+    return canvas, box, covered
+
+
 def render_garment(
     frame: NDArray[np.uint8],
     pose: Pose,
     asset: GarmentAsset,
     params: GarmentParams,
-    person: NDArray[np.float32] | None = None,
+    person: Mask | None = None,
     hands: Sequence[Hand] = (),
     face: Face | None = None,
 ) -> NDArray[np.uint8]:
-    """``frame`` with the garment on the body of ``pose``; ``person`` (the person mask) clips it
-    and, with this person's ``face``, finds the hair that falls over it."""
+    """``frame`` with the garment on the body of ``pose``; ``person`` (the person mask) fits and
+    clips it, and with it the face (``face``, this person's face mesh, or the pose's face
+    keypoints) and the hair falling from the head stay in front."""
     body = body_of(pose, frame.shape)
     if body.width < 8 or params.intensity <= 0:
         return frame
-    h_body = body_homography(asset, body, params.fit)
-    scale = float(body_targets(asset, body, params.fit)["scale"][0])
-    reach = 0.6 * float(np.linalg.norm(asset.point("left_shoulder") - asset.point("left_armpit")))
-    layers: list[tuple[Sprite, NDArray[np.float64]]] = [(asset.body.sprite, asset.body.matrix(h_body))]
-    for side, segments in sleeve_segments(asset, body, h_body, scale).items():
-        for piece, (g0, g1, b0, b1) in zip(asset.sleeves[side], segments, strict=True):
-            layers.append((piece.sprite, piece.matrix(segment_homography(g0, g1, b0, b1, scale, reach))))
-    placed = [(s, m, b) for s, m in layers if (b := sprite_box(s, m, frame.shape)) is not None]
-    if not placed:
+    place = place_garment(frame, pose, body, asset, params, person)
+    drawn = draw_garment(frame, place, asset, head_shape(frame, pose, face, body.shoulders), person, hands)
+    if drawn is None:
         return frame
-    x0, y0 = min(b[0] for _, _, b in placed), min(b[1] for _, _, b in placed)
-    x1, y1 = max(b[2] for _, _, b in placed), max(b[3] for _, _, b in placed)
-    arms, palms = occluders(body, hands, Box(x0, y0, x1, y1))
-    # The garment alone, premultiplied in linear light: the body, the person's forearms cut out
-    # of it, the sleeves over both; then what is in front of everything is cut out.
-    canvas = np.zeros((y1 - y0, x1 - x0, 4), np.float32)
-    for sprite, m, (bx0, by0, bx1, by1) in placed:
-        layer = warp_sprite(sprite, m, Box(bx0, by0, bx1, by1))
-        sub = canvas[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0]
-        if sprite is asset.body.sprite:  # first when in view: nothing under it yet
-            sub[...] = layer
-            _cut(canvas, arms)  # the forearms in front of the body, behind the sleeves
-        else:
-            sub *= 1.0 - layer[..., 3:4]
-            sub += layer
-    covered = canvas[..., 3] > 0.5  # where the garment's light is measured (hair and hands aside)
-    if not covered.any():
-        return frame
-    hair_end = min(y1, int(body.shoulders[:, 1].max() + HAIR_REACH * body.width))
-    if face is not None and person is not None and hair_end > y0:  # hair over the collar and shoulders
-        _cut(canvas[: hair_end - y0], hair_mask(frame, face, person, Box(x0, y0, x1, hair_end)))
-    _cut(canvas, palms)
+    canvas, (x0, y0, x1, y1), covered = drawn
     # Only the pixels the garment touches change: composite inside their bounding box.
     cx, cy, cw, ch = cv2.boundingRect((canvas[..., 3] > 1.0 / 512).view(np.uint8))
-    if cw == 0 or ch == 0:  # all of it behind the hands and hair
+    if cw == 0 or ch == 0:  # all of it behind the hands, face and hair
         return frame
     region = np.s_[cy : cy + ch, cx : cx + cw]
     # How much of the garment shows: inside the silhouette widened by the fit's margin, times the
@@ -353,7 +367,8 @@ def render_garment(
         keep *= _dilated(person[y0:y1, x0:x1].astype(np.float32), margin)[region]
     original = to_linear(np.ascontiguousarray(frame[y0 + cy : y0 + cy + ch, x0 + cx : x0 + cx + cw]))
     light = shading_field(original, body.width)
-    ref = float(np.median(light[covered[region]][::7]))  # the light under the garment
+    under = covered[region]
+    ref = float(np.median(light[under][::7])) if under.any() else 1.0  # the light under the garment
     gain = np.clip(light * np.float32(1.0 / max(ref, 1e-4)), 0.35, 1.6)
     gain -= 1.0
     gain *= np.float32(params.shading)
@@ -408,20 +423,24 @@ __all__ = [
     "FIT",
     "SHOULDER_EDGE",
     "SPILL",
+    "Arms",
     "GarmentAsset",
     "GarmentParams",
     "Piece",
+    "Placement",
     "apply_h",
     "body_homography",
     "body_of",
     "body_targets",
+    "draw_garment",
     "face_of",
     "garment_asset",
     "garment_layer",
     "garment_of",
     "garment_params",
     "load_garment",
-    "occluders",
+    "measure_arms",
+    "place_garment",
     "render_garment",
     "segment_homography",
     "shading_field",

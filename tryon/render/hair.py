@@ -5,16 +5,22 @@ The hair's colour is sampled on the top of the head (a band above the forehead, 
 mask); the hair mask is the person's pixels nearer that colour than the face skin's that hang
 together with the hair on the head (one connected region grown down from it), so a shirt of the
 hair's colour below the neck is not taken for hair unless hair touches it.
+
+The head is a :class:`Head`: the forehead's top, the chin, the eye span and the skin's colour,
+from a face mesh (:func:`head_of_face`) or, where no mesh was found, from a body pose's face
+keypoints (:mod:`tryon.render.garment_occluders` builds one).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from tryon.render.masks import Box
-from tryon.render.skin import skin_model
+from tryon.render.skin import SkinModel, skin_model
 from tryon.results import Face
 
 FOREHEAD_TOP = 10
@@ -25,16 +31,52 @@ SCALE = 3
 """The hair is found at a third of the frame's resolution (locks of hair, not strands)."""
 
 
+@dataclass(frozen=True)
+class Head:
+    top: NDArray[np.float64]
+    """The forehead's top (the face mesh's landmark 10), frame pixels."""
+    chin: NDArray[np.float64]
+    span: float
+    """The outer eye corners' distance, pixels."""
+    skin: SkinModel
+
+
+def head_of_face(frame: NDArray[np.uint8], face: Face) -> Head:
+    lm = face.landmarks[:, :2].astype(np.float64)
+    return Head(lm[FOREHEAD_TOP], lm[152], face.interocular, skin_model(frame, face))
+
+
+def skin_at(frame: NDArray[np.uint8], points: NDArray[np.float64], radius: int) -> SkinModel:
+    """The skin model (as :func:`tryon.render.skin.skin_model`) from patches around ``points``."""
+    h, w = frame.shape[:2]
+    samples = []
+    for x, y in np.round(points).astype(int):
+        patch = frame[
+            max(y - radius, 0) : min(y + radius + 1, h), max(x - radius, 0) : min(x + radius + 1, w)
+        ]
+        if patch.size:
+            samples.append(patch.reshape(-1, 3))
+    if not samples:
+        samples.append(np.zeros((1, 3), np.uint8))
+    lab = cv2.cvtColor(np.concatenate(samples)[None], cv2.COLOR_RGB2LAB)[0].astype(np.float32)
+    mean = np.median(lab, axis=0).astype(np.float32)
+    spread = np.maximum(np.percentile(np.abs(lab - mean), 90, axis=0), [30.0, 10.0, 10.0]).astype(np.float32)
+    return mean, spread
+
+
 def hair_mask(
-    frame: NDArray[np.uint8], face: Face, person: NDArray[np.float32], box: Box
+    frame: NDArray[np.uint8], head: Face | Head, person: NDArray[np.float32], box: Box
 ) -> NDArray[np.float32] | None:
-    """``(y1-y0, x1-x0)`` in [0, 1]: the hair hanging from ``face``'s head inside ``box``;
-    ``None`` when the top of the head shows no hair (bald, covered, out of the frame). Worked out
-    at a third of the resolution (hair is drawn back, not segmented strand by strand)."""
+    """``(y1-y0, x1-x0)`` in [0, 1]: the hair hanging from the head (a face mesh's or a
+    :class:`Head`) inside ``box``; ``None`` when the top of the head shows no hair (bald,
+    covered, out of the frame). Worked out at a third of the resolution (hair is drawn back, not
+    segmented strand by strand)."""
+    if isinstance(head, Face):
+        head = head_of_face(frame, head)
     w = frame.shape[1]
-    iod = face.interocular
-    top = face.landmarks[FOREHEAD_TOP, :2].astype(np.float64)
-    up = top - face.landmarks[152, :2]
+    iod = head.span
+    top = head.top
+    up = top - head.chin
     up = up / max(float(np.linalg.norm(up)), 1e-6)
     # The region: the whole head and everything below it in the box, at a third of the resolution.
     x0 = min(box[0], max(int(top[0] - 2 * iod), 0)) // SCALE * SCALE
@@ -62,7 +104,7 @@ def hair_mask(
     ref = lab[band[:, 1], band[:, 0]]
     mean = np.median(ref, axis=0).astype(np.float32)
     spread = np.maximum(np.percentile(np.abs(ref - mean), 80, axis=0), [14.0, 5.0, 5.0]).astype(np.float32)
-    skin_mean, skin_spread = skin_model(frame, face)
+    skin_mean, skin_spread = head.skin
     d_hair = (((lab - mean) * (1.0 / spread)) ** 2).sum(axis=2)
     d_skin = (((lab - skin_mean) * (1.0 / skin_spread)) ** 2).sum(axis=2)
     like = (d_hair < 9.0) & (d_hair < d_skin) & people  # near the hair's colour, nearer it than the skin's

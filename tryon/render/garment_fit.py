@@ -1,0 +1,381 @@
+"""Fitting a garment to the person's silhouette: the garment body's sides follow the person
+mask's outline, and the arms' widths are read off the mask.
+
+**Arms.** A limb (shoulder→elbow, elbow→wrist) is measured by walking out from its axis,
+perpendicular to it, at a few places along it, until the person mask ends: each side's distance
+is a half width. Where the mask does not end within reach (the forearm lies over the torso, the
+upper arm against it) that side is unknown; a limb's width is twice the median of the known half
+widths, or ``None`` when too few are known.
+
+**The body.** At several garment rows between the armpits and the hip line, the row is mapped
+into the frame by the body's homography and the person mask is read along it, out from the
+garment's centre line on each side, until it ends (a gap of a few pixels: holes in the mask are
+bridged). If the outermost person pixels there belong to an arm (within a limb's capsule), the
+torso's edge is where that arm begins on the way in: a hanging arm is skipped, its inner edge
+taken for the torso's side; an arm run longer than an arm is wide (a forearm along the row,
+crossed arms) or a mask that does not end leaves that row unknown, filled in from its neighbours
+(or from the other side, mirrored). The garment's half width on that row is then scaled to reach
+the torso's edge plus the fit's ease (:data:`EASE` of :data:`SPILL`: a slim fit hugs the
+outline, a loose one stands off it), each side on its own, by at most :data:`MAX_SCALE` /
+:data:`MIN_SCALE` and :data:`MAX_IMBALANCE` times the other side's. Above the armpits the scale
+eases back to none at the shoulder line (the shoulder seams stay where the homography puts
+them); below the hip line it is held.
+
+:class:`FittedBody` is that piecewise-linear horizontal warp of garment space (the rows' scales
+about the centre line, linear between rows), applied before the homography: the body is drawn
+through ``H ∘ fit`` by one remap, and the sleeves' roots move with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from tryon.render.garment_assets import SPILL, GarmentAsset, Piece
+from tryon.render.masks import Box
+
+F64 = NDArray[np.float64]
+
+EASE = 0.75
+"""How far past the silhouette the fitted body's sides reach, in the fit's :data:`SPILL`."""
+MIN_SCALE, MAX_SCALE = 0.6, 1.5
+"""The most a side of the body is narrowed or widened to meet the silhouette."""
+MAX_IMBALANCE = 1.4
+"""A side widened beyond this many times the other side's scale is taken for an object held out
+to one side (a helmet, a bag), not the torso."""
+ROWS = 7
+"""Garment rows measured between the armpits and the hip line."""
+STEP = 2.0
+"""Frame pixels between samples along a measured row."""
+GAP = 4.0
+"""Frame pixels of background that end the silhouette (shorter holes in the mask are bridged)."""
+ARM_RUN = 1.6
+"""An arm run at the silhouette's edge longer than this many arm widths is not skipped: the arm
+lies along the row and hides the torso's edge there."""
+ARM_SLACK = 3.0
+"""Pixels past an arm's measured edge still taken for the arm (the silhouette's edge is soft)."""
+MAP_STEP = 8
+"""The remap's coordinates are computed every this many pixels and interpolated between."""
+
+
+@dataclass(frozen=True)
+class Capsule:
+    """A limb in the frame: the segment ``a→b`` widened by ``half`` pixels each side."""
+
+    a: F64
+    b: F64
+    half: float
+
+    def distance(self, xy: F64) -> F64:
+        """How far points ``xy`` are from the segment (pixels)."""
+        d = self.b - self.a
+        t = np.clip(((xy - self.a) @ d) / max(float(d @ d), 1e-9), 0.0, 1.0)
+        gap = xy - (self.a + t[..., None] * d)
+        out: F64 = np.sqrt((gap**2).sum(axis=-1))
+        return out
+
+
+def _inside(person: NDArray[np.float32], xy: F64) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """``(in frame, in the person)`` at frame points ``xy`` (nearest pixel)."""
+    h, w = person.shape
+    ij = np.floor(xy + 0.5).astype(np.int64)
+    ok = (ij[..., 0] >= 0) & (ij[..., 0] < w) & (ij[..., 1] >= 0) & (ij[..., 1] < h)
+    inside = np.zeros(ok.shape, bool)
+    inside[ok] = person[ij[ok][:, 1], ij[ok][:, 0]] > 0.5
+    return ok, inside
+
+
+def _first_gap(inside: NDArray[np.bool_], framed: NDArray[np.bool_], gap: int) -> NDArray[np.int64]:
+    """Per row of ``(K, N)`` samples walking outward: the index of the first sample of the first
+    run of ``gap`` in-frame samples outside the person; ``-1`` where there is none."""
+    outside = (~inside & framed).astype(np.int32)
+    c = np.concatenate([np.zeros((len(outside), 1), np.int32), np.cumsum(outside, axis=1)], axis=1)
+    n = outside.shape[1]
+    if n < gap:
+        return np.full(len(outside), -1, np.int64)
+    run = c[:, gap:] - c[:, : n - gap + 1] == gap  # run[:, i]: samples i..i+gap-1 all outside
+    found = run.any(axis=1)
+    first: NDArray[np.int64] = np.where(found, run.argmax(axis=1), -1).astype(np.int64)
+    return first
+
+
+# -- arms ------------------------------------------------------------------------------------------------
+
+
+def limb_profile(
+    person: NDArray[np.float32],
+    a: F64,
+    b: F64,
+    reach: float,
+    at: Sequence[float] = (0.2, 0.35, 0.5, 0.65, 0.8),
+) -> tuple[F64, F64]:
+    """Half widths of the limb ``a→b`` in the person mask at fractions ``at`` along it, on the
+    side of its normal ``(-d_y, d_x)`` and the other: ``(plus, minus)``, NaN where unknown (the
+    mask does not end within ``reach`` pixels, or the axis is not in the mask)."""
+    d = b - a
+    length = float(np.linalg.norm(d))
+    t = np.asarray(at, np.float64)
+    if length < 2 or reach < 2:
+        nan = np.full(len(t), np.nan)
+        return nan, nan.copy()
+    d = d / length
+    n = np.array([-d[1], d[0]])
+    steps = np.arange(0.0, reach, 1.0)
+    centres = a + np.outer(t * length, d)
+    halves = []
+    for s in (+1.0, -1.0):
+        xy = centres[:, None, :] + s * steps[None, :, None] * n
+        framed, inside = _inside(person, xy)
+        first = _first_gap(inside, framed, 2)
+        half = np.where((first > 0) & inside[:, 0], first.astype(np.float64), np.nan)
+        halves.append(half)
+    return halves[0], halves[1]
+
+
+def limb_width(person: NDArray[np.float32], a: F64, b: F64, reach: float) -> float | None:
+    """The limb's width: twice the median of its known half widths; ``None`` with fewer than 3."""
+    plus, minus = limb_profile(person, a, b, reach)
+    known = np.concatenate([plus, minus])
+    known = known[np.isfinite(known)]
+    if len(known) < 3:
+        return None
+    return 2.0 * float(np.median(known))
+
+
+# -- the body --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FittedBody:
+    """A horizontal warp of garment space: on garment row ``v``, a point ``u`` right of the
+    centre line moves to ``centre + (u - centre) * scale``, the scale the wearer's right side's
+    (``right``) for ``u`` below the centre and the left side's (``left``) above it, linear in
+    ``v`` between ``rows`` and held beyond them."""
+
+    centre: float
+    rows: F64
+    right: F64
+    left: F64
+
+    def scales(self, v: F64) -> tuple[F64, F64]:
+        return np.interp(v, self.rows, self.right), np.interp(v, self.rows, self.left)
+
+    def forward(self, uv: F64) -> F64:
+        """Garment points → where the fitted garment has them (garment pixels)."""
+        uv = np.asarray(uv, np.float64).reshape(-1, 2)
+        right, left = self.scales(uv[:, 1])
+        du = uv[:, 0] - self.centre
+        out = uv.copy()
+        out[:, 0] = self.centre + du * np.where(du < 0, right, left)
+        return out
+
+    def backward(self, u: F64, v: F64) -> F64:
+        """Fitted garment columns ``u`` on rows ``v`` → the garment columns drawn there."""
+        right, left = self.scales(v)
+        du = u - self.centre
+        out: F64 = self.centre + du / np.where(du < 0, right, left)
+        return out
+
+    @property
+    def widest(self) -> float:
+        return float(max(self.right.max(), self.left.max()))
+
+
+def _apply(m: F64, uv: F64) -> F64:
+    q = uv @ m[:2, :2].T + m[:2, 2]
+    w = uv @ m[2, :2] + m[2, 2]
+    out: F64 = q / w[..., None]
+    return out
+
+
+def _fill(values: F64) -> F64 | None:
+    """NaNs filled by linear interpolation between the known values (held beyond them); ``None``
+    when none is known."""
+    known = np.isfinite(values)
+    if not known.any():
+        return None
+    i = np.arange(len(values))
+    out: F64 = np.interp(i, i[known], values[known])
+    return out
+
+
+def _smooth(k: F64 | None) -> F64 | None:
+    """A row's scale the median of it and its neighbours' (one odd row is an arm or an object,
+    not the torso), then eased into theirs."""
+    if k is None or len(k) < 3:
+        return k
+    padded = np.concatenate([k[:1], k, k[-1:]])
+    med = np.median(np.stack([padded[:-2], padded[1:-1], padded[2:]]), axis=0)
+    padded = np.concatenate([med[:1], med, med[-1:]])
+    out: F64 = 0.25 * padded[:-2] + 0.5 * padded[1:-1] + 0.25 * padded[2:]
+    return out
+
+
+Bounds = tuple[F64, F64]
+"""``(least, most)`` per row, NaN where unknown."""
+
+
+def torso_edges(
+    h_body: F64,
+    rows: F64,
+    centre: float,
+    reach: F64,
+    scale: float,
+    person: NDArray[np.float32],
+    arms: Sequence[Capsule],
+) -> tuple[Bounds, Bounds]:
+    """Bounds on the torso's half widths (garment pixels) on garment ``rows``, out from
+    ``centre`` to the wearer's right and left, each searched up to ``reach`` per row: the
+    silhouette's edge is the most; the least is the same edge, or where an arm at the edge
+    begins (the torso's side is hidden under it); where the frame cuts the silhouette, at least
+    to the frame's edge; ``-inf``/``inf`` where the person goes on past ``reach``; NaN where the
+    centre line is off the person."""
+    du = STEP / scale
+    n = int(np.ceil(float(reach.max()) / du)) + 2
+    steps = np.arange(n) * du
+    gap = max(2, round(GAP / STEP))
+    widest_arm = max((2 * c.half for c in arms), default=0.0)
+    k = len(rows)
+    # Both sides at once: rows 0..k-1 out to the wearer's right (the image's left), k..2k-1 left.
+    sign = np.repeat([-1.0, 1.0], k)[:, None]
+    uv = np.stack(np.broadcast_arrays(centre + sign * steps[None, :], np.tile(rows, 2)[:, None]), axis=-1)
+    reach = np.tile(reach, 2)
+    xy = _apply(h_body, uv)
+    framed, inside = _inside(person, xy)
+    first = _first_gap(inside, framed, gap)
+    leaves = np.where((~framed).any(axis=1), np.argmax(~framed, axis=1), n)  # the frame's edge
+    seen = (first > 0) & (steps[np.maximum(first, 0)] < reach)
+    at = np.arange(2 * k)
+    cut = ~seen & (leaves < n) & inside[at, np.maximum(leaves - 1, 0)]
+    edge = np.where(seen, first - 1, leaves - 1)  # the outermost person sample
+    known = inside[:, 0] & (seen | cut)
+    # Seen: the silhouette's edge; cut by the frame: at least to it; still the person at the end
+    # of the search (a neighbour, an object): no bound either way (the garment as cut).
+    most = np.where(known & seen, (edge + 0.5) * du, np.inf)
+    least = np.where(known, (edge + 0.5) * du, -np.inf)
+    if arms:  # an arm at the edge (within its capsule and a little more): walk in off it
+        walk = np.maximum(edge[:, None], 0) - np.arange(int(ARM_RUN * widest_arm / STEP) + 2)[None, :]
+        near = np.stack([c.distance(xy[at[:, None], np.maximum(walk, 0)]) - c.half for c in arms]).min(axis=0)
+        off = (near > 0) & (walk >= 0)
+        body = np.where(off.any(axis=1), walk[at, np.argmax(off, axis=1)], -1)
+        hidden = known & (near[:, 0] <= ARM_SLACK)
+        least = np.where(hidden, np.where(body >= 0, (body + 0.5) * du, -np.inf), least)
+    unknown = ~inside[:, 0]  # the centre line off the person: filled in from other rows
+    least, most = np.where(unknown, np.nan, least), np.where(unknown, np.nan, most)
+    return (least[:k], most[:k]), (least[k:], most[k:])
+
+
+def _scales(bounds: Bounds, half: F64, ease: float) -> F64 | None:
+    """Per row, the scale nearest 1 that puts the garment's side (``half``) plus ``ease`` within
+    the torso's bounds; filled in between rows, smoothed; ``None`` where no row is known."""
+    least, most = ((b + ease) / half for b in bounds)
+    k = np.clip(1.0, least, np.maximum(most, least))  # NaN where unknown
+    return _smooth(_fill(k))
+
+
+def fit_body(
+    asset: GarmentAsset,
+    h_body: F64,
+    scale: float,
+    hip_row: float,
+    shoulder_width: float,
+    fit: str,
+    person: NDArray[np.float32],
+    arms: Sequence[Capsule] = (),
+) -> FittedBody | None:
+    """The warp fitting the garment body (drawn through ``h_body``, ``scale`` frame pixels per
+    garment pixel, its hip line on garment row ``hip_row``) to the torso in ``person``, measured
+    from the armpits down to the hip line or the garment's hem, whichever is higher; ``None``
+    where no row of the torso could be measured or the garment already fits."""
+    centre = float(asset.point("neck")[0])
+    top = float((asset.point("left_shoulder")[1] + asset.point("right_shoulder")[1]) / 2)
+    pit = float((asset.point("left_armpit")[1] + asset.point("right_armpit")[1]) / 2)
+    hem = float((asset.point("left_hem")[1] + asset.point("right_hem")[1]) / 2)
+    low = min(hip_row, hem - 0.05 * (hem - top))  # the torso the garment reaches, above its hem's curve
+    pit = min(max(pit, top + 1.0), low - 1.0)
+    rows = np.linspace(pit, low, ROWS)
+    g_right, g_left = asset.half_widths(rows)
+    ease = EASE * SPILL[fit] * shoulder_width / scale
+    arm = ARM_RUN * max((2 * c.half for c in arms), default=0.0) / scale  # an arm at the side
+    reach = MAX_SCALE * np.maximum(g_right, g_left) + ease + arm
+    right, left = torso_edges(h_body, rows, centre, reach, scale, person, arms)
+    fill_right, fill_left = _scales(right, g_right, ease), _scales(left, g_left, ease)
+    if fill_right is None:  # a side never measured takes the other's, mirrored
+        if fill_left is None:
+            return None
+        fill_right = fill_left
+    if fill_left is None:
+        fill_left = fill_right
+    k_right = np.clip(fill_right, MIN_SCALE, MAX_SCALE)
+    k_left = np.clip(fill_left, MIN_SCALE, MAX_SCALE)
+    k_right = np.minimum(k_right, np.maximum(MAX_IMBALANCE * k_left, 1.0))
+    k_left = np.minimum(k_left, np.maximum(MAX_IMBALANCE * k_right, 1.0))
+    if np.abs(k_right - 1).max() < 0.01 and np.abs(k_left - 1).max() < 0.01:
+        return None  # as the homography has it
+    # From none at the shoulder line to all of it at the armpits.
+    all_rows = np.concatenate([[top], rows])
+    ones = np.ones(1)
+    return FittedBody(centre, all_rows, np.concatenate([ones, k_right]), np.concatenate([ones, k_left]))
+
+
+# -- drawing the fitted body ---------------------------------------------------------------------------
+
+
+def fitted_box(
+    piece: Piece, h_body: F64, fit: FittedBody, shape: tuple[int, ...], pad: int = 2
+) -> Box | None:
+    """The frame box the fitted piece covers, clipped to the frame; ``None`` if outside it."""
+    w, h = piece.sprite.size
+    ox, oy = piece.offset
+    vs = np.concatenate([[oy, oy + h], fit.rows[(fit.rows > oy) & (fit.rows < oy + h)]])
+    uv = np.array([(u, v) for v in vs for u in (ox, ox + w)], np.float64)
+    xy = _apply(h_body, fit.forward(uv))
+    x0, y0 = np.floor(xy.min(0)).astype(int) - pad
+    x1, y1 = np.ceil(xy.max(0)).astype(int) + pad
+    x0, y0, x1, y1 = max(int(x0), 0), max(int(y0), 0), min(int(x1), shape[1]), min(int(y1), shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return Box(x0, y0, x1, y1)
+
+
+def warp_fitted(piece: Piece, h_body: F64, fit: FittedBody, box: Box) -> NDArray[np.float32]:
+    """The premultiplied linear RGBA piece drawn through ``h_body ∘ fit`` into ``box``:
+    ``(y1-y0, x1-x0, 4)``. The frame→garment coordinates are computed every :data:`MAP_STEP`
+    pixels and interpolated (the warp is smooth), then one remap."""
+    x0, y0, x1, y1 = box
+    width, height = x1 - x0, y1 - y0
+    m = h_body.copy()
+    det = abs(float(np.linalg.det(m[:2, :2] / m[2, 2])))
+    s, level = piece.sprite.level(float(np.sqrt(det)))  # stretched sides: a little softer
+    k = MAP_STEP
+    nx, ny = -(-width // k) + 1, -(-height // k) + 1
+    # Grid points at x0 + (k - 1) / 2 + k * i: resizing by k lands them on the pixel centres.
+    gx = x0 + (k - 1) / 2 + k * np.arange(nx, dtype=np.float64)
+    gy = y0 + (k - 1) / 2 + k * np.arange(ny, dtype=np.float64)
+    xy = np.stack(np.meshgrid(gx, gy), axis=-1)
+    uv = _apply(np.asarray(np.linalg.inv(m), np.float64), xy)
+    u = fit.backward(uv[..., 0], uv[..., 1])
+    map_x = ((u - piece.offset[0]) * s).astype(np.float32)
+    map_y = ((uv[..., 1] - piece.offset[1]) * s).astype(np.float32)
+    size = (nx * k, ny * k)
+    full_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)[:height, :width]
+    full_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)[:height, :width]
+    out = cv2.remap(level, full_x, full_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return np.asarray(out, np.float32).reshape(height, width, 4)
+
+
+__all__ = [
+    "EASE",
+    "Capsule",
+    "FittedBody",
+    "fit_body",
+    "fitted_box",
+    "limb_profile",
+    "limb_width",
+    "torso_edges",
+    "warp_fitted",
+]
