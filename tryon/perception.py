@@ -132,6 +132,15 @@ class BodyStage:
 
 
 @dataclass
+class FaceStage(TrackerStage):
+    """The faces, and the boxes of faces detected but not confirmed by the mesh."""
+
+    def process(self, image: Frame, timestamp: float, result: FrameResult) -> None:
+        super().process(image, timestamp, result)
+        result.face_boxes = list(getattr(self.tracker, "unconfirmed", []))
+
+
+@dataclass
 class SegmentationStage:
     """The person mask (selfie segmentation), smoothed over time in video mode."""
 
@@ -170,7 +179,7 @@ def build_faces(c: PerceptionConfig, loader: ModelLoader) -> Stage:
         ),
         iris=IrisModel(loader.load("iris_landmark")) if c.iris else None,
     )
-    return TrackerStage("faces", tracker)
+    return FaceStage("faces", tracker)
 
 
 def build_poses(c: PerceptionConfig, loader: ModelLoader) -> Stage:

@@ -158,6 +158,9 @@ class FrameResult:
     """Milliseconds per stage for this frame."""
     errors: list[str] = field(default_factory=list)
     """Stages that failed on this frame (their results are empty)."""
+    face_boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
+    """Faces the detector found that the face mesh did not confirm (a profile, a wide-open mouth),
+    as boxes ``(x0, y0, x1, y1)``: no landmarks, but renderers still keep them clear."""
     rejected: dict[str, int] = field(default_factory=dict)
     """Poses the pose stage found but kept from :attr:`poses` on this frame, by reason
     (:data:`REJECT_REASONS`); only reasons that occurred."""

@@ -121,6 +121,26 @@ def head_shape(frame: NDArray[np.uint8], pose: Pose, face: Face | None, shoulder
     return HeadShape(outline, chin, Head(eyes - down * 0.95 * m, chin, span, skin))
 
 
+def with_face_box(
+    shape: HeadShape | None, nose: F64, boxes: Sequence[tuple[float, float, float, float]]
+) -> HeadShape | None:
+    """``shape`` grown to cover the detector's box of this face (a face the mesh did not confirm:
+    a profile, a wide-open mouth, where the pose's face keypoints fall short): the convex hull of
+    both outlines; the box is the one holding the pose's nose (grown by a quarter)."""
+    if shape is None:
+        return None
+    for x0, y0, x1, y1 in boxes:
+        gx, gy = 0.25 * (x1 - x0), 0.25 * (y1 - y0)
+        if not (x0 - gx <= nose[0] <= x1 + gx and y0 - gy <= nose[1] <= y1 + gy):
+            continue
+        centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+        box = _ellipse(centre, np.array([1.0, 0.0]), np.array([0.0, 1.0]), 0.55 * (x1 - x0), 0.55 * (y1 - y0))
+        hull = cv2.convexHull(np.concatenate([shape.outline, box]).astype(np.float32))[:, 0]
+        chin = shape.chin if shape.chin[1] >= centre[1] + 0.5 * (y1 - y0) else np.array([centre[0], y1])
+        return HeadShape(hull.astype(np.float64), chin, shape.head)
+    return shape
+
+
 Patch = tuple[Box, Mask]
 """A mask over a box of the frame: ``(box, (y1-y0, x1-x0) in [0, 1])``."""
 

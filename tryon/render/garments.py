@@ -74,6 +74,7 @@ from tryon.render.garment_occluders import (
     head_shape,
     neck_opening,
     pose_hand,
+    with_face_box,
 )
 from tryon.render.hair import hair_mask
 from tryon.render.masks import Box
@@ -342,6 +343,7 @@ def render_garment(
     person: Mask | None = None,
     hands: Sequence[Hand] = (),
     face: Face | None = None,
+    face_boxes: Sequence[tuple[float, float, float, float]] = (),
 ) -> NDArray[np.uint8]:
     """``frame`` with the garment on the body of ``pose``; ``person`` (the person mask) fits and
     clips it, and with it the face (``face``, this person's face mesh, or the pose's face
@@ -350,7 +352,10 @@ def render_garment(
     if body.width < 8 or params.intensity <= 0:
         return frame
     place = place_garment(frame, pose, body, asset, params, person)
-    drawn = draw_garment(frame, place, asset, head_shape(frame, pose, face, body.shoulders), person, hands)
+    shape = head_shape(frame, pose, face, body.shoulders)
+    if face is None and face_boxes:
+        shape = with_face_box(shape, pose.xy[0].astype(np.float64), face_boxes)
+    drawn = draw_garment(frame, place, asset, shape, person, hands)
     if drawn is None:
         return frame
     canvas, (x0, y0, x1, y1), covered = drawn
@@ -413,7 +418,9 @@ def garment_layer(request: LayerRequest) -> Layer:
         for pose in r.poses:
             chosen = people.get(pose.id, default)
             if chosen is not None:
-                out = render_garment(out, pose, chosen[0], chosen[1], person, r.hands, face_of(pose, r.faces))
+                out = render_garment(
+                    out, pose, chosen[0], chosen[1], person, r.hands, face_of(pose, r.faces), r.face_boxes
+                )
         return out
 
     return clothes

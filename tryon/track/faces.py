@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from tryon.detect.ssd import SsdDetector
+from tryon.detect.ssd import Detection, SsdDetector
 from tryon.detect.tiles import detect_tiled
 from tryon.frame import Frame
 from tryon.geometry import Roi, roi_iou
@@ -68,6 +68,28 @@ class _Observation:
     next_roi: Roi
 
 
+def unconfirmed_boxes(
+    detections: list[Detection], faces: list[Face]
+) -> list[tuple[float, float, float, float]]:
+    """Boxes of the faces the detector found and the mesh did not confirm (a profile, a wide-open
+    mouth), that overlap no confirmed face: a renderer still keeps them clear."""
+    out = []
+    for d in detections:
+        x0, y0, x1, y1 = d.box
+        if x1 <= x0 or y1 <= y0:
+            continue
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        covered = False
+        for f in faces:
+            lo, hi = f.landmarks[:, :2].min(0), f.landmarks[:, :2].max(0)
+            if lo[0] <= cx <= hi[0] and lo[1] <= cy <= hi[1]:
+                covered = True
+                break
+        if not covered:
+            out.append((float(x0), float(y0), float(x1), float(y1)))
+    return out
+
+
 def drop_duplicates(seen: list[_Observation]) -> list[_Observation]:
     """Two tracks that converged on one face (next ROIs overlap): keep the older track."""
     out: list[_Observation] = []
@@ -116,6 +138,8 @@ class FaceTracker:
         self._tracks: list[_Track] = []
         self._next_id = 0
         self._frames_since_detect = 0
+        self.unconfirmed: list[tuple[float, float, float, float]] = []
+        """The last frame's faces found by the detector but not by the mesh (boxes)."""
 
     def reset(self) -> None:
         """Forget every track (the next frame re-detects); ids keep increasing."""
@@ -160,6 +184,7 @@ class FaceTracker:
         c = self.config
         tracks = [] if c.static_image_mode else self._tracks
         detected: list[Roi] = []
+        detections: list[Detection] = []
         if self._should_detect():
             with timed(timings, "faces.detect"):
                 if c.tiled:
@@ -205,4 +230,5 @@ class FaceTracker:
             faces.append(Face(track.id, score, landmarks, track.roi, head_pose))
         if not c.static_image_mode:
             self._tracks = [o.track for o in kept]
+        self.unconfirmed = unconfirmed_boxes(detections, faces)
         return faces
