@@ -24,11 +24,12 @@ from numpy.typing import NDArray
 from tryon.pipeline import PipelineConfig, TryOnPipeline
 from tryon.render import garments
 
-pytestmark = [
-    pytest.mark.slow,
-    # Until bodies are found on real photos and the renderer keeps faces clear (in progress).
-    pytest.mark.xfail(reason="garments on real people: in progress", strict=False),
-]
+pytestmark = pytest.mark.slow
+COVERAGE_GAP = pytest.mark.xfail(
+    reason="in progress: the garment stops short of wide coats (34-69% on bus.jpg's two men) and of "
+    "the right man's torso at 60% (his pose's shoulders too narrow); 84% at full size",
+    strict=False,
+)
 
 ANNOTATIONS = json.loads((Path(__file__).parent / "data" / "real_people.json").read_text())["photos"]
 GARMENTS = ("mariner-breton-top", "classic-denim-jacket")
@@ -153,6 +154,7 @@ def dressed(
     return rows
 
 
+@COVERAGE_GAP
 def test_every_torso_facing_the_camera_is_dressed(dressed: list[Any]) -> None:
     misses = []
     for label, product, changed, _, people in dressed:
@@ -213,6 +215,7 @@ def test_nobody_is_dressed_whose_torso_is_not_in_the_picture(
         assert changed.sum() == 0, f"{product}: {int(changed.sum())} pixels drawn on a photo with no torso"
 
 
+@COVERAGE_GAP
 def test_live_two_people_from_a_real_photo_stay_dressed_while_the_camera_moves(
     real_photos: dict[str, NDArray[np.uint8]],
 ) -> None:
