@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 from perception import frames_640x480
@@ -33,7 +34,7 @@ from tryon.render.makeup import MakeupParams, render_look
 from tryon.render.nails import NAIL_FINISHES, NailParams, render_nails
 from tryon.results import Face, FrameResult
 from tryon.runtime.session import RuntimeConfig
-from tryon.testing import TWO_HANDS, Transform, hands_image
+from tryon.testing import TWO_HANDS, Transform, hands_image, moving
 
 CASES: dict[str, list[MakeupParams]] = {
     "lipstick matte": [MakeupParams("lipstick", (155, 17, 30), "matte")],
@@ -89,18 +90,31 @@ def timed_cases(
     return results
 
 
+def two_people(n: int) -> list[NDArray[np.uint8]]:
+    """Two people in one 640×480 frame (the astronaut twice, side by side, a parent and a child's
+    height apart), the camera moving: the "two people" rows."""
+    from skimage.data import astronaut
+
+    small = cv2.resize(np.asarray(astronaut()), (300, 300), interpolation=cv2.INTER_AREA)  # type: ignore[no-untyped-call]
+    base = np.full((480, 640, 3), 200, np.uint8)
+    base[180:480, 10:310] = small
+    base[220:480, 330:630] = cv2.resize(small, (300, 260), interpolation=cv2.INTER_AREA)
+    return [t.apply(base) for t in moving(n)]
+
+
 def garment_pipeline_fps(
-    frames: list[NDArray[np.uint8]], catalog: Catalog, runtime: RuntimeConfig
+    frames: list[NDArray[np.uint8]], catalog: Catalog, runtime: RuntimeConfig, people: int = 1
 ) -> dict[str, dict[str, float]]:
     """Frames per second of the whole pipeline (perception the look needs + the garment) on the
     moving sequence, one stream: per garment kind, the first product of that kind; with the
-    median and p95 time of a frame."""
+    median and p95 time of a frame. ``people``: the most faces and bodies tracked."""
     out: dict[str, dict[str, float]] = {}
     for kind in ("top", "dress", "jacket"):
         products = catalog.by_kind(kind)
         if not products:
             continue
-        pipeline = TryOnPipeline([products[0].id], catalog=catalog, config=PipelineConfig(runtime=runtime))
+        config = PipelineConfig(runtime=runtime, max_faces=people)
+        pipeline = TryOnPipeline([products[0].id], catalog=catalog, config=config)
         for i, f in enumerate(frames[:10]):  # warm-up: models, first detections
             pipeline.process(f, i / 30)
         ms = []
@@ -117,12 +131,34 @@ def garment_pipeline_fps(
     return out
 
 
+def fps_table(rows: dict[str, dict[str, dict[str, float]]], first: str) -> Table:
+    table = Table(title="garment pipeline (pose + segmentation + hands + face + garment), one stream")
+    for col in (first, "garment", "fps", "median ms", "p95 ms"):
+        table.add_column(col, justify="left" if col in (first, "garment") else "right")
+    for mode, by_garment in rows.items():
+        for name, r in by_garment.items():
+            table.add_row(mode, name, f"{r['fps']:.1f}", f"{r['median_ms']:.1f}", f"{r['p95_ms']:.1f}")
+    return table
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/render.json"))
+    parser.add_argument(
+        "--pipeline-only", action="store_true", help="only the garment pipeline's frame rate (1 and 2 people)"
+    )
     args = parser.parse_args()
     frames = frames_640x480(args.frames)
+    catalog = Catalog.load()
+    if args.pipeline_only:
+        rows = {
+            "one person": garment_pipeline_fps(frames, catalog, RuntimeConfig()),
+            "two people": garment_pipeline_fps(two_people(args.frames), catalog, RuntimeConfig(), people=2),
+        }
+        Console().print(fps_table(rows, "people in the frame"))
+        write_results(args.out.with_name("render_pipeline.json"), {"garment_pipeline": rows})
+        return 0
     perception = Perception(PerceptionConfig(poses=True, segmentation=True))
     results_ = [perception.process(f, i / 30) for i, f in enumerate(frames)]
     usable = [(f, r) for f, r in zip(frames, results_, strict=True) if r.faces]
@@ -130,7 +166,6 @@ def main() -> int:
         name: functools.partial(lambda fr, r, look: makeup(fr, r.faces, look), look=look)
         for name, look in CASES.items()
     }
-    catalog = Catalog.load()
     for product in catalog.by_kind("glasses") + catalog.by_kind("sunglasses"):
         asset = glasses_asset(product)
         params = glasses_params(product, product.default_variant)
@@ -164,13 +199,7 @@ def main() -> int:
     for name, r in results.items():
         table.add_row(name, f"{r['median_ms']:.2f}", f"{r['p95_ms']:.2f}")
     Console().print(table)
-    fps_table = Table(title="garment pipeline (pose + segmentation + hands + face + garment), one stream")
-    for col in ("ONNX Runtime threads", "garment", "fps", "median ms", "p95 ms"):
-        fps_table.add_column(col, justify="left" if col in ("ONNX Runtime threads", "garment") else "right")
-    for mode, rows in pipeline_fps.items():
-        for name, r in rows.items():
-            fps_table.add_row(mode, name, f"{r['fps']:.1f}", f"{r['median_ms']:.1f}", f"{r['p95_ms']:.1f}")
-    Console().print(fps_table)
+    Console().print(fps_table(pipeline_fps, "ONNX Runtime threads"))
     write_results(
         args.out,
         {
