@@ -58,6 +58,11 @@ ARM_RUN = 1.6
 lies along the row and hides the torso's edge there."""
 ARM_SLACK = 3.0
 """Pixels past an arm's measured edge still taken for the arm (the silhouette's edge is soft)."""
+SHOULDER_ROWS = (0.1, 0.2, 0.3)
+"""Where the silhouette's shoulders are measured, in shoulder widths below the joints' line."""
+HEM_SHARE = 0.92
+"""The hip line at most this share of the way from the garment's shoulders to its hem (below
+that, on a long torso, the garment is lengthened)."""
 MAP_STEP = 8
 """The remap's coordinates are computed every this many pixels and interpolated between."""
 
@@ -87,6 +92,30 @@ def _inside(person: NDArray[np.float32], xy: F64) -> tuple[NDArray[np.bool_], ND
     inside = np.zeros(ok.shape, bool)
     inside[ok] = person[ij[ok][:, 1], ij[ok][:, 0]] > 0.5
     return ok, inside
+
+
+Planes = Sequence[tuple[F64, F64]]
+"""Half-planes ``(point, normal)`` belonging to other people: frame points ``xy`` with
+``(xy - point) @ normal > 0`` are theirs (the mask is one blob where people touch)."""
+
+
+def split_planes(own: F64, others: Sequence[F64]) -> list[tuple[F64, F64]]:
+    """The perpendicular bisectors between this person's shoulder centre ``own`` and each other
+    person's: beyond one, the mask is the other person's."""
+    out = []
+    for other in others:
+        d = np.asarray(other, np.float64) - own
+        if float(d @ d) > 1e-6:
+            out.append(((own + other) / 2, d))
+    return out
+
+
+def _mine(xy: F64, planes: Planes) -> NDArray[np.bool_]:
+    """Whether frame points ``xy`` are on this person's side of every plane."""
+    ok = np.ones(xy.shape[:-1], bool)
+    for point, normal in planes:
+        ok &= (xy - point) @ normal <= 0
+    return ok
 
 
 def _first_gap(inside: NDArray[np.bool_], framed: NDArray[np.bool_], gap: int) -> NDArray[np.int64]:
@@ -160,9 +189,18 @@ class FittedBody:
     rows: F64
     right: F64
     left: F64
+    top: float = 0.0
+    stretch: float = 1.0
+    """Rows below ``top`` (the shoulder line) are moved ``stretch`` times as far below it (a
+    garment lengthened to reach below the hips; the collar stays where it is)."""
 
     def scales(self, v: F64) -> tuple[F64, F64]:
         return np.interp(v, self.rows, self.right), np.interp(v, self.rows, self.left)
+
+    def source_rows(self, v: F64) -> F64:
+        """Fitted garment rows ``v`` → the garment rows drawn there."""
+        out: F64 = np.where(v > self.top, self.top + (v - self.top) / self.stretch, v)
+        return out
 
     def forward(self, uv: F64) -> F64:
         """Garment points → where the fitted garment has them (garment pixels)."""
@@ -171,11 +209,13 @@ class FittedBody:
         du = uv[:, 0] - self.centre
         out = uv.copy()
         out[:, 0] = self.centre + du * np.where(du < 0, right, left)
+        v = uv[:, 1]
+        out[:, 1] = np.where(v > self.top, self.top + (v - self.top) * self.stretch, v)
         return out
 
     def backward(self, u: F64, v: F64) -> F64:
-        """Fitted garment columns ``u`` on rows ``v`` → the garment columns drawn there."""
-        right, left = self.scales(v)
+        """Fitted garment columns ``u`` on fitted rows ``v`` → the garment columns drawn there."""
+        right, left = self.scales(self.source_rows(v))
         du = u - self.centre
         out: F64 = self.centre + du / np.where(du < 0, right, left)
         return out
@@ -227,6 +267,7 @@ def torso_edges(
     scale: float,
     person: NDArray[np.float32],
     arms: Sequence[Capsule],
+    planes: Planes = (),
 ) -> tuple[Bounds, Bounds]:
     """Bounds on the torso's half widths (garment pixels) on garment ``rows``, out from
     ``centre`` to the wearer's right and left, each searched up to ``reach`` per row: the
@@ -246,6 +287,8 @@ def torso_edges(
     reach = np.tile(reach, 2)
     xy = _apply(h_body, uv)
     framed, inside = _inside(person, xy)
+    if planes:  # another person's side ends the silhouette
+        inside &= _mine(xy, planes)
     first = _first_gap(inside, framed, gap)
     leaves = np.where((~framed).any(axis=1), np.argmax(~framed, axis=1), n)  # the frame's edge
     seen = (first > 0) & (steps[np.maximum(first, 0)] < reach)
@@ -269,11 +312,11 @@ def torso_edges(
     return (least[:k], most[:k]), (least[k:], most[k:])
 
 
-def _scales(bounds: Bounds, half: F64, ease: float) -> F64 | None:
-    """Per row, the scale nearest 1 that puts the garment's side (``half``) plus ``ease`` within
+def _scales(bounds: Bounds, half: F64, ease: float, base: float = 1.0) -> F64 | None:
+    """Per row, the scale nearest ``base`` that puts the garment's side (``half``) plus ``ease`` within
     the torso's bounds; filled in between rows, smoothed; ``None`` where no row is known."""
     least, most = ((b + ease) / half for b in bounds)
-    k = np.clip(1.0, least, np.maximum(most, least))  # NaN where unknown
+    k = np.clip(base, least, np.maximum(most, least))  # NaN where unknown
     return _smooth(_fill(k))
 
 
@@ -286,40 +329,92 @@ def fit_body(
     fit: str,
     person: NDArray[np.float32],
     arms: Sequence[Capsule] = (),
+    planes: Planes = (),
+    base: float = 1.0,
 ) -> FittedBody | None:
     """The warp fitting the garment body (drawn through ``h_body``, ``scale`` frame pixels per
     garment pixel, its hip line on garment row ``hip_row``) to the torso in ``person``, measured
     from the armpits down to the hip line or the garment's hem, whichever is higher; ``None``
-    where no row of the torso could be measured or the garment already fits."""
+    where no row of the torso could be measured or the garment already fits. Its shoulders are
+    ``base`` times as wide (the silhouette's, wider than the pose's), and a garment too short to
+    reach below the hips is lengthened below the shoulder line (:data:`HEM_SHARE`)."""
     centre = float(asset.point("neck")[0])
     top = float((asset.point("left_shoulder")[1] + asset.point("right_shoulder")[1]) / 2)
     pit = float((asset.point("left_armpit")[1] + asset.point("right_armpit")[1]) / 2)
     hem = float((asset.point("left_hem")[1] + asset.point("right_hem")[1]) / 2)
+    stretch = max(1.0, (hip_row - top) / max(HEM_SHARE * (hem - top), 1.0))
+    hip_row = top + (hip_row - top) / stretch  # the garment row on the hip line, once lengthened
     low = min(hip_row, hem - 0.05 * (hem - top))  # the torso the garment reaches, above its hem's curve
     pit = min(max(pit, top + 1.0), low - 1.0)
     rows = np.linspace(pit, low, ROWS)
     g_right, g_left = asset.half_widths(rows)
     ease = EASE * SPILL[fit] * shoulder_width / scale
     arm = ARM_RUN * max((2 * c.half for c in arms), default=0.0) / scale  # an arm at the side
-    reach = MAX_SCALE * np.maximum(g_right, g_left) + ease + arm
-    right, left = torso_edges(h_body, rows, centre, reach, scale, person, arms)
-    fill_right, fill_left = _scales(right, g_right, ease), _scales(left, g_left, ease)
+    most = max(MAX_SCALE, base)  # as wide as the silhouette's shoulders, if those are wider
+    reach = most * np.maximum(g_right, g_left) + ease + arm
+    drawn = top + (rows - top) * stretch  # where the lengthened garment has those rows
+    right, left = torso_edges(h_body, drawn, centre, reach, scale, person, arms, planes)
+    fill_right, fill_left = _scales(right, g_right, ease, base), _scales(left, g_left, ease, base)
     if fill_right is None:  # a side never measured takes the other's, mirrored
         if fill_left is None:
             return None
         fill_right = fill_left
     if fill_left is None:
         fill_left = fill_right
-    k_right = np.clip(fill_right, MIN_SCALE, MAX_SCALE)
-    k_left = np.clip(fill_left, MIN_SCALE, MAX_SCALE)
+    k_right = np.clip(fill_right, MIN_SCALE, most)
+    k_left = np.clip(fill_left, MIN_SCALE, most)
     k_right = np.minimum(k_right, np.maximum(MAX_IMBALANCE * k_left, 1.0))
     k_left = np.minimum(k_left, np.maximum(MAX_IMBALANCE * k_right, 1.0))
-    if np.abs(k_right - 1).max() < 0.01 and np.abs(k_left - 1).max() < 0.01:
+    if max(np.abs(k_right - 1).max(), np.abs(k_left - 1).max(), base - 1, stretch - 1) < 0.01:
         return None  # as the homography has it
-    # From none at the shoulder line to all of it at the armpits.
-    all_rows = np.concatenate([[top], rows])
-    ones = np.ones(1)
-    return FittedBody(centre, all_rows, np.concatenate([ones, k_right]), np.concatenate([ones, k_left]))
+    # From none at the neck to ``base`` at the shoulder line (the collar stays under the chin)
+    # and to all of it at the armpits.
+    neck = min(float(asset.point("neck")[1]), top - 1.0)
+    all_rows = np.concatenate([[neck, top], rows])
+    start = np.array([1.0, base])
+    return FittedBody(
+        centre, all_rows, np.concatenate([start, k_right]), np.concatenate([start, k_left]), top, stretch
+    )
+
+
+def shoulder_half(
+    person: NDArray[np.float32],
+    shoulders: F64,
+    reach: float,
+    planes: Planes = (),
+    arms: Sequence[Capsule] = (),
+) -> float | None:
+    """The half width of the silhouette's shoulders (frame pixels): out from the shoulder
+    joints' midpoint along their line, a little below it (:data:`SHOULDER_ROWS` shoulder
+    widths: the deltoids' outer edge), until the mask ends, another person's side begins or an
+    arm held out (``arms``: limbs more across than down) does. Each side the median over the
+    rows; a side where the person goes on past ``reach`` or the frame cuts it is unknown; the
+    smaller side (an object held at one side is not the shoulders); ``None`` when neither is
+    known."""
+    width = float(np.linalg.norm(shoulders[0] - shoulders[1]))
+    if width < 2 or reach < 2:
+        return None
+    across = (shoulders[0] - shoulders[1]) / width
+    down = np.array([-across[1], across[0]])
+    down = down if down[1] >= 0 else -down
+    steps = np.arange(0.0, reach, 1.0)
+    starts = shoulders.mean(0) + np.outer(np.asarray(SHOULDER_ROWS) * width, down)
+    halves = []
+    for s in (+1.0, -1.0):
+        xy = starts[:, None, :] + s * steps[None, :, None] * across
+        framed, inside = _inside(person, xy)
+        if planes:
+            inside &= _mine(xy, planes)
+        for arm in arms:
+            d = arm.b - arm.a
+            if abs(float(d[1])) < abs(float(d[0])):  # held out: the shoulders end where it begins
+                inside &= arm.distance(xy) > arm.half
+        first = _first_gap(inside, framed, round(GAP))
+        half = np.where((first > 0) & inside[:, 0], first.astype(np.float64), np.nan)
+        seen = half[np.isfinite(half)]
+        halves.append(float(np.median(seen)) if len(seen) * 2 > len(half) else np.nan)
+    sides = [h for h in halves if np.isfinite(h)]
+    return min(sides) if sides else None
 
 
 # -- drawing the fitted body ---------------------------------------------------------------------------
@@ -360,7 +455,7 @@ def warp_fitted(piece: Piece, h_body: F64, fit: FittedBody, box: Box) -> NDArray
     uv = _apply(np.asarray(np.linalg.inv(m), np.float64), xy)
     u = fit.backward(uv[..., 0], uv[..., 1])
     map_x = ((u - piece.offset[0]) * s).astype(np.float32)
-    map_y = ((uv[..., 1] - piece.offset[1]) * s).astype(np.float32)
+    map_y = ((fit.source_rows(uv[..., 1]) - piece.offset[1]) * s).astype(np.float32)
     size = (nx * k, ny * k)
     full_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)[:height, :width]
     full_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)[:height, :width]
@@ -370,12 +465,15 @@ def warp_fitted(piece: Piece, h_body: F64, fit: FittedBody, box: Box) -> NDArray
 
 __all__ = [
     "EASE",
+    "HEM_SHARE",
     "Capsule",
     "FittedBody",
     "fit_body",
     "fitted_box",
     "limb_profile",
     "limb_width",
+    "shoulder_half",
+    "split_planes",
     "torso_edges",
     "warp_fitted",
 ]

@@ -51,6 +51,8 @@ from tryon.render.garment_fit import (
     fit_body,
     fitted_box,
     limb_width,
+    shoulder_half,
+    split_planes,
     warp_fitted,
 )
 from tryon.render.garment_geometry import (
@@ -97,6 +99,13 @@ ARM_REACH = 0.35
 """How far from a limb's axis its edge is looked for, in shoulder widths."""
 SLEEVE_ON_PERSON = 0.4
 """The least share of a sleeve piece's axis on the person mask for it to be drawn."""
+SILHOUETTE_SHARE = 0.0
+"""The garment's shoulders reach this share of the silhouette's shoulders where those are wider
+than the pose's (a coat; a pose too narrow): the silhouette's edge there is the deltoids', a
+little outside the seams. Off (0) for now: widened shoulders cover part of a three-quarter face
+(zidane.jpg mirrored) and carry the astronaut's garment over the helmet at her side."""
+WIDEST = 2.0
+"""The silhouette's shoulders believed at most this many times the pose's (their outer edges)."""
 SLEEVE_SCALE = (0.4, 2.0)
 """The most a sleeve is narrowed or widened (over the body's scale) to the arm's width."""
 
@@ -199,15 +208,33 @@ def place_garment(
     asset: GarmentAsset,
     params: GarmentParams,
     person: Mask | None,
+    others: Sequence[F64] = (),
 ) -> Placement:
-    """Where each piece goes: the body (fitted to ``person`` when given) and the sleeves."""
+    """Where each piece goes: the body (fitted to ``person`` when given, up to the midpoints to
+    the ``others``' shoulder centres) and the sleeves. The garment's shoulders reach the
+    silhouette's where those are wider than the pose's."""
     h_body = body_homography(asset, body, params.fit)
     scale = float(body_targets(asset, body, params.fit)["scale"][0])
     arms = measure_arms(pose, body, person, frame.shape)
+    planes = split_planes(body.shoulders.mean(0), others)
+    base = 1.0
+    if person is not None:
+        own = SHOULDER_EDGE * body.width / 2
+        edge = shoulder_half(person, body.shoulders, WIDEST * own, planes, arms.capsules)
+        base = max(1.0, SILHOUETTE_SHARE * (edge or 0.0) / own)
     fit = None
     if person is not None:
         fit = fit_body(
-            asset, h_body, scale, hip_row(asset, body, scale), body.width, params.fit, person, arms.capsules
+            asset,
+            h_body,
+            scale,
+            hip_row(asset, body, scale),
+            body.width,
+            params.fit,
+            person,
+            arms.capsules,
+            planes,
+            base,
         )
     layers: list[tuple[Box, Draw]] = []
     if fit is not None:
@@ -344,14 +371,17 @@ def render_garment(
     hands: Sequence[Hand] = (),
     face: Face | None = None,
     face_boxes: Sequence[tuple[float, float, float, float]] = (),
+    others: Sequence[Pose] = (),
 ) -> NDArray[np.uint8]:
     """``frame`` with the garment on the body of ``pose``; ``person`` (the person mask) fits and
     clips it, and with it the face (``face``, this person's face mesh, or the pose's face
-    keypoints) and the hair falling from the head stay in front."""
+    keypoints) and the hair falling from the head stay in front; the fit stops short of the
+    ``others`` (the other people's poses)."""
     body = body_of(pose, frame.shape)
     if body.width < 8 or params.intensity <= 0:
         return frame
-    place = place_garment(frame, pose, body, asset, params, person)
+    centres = [body_of(o, frame.shape).shoulders.mean(0) for o in others]
+    place = place_garment(frame, pose, body, asset, params, person, centres)
     shape = head_shape(frame, pose, face, body.shoulders)
     if face is None and face_boxes:
         shape = with_face_box(shape, pose.xy[0].astype(np.float64), face_boxes)
@@ -418,8 +448,17 @@ def garment_layer(request: LayerRequest) -> Layer:
         for pose in r.poses:
             chosen = people.get(pose.id, default)
             if chosen is not None:
+                others = [o for o in r.poses if o is not pose]
                 out = render_garment(
-                    out, pose, chosen[0], chosen[1], person, r.hands, face_of(pose, r.faces), r.face_boxes
+                    out,
+                    pose,
+                    chosen[0],
+                    chosen[1],
+                    person,
+                    r.hands,
+                    face_of(pose, r.faces),
+                    r.face_boxes,
+                    others,
                 )
         return out
 
