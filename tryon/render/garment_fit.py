@@ -63,6 +63,9 @@ SHOULDER_ROWS = (0.1, 0.2, 0.3)
 HEM_SHARE = 0.92
 """The hip line at most this share of the way from the garment's shoulders to its hem (below
 that, on a long torso, the garment is lengthened)."""
+SHOULDER_EASE = 0.3
+"""Where below the shoulder line the silhouette's shoulders' widening is reached, as a share of
+the way to the armpits (from none at the shoulder line: the collar stays under the chin)."""
 MAP_STEP = 8
 """The remap's coordinates are computed every this many pixels and interpolated between."""
 
@@ -367,10 +370,10 @@ def fit_body(
     k_left = np.minimum(k_left, np.maximum(MAX_IMBALANCE * k_right, 1.0))
     if max(np.abs(k_right - 1).max(), np.abs(k_left - 1).max(), base - 1, stretch - 1) < 0.01:
         return None  # as the homography has it
-    # From none at the neck to ``base`` at the shoulder line (the collar stays under the chin)
-    # and to all of it at the armpits.
-    neck = min(float(asset.point("neck")[1]), top - 1.0)
-    all_rows = np.concatenate([[neck, top], rows])
+    # From none at the shoulder line (the collar stays under the chin) to ``base`` a little
+    # below it (:data:`SHOULDER_EASE` of the way to the armpits), to all of it at the armpits.
+    below = top + SHOULDER_EASE * (rows[0] - top)
+    all_rows = np.concatenate([[top, below], rows])
     start = np.array([1.0, base])
     return FittedBody(
         centre, all_rows, np.concatenate([start, k_right]), np.concatenate([start, k_left]), top, stretch

@@ -99,11 +99,10 @@ ARM_REACH = 0.35
 """How far from a limb's axis its edge is looked for, in shoulder widths."""
 SLEEVE_ON_PERSON = 0.4
 """The least share of a sleeve piece's axis on the person mask for it to be drawn."""
-SILHOUETTE_SHARE = 0.0
+SILHOUETTE_SHARE = 0.9
 """The garment's shoulders reach this share of the silhouette's shoulders where those are wider
 than the pose's (a coat; a pose too narrow): the silhouette's edge there is the deltoids', a
-little outside the seams. Off (0) for now: widened shoulders cover part of a three-quarter face
-(zidane.jpg mirrored) and carry the astronaut's garment over the helmet at her side."""
+little outside the seams."""
 WIDEST = 2.0
 """The silhouette's shoulders believed at most this many times the pose's (their outer edges)."""
 SLEEVE_SCALE = (0.4, 2.0)
