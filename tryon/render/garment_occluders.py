@@ -20,6 +20,8 @@ hair, the neck through the neck opening, the forearms and the hands.
   carried over (or, with none known, 0.22 shoulder widths). Only the arm: what the hands hold in
   front of the chest (a ball, a phone) is not told from the clothes and is covered by the
   garment's body like the chest behind it.
+- **The hair**: the hair test's mask is not believed where it covers more than :data:`HAIR_MOST`
+  of the garment below the shoulders (a dark coat taken for dark hair).
 - **The hands**: the hand landmarks' hull; without hand landmarks, the pose's hand keypoints'
   hull grown to the fingers, none where the pose does not see the hand (tucked under an arm,
   behind the back), and a disc beyond the wrist where a pose has no usable hand keypoints.
@@ -53,6 +55,8 @@ NECK_LOW = (-0.12, 0.06)
 """The neck opening's lowest point, along the neck, relative to the shoulder joints' midpoint
 (in shoulder widths): however deep the garment's neckline, the neck ends there."""
 FOREARM_WIDTH = 0.22
+HAIR_MOST = 0.35
+"""The most of the garment below the shoulders, within the hair's reach, believed hair."""
 HAND_RADIUS = 0.22
 
 
@@ -292,11 +296,26 @@ def hands_mask(
     return sub, palms.astype(np.float32) * np.float32(1.0 / 255.0)
 
 
+def believed_hair(
+    hair: NDArray[np.float32] | None, where: Box, box: Box, covered: NDArray[np.bool_], shoulders_y: float
+) -> NDArray[np.float32] | None:
+    """The hair mask, or ``None`` where it covers more than :data:`HAIR_MOST` of the garment
+    below the shoulders (a dark coat taken for dark hair: hair falls over the collar and the
+    shoulders, not over the whole chest)."""
+    if hair is None:
+        return None
+    below = max(int(shoulders_y) - where.y0, 0)
+    under = covered[where.y0 - box.y0 : where.y1 - box.y0, where.x0 - box.x0 : where.x1 - box.x0][below:]
+    share = float((hair[below:] > 0.5)[under].mean()) if under.any() else 0.0
+    return None if share > HAIR_MOST else hair
+
+
 __all__ = [
     "FOREARM_WIDTH",
     "HAND_RADIUS",
     "HeadShape",
     "Patch",
+    "believed_hair",
     "fill",
     "forearm_band",
     "hands_mask",

@@ -70,6 +70,7 @@ from tryon.render.garment_occluders import (
     FOREARM_WIDTH,
     HeadShape,
     Patch,
+    believed_hair,
     fill,
     forearm_band,
     hands_mask,
@@ -357,6 +358,7 @@ def draw_garment(
         if person is not None and hair_end > y0 and hx1 > hx0:
             where = Box(hx0, y0, hx1, hair_end)
             hair = hair_mask(frame, shape.head, person, where)
+            hair = believed_hair(hair, where, box, covered, float(body.shoulders[:, 1].max()))
             _cut(canvas, box, None if hair is None else (where, hair))
     return canvas, box, covered
 
