@@ -353,7 +353,7 @@ def fit_body(
     g_right, g_left = asset.half_widths(rows)
     ease = EASE * SPILL[fit] * shoulder_width / scale
     arm = ARM_RUN * max((2 * c.half for c in arms), default=0.0) / scale  # an arm at the side
-    most = max(MAX_SCALE, base)  # as wide as the silhouette's shoulders, if those are wider
+    most = MAX_SCALE * base  # the limit tied to the silhouette's shoulders
     reach = most * np.maximum(g_right, g_left) + ease + arm
     drawn = top + (rows - top) * stretch  # where the lengthened garment has those rows
     right, left = torso_edges(h_body, drawn, centre, reach, scale, person, arms, planes)
@@ -368,6 +368,12 @@ def fit_body(
     k_left = np.clip(fill_left, MIN_SCALE, most)
     k_right = np.minimum(k_right, np.maximum(MAX_IMBALANCE * k_left, 1.0))
     k_left = np.minimum(k_left, np.maximum(MAX_IMBALANCE * k_right, 1.0))
+    # Past MAX_SCALE a side is widened only as far as the other (a coat is wide on both sides; an
+    # object held at one side is not the torso).
+    k_right, k_left = (
+        np.minimum(k_right, np.maximum(k_left, MAX_SCALE)),
+        np.minimum(k_left, np.maximum(k_right, MAX_SCALE)),
+    )
     if max(np.abs(k_right - 1).max(), np.abs(k_left - 1).max(), base - 1, stretch - 1) < 0.01:
         return None  # as the homography has it
     # From none at the shoulder line (the collar stays under the chin) to ``base`` a little
