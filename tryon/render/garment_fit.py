@@ -60,7 +60,7 @@ ARM_SLACK = 3.0
 """Pixels past an arm's measured edge still taken for the arm (the silhouette's edge is soft)."""
 SHOULDER_ROWS = (0.1, 0.2, 0.3)
 """Where the silhouette's shoulders are measured, in shoulder widths below the joints' line."""
-HEM_SHARE = 0.92
+HEM_SHARE = 0.85
 """The hip line at most this share of the way from the garment's shoulders to its hem (below
 that, on a long torso, the garment is lengthened)."""
 SHOULDER_EASE = 0.3
