@@ -100,7 +100,7 @@ ARM_REACH = 0.35
 """How far from a limb's axis its edge is looked for, in shoulder widths."""
 SLEEVE_ON_PERSON = 0.4
 """The least share of a sleeve piece's axis on the person mask for it to be drawn."""
-SILHOUETTE_SHARE = 0.9
+SILHOUETTE_SHARE = 1.0
 """The garment's shoulders reach this share of the silhouette's shoulders where those are wider
 than the pose's (a coat; a pose too narrow): the silhouette's edge there is the deltoids', a
 little outside the seams."""
