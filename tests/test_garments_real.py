@@ -236,7 +236,6 @@ def test_nobody_is_dressed_whose_torso_is_not_in_the_picture(
         assert changed.sum() == 0, f"{product}: {int(changed.sum())} pixels drawn on a photo with no torso"
 
 
-@COVERAGE_GAP
 def test_live_two_people_from_a_real_photo_stay_dressed_while_the_camera_moves(
     real_photos: dict[str, NDArray[np.uint8]],
 ) -> None:
@@ -267,7 +266,7 @@ def test_live_two_people_from_a_real_photo_stay_dressed_while_the_camera_moves(
         out = pipeline.process(frame, i / 30)
         assert pipeline.last_result is not None
         ids.append(tuple(sorted(p.id for p in pipeline.last_result.poses)))
-        if i < 5:
+        if i < 10:  # a newcomer is dressed once seen on 3 frames, detected every 5th: 1/3 s
             continue
         changed = np.abs(out.astype(np.int16) - frame.astype(np.int16)).sum(axis=2) > CHANGED
         for person in people:
@@ -280,5 +279,5 @@ def test_live_two_people_from_a_real_photo_stay_dressed_while_the_camera_moves(
             face = t.points(to_canvas([[fx0, fy0], [fx1, fy1]]), 640, 480)
             (a, b), (c, d) = np.round(face.min(0)).astype(int), np.round(face.max(0)).astype(int)
             assert changed[b:d, a:c].mean() <= 0.01, f"frame {i}: {person['id']}'s face covered"
-    assert len(set(ids[5:])) == 1, f"track ids changed: {ids}"
+    assert len(set(ids[10:])) == 1, f"track ids changed: {ids}"
     assert len(ids[-1]) == 2
