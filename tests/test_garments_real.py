@@ -29,7 +29,7 @@ COVERAGE_GAP = pytest.mark.xfail(
     reason="in progress: the breton top on bus.jpg mirrored stops short of the beige coat's sides and "
     "shoulder corners (77%), before the facade of the black coat's (84%); zidane.jpg at 60%: the person "
     "mask leaves most of the right man's dark suit out (36-41%); in the dim zidane.jpg his body is not "
-    "found at all; live: the black-coat man's pose is confirmed only from frame 7",
+    "found at all",
     strict=False,
 )
 
