@@ -189,7 +189,8 @@ async def test_cross_site_requests_and_dns_rebinding_are_refused(live: Live) -> 
         assert status == 415, (ctype, reply)
         assert "application/json" in reply["error"]
     # Another site's page, or a sandboxed one ("null"): refused by origin, whatever the body.
-    for origin in ("https://evil.example", "null", "http://127.0.0.1.evil.example"):
+    other_app = f"http://127.0.0.1:{host_port(live)[1] + 1}"  # another app on this machine
+    for origin in ("https://evil.example", "null", "http://127.0.0.1.evil.example", other_app):
         status, reply = await live.post_offer(offer, {"Origin": origin})
         assert status == 403, (origin, reply)
     status, reply = await live.post_offer(b"{}", {"Sec-Fetch-Site": "cross-site"})
@@ -206,7 +207,7 @@ async def test_cross_site_requests_and_dns_rebinding_are_refused(live: Live) -> 
             assert r.status == 200, host
     status, metrics = await live.get("/metrics")
     text = metrics.decode()
-    assert 'tryon_offers_rejected_total{reason="origin"} 4.0' in text
+    assert 'tryon_offers_rejected_total{reason="origin"} 5.0' in text
     assert 'tryon_offers_rejected_total{reason="host"} 4.0' in text
     assert 'tryon_offers_rejected_total{reason="content_type"} 3.0' in text
     await live.works()

@@ -138,3 +138,19 @@ async def test_the_ice_policy_caps_and_filters_candidates_and_the_answer(live_pl
         if line.startswith("tryon_ice_candidates_dropped_total")
     )
     assert dropped >= 200 - 16 + 1, dropped
+
+
+def test_same_origin_is_the_same_name_and_port() -> None:
+    from webrtc.guard import same_origin
+
+    assert same_origin("http://127.0.0.1:8080", "127.0.0.1:8080")
+    assert same_origin("HTTP://LOCALHOST:8080", "localhost:8080")
+    assert same_origin("https://shop.example", "shop.example")  # TLS ended by a proxy
+    assert same_origin("https://shop.example:443", "shop.example")
+    assert same_origin("http://[::1]:8080", "[::1]:8080")
+    assert not same_origin("http://127.0.0.1:3000", "127.0.0.1:8080")  # another app
+    assert not same_origin("http://localhost:8080", "127.0.0.1:8080")
+    assert not same_origin("https://shop.example.evil", "shop.example")
+    assert not same_origin("null", "127.0.0.1:8080")
+    assert not same_origin("file://x", "127.0.0.1:8080")
+    assert not same_origin("http://127.0.0.1:8080/path", "127.0.0.1:8080")

@@ -182,11 +182,28 @@ def _host_name(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def _origin_host(origin: str) -> str | None:
+DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _split_authority(host: str) -> tuple[str, str | None]:
+    """``host[:port]`` (a Host header or an origin's authority) as ``(name, port or None)``."""
+    host = host.strip().lower()
+    name = _host_name(host)
+    return name, host[len(name) :].lstrip(":") or None
+
+
+def same_origin(origin: str, host_header: str) -> bool:
+    """Whether ``origin`` names this server as the request reached it (``Host``): the same name
+    and port (another app on another port of this machine is another origin). A ``Host`` without
+    a port (a proxy in front, TLS ended there) matches the origin scheme's default port."""
     scheme, sep, rest = origin.strip().lower().partition("://")
-    if not sep or scheme not in ("http", "https") or not rest or "/" in rest:
-        return None
-    return _host_name(rest)
+    if not sep or scheme not in DEFAULT_PORTS or not rest or "/" in rest:
+        return False
+    name, port = _split_authority(rest)
+    host_name, host_port = _split_authority(host_header)
+    if name != host_name:
+        return False
+    return (port or DEFAULT_PORTS[scheme]) == (host_port or DEFAULT_PORTS[scheme])
 
 
 class Guard:
@@ -203,11 +220,12 @@ class Guard:
             return True
         return _host_name(request.headers.get("Host", "")) in self.hosts
 
-    def origin_ok(self, origin: str) -> bool:
+    def origin_ok(self, origin: str, request: web.Request) -> bool:
+        """Same origin (scheme's host and port as the request's ``Host``: another app on another
+        port of this machine is another origin), or one of ``allowed_origins``."""
         if origin.lower().rstrip("/") in self.origins:
             return True
-        host = _origin_host(origin)
-        return host is not None and (host in self.hosts or "*" in self.hosts)
+        return same_origin(origin, request.headers.get("Host", ""))
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -219,7 +237,7 @@ class Guard:
         origin = request.headers.get("Origin")
         fetch_site = request.headers.get("Sec-Fetch-Site", "")
         if request.method not in SAFE_METHODS:
-            if origin is not None and not self.origin_ok(origin):
+            if origin is not None and not self.origin_ok(origin, request):
                 self._refused("origin")
                 return json_error(403, f"Origin: {origin[:100]!r} may not make requests to this server")
             if origin is None and fetch_site == "cross-site":
