@@ -196,6 +196,13 @@ async def serve(config: Any, catalog: Any) -> None:
     scheme = "https" if context else "http"
     sys.stdout.write(f"tryon: serving the live try-on on {scheme}://{host}:{config.port}/ (Ctrl+C to stop)\n")
     sys.stdout.flush()
+    if not config.loopback and not config.allowed_hosts:
+        logger.warning(
+            "bound to %s, but requests are accepted only for %s (the Host check against DNS "
+            "rebinding): add --allowed-host NAME for each name clients use",
+            config.host,
+            ", ".join(sorted(config.allowed_host_names())),
+        )
     if not config.loopback and context is None:
         logger.warning(
             "bound to %s without TLS (--insecure-expose): browsers allow the camera only on "
