@@ -64,7 +64,7 @@ from tryon.smooth.one_euro import (
     VisibilitySmoother,
 )
 from tryon.timing import timed
-from tryon.track.gate import HEAD, FaceBox, GateConfig, Verdict, check, one_per_person
+from tryon.track.gate import HEAD, SHOULDERS, FaceBox, GateConfig, Verdict, check, one_per_person
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +140,9 @@ class _Seen:
     track: _Track
     out: PoseLandmarkOutput
     new: bool
+    wider: bool = False
+    """A photo's body seeded from a face whose pose came out too narrow for it (the detector saw
+    the person too small): preferred to that pose when they are one person."""
 
     @property
     def xy(self) -> NDArray[np.float32]:
@@ -274,7 +277,9 @@ class BodyTracker:
         for face in faces:
             if len(out) >= room:
                 break
-            if any(face.contains(s.xy[list(HEAD)], c.gate.face_margin) for s in [*seen, *out]):
+            on_face = [s for s in [*seen, *out] if face.contains(s.xy[list(HEAD)], c.gate.face_margin)]
+            narrow = c.static_image_mode and bool(on_face) and all(_too_narrow(s, face) for s in on_face)
+            if on_face and not narrow:
                 continue
             best = self._run(frame, body_roi(face))
             for _ in range(c.refine if c.static_image_mode else 0):
@@ -284,9 +289,11 @@ class BodyTracker:
                 if again is None or again.score < best.score:
                     break
                 best = again
-            if best is not None:
+            if best is not None and not (
+                narrow and _too_narrow_xy(best.landmarks[:BODY_LANDMARKS, :2], face)
+            ):
                 self.seeds += 1
-                out.append(_Seen(_Track(best.roi, face_id=face.id), best, new=True))
+                out.append(_Seen(_Track(best.roi, face_id=face.id), best, new=True, wider=narrow))
         return out
 
     # -- keeping ---------------------------------------------------------------------------------
@@ -298,6 +305,8 @@ class BodyTracker:
         person twice, and is dropped silently."""
 
         def rank(s: _Seen) -> tuple[int, int, float]:
+            if s.wider:  # a photo's person seen too small the first time
+                return (0, -1, 0.0)
             if s.track.confirmed:
                 return (0, s.track.id if s.track.id is not None else 0, 0.0)
             return (1 + s.new, 0, -s.out.score)
@@ -410,3 +419,17 @@ class BodyTracker:
 
 
 __all__ = ["HIP_BELOW_FACE", "SCALE_ABOVE_FACE", "BodyConfig", "BodyTracker", "body_roi"]
+
+
+NARROW = 1.1
+"""A pose whose shoulders are less than this many face heights apart is too narrow for its face
+(an adult's are 1.5-2, a child's about 1.2, seen from the front; a little less turned)."""
+
+
+def _too_narrow_xy(xy: NDArray[np.floating], face: FaceBox) -> bool:
+    a, b = np.asarray(xy, np.float64)[SHOULDERS[0], :2], np.asarray(xy, np.float64)[SHOULDERS[1], :2]
+    return float(np.linalg.norm(a - b)) < NARROW * face.size
+
+
+def _too_narrow(seen: _Seen, face: FaceBox) -> bool:
+    return _too_narrow_xy(seen.xy, face)
