@@ -384,3 +384,24 @@ def test_the_pose_stage_runs_after_segmentation_and_never_drops_a_face(
     assert result.poses == []
     assert len(result.faces) == len(alone.faces) == 1
     assert np.array_equal(result.faces[0].landmarks, alone.faces[0].landmarks)
+
+
+def test_a_pose_too_narrow_for_its_face_gets_a_second_look(
+    photo_mode: Perception, real_photos: dict[str, NDArray[np.uint8]]
+) -> None:
+    """zidane.jpg at 60%: the pose detector's look at the right man gives shoulders as far apart as
+    his face is tall (95 px for a ~150 px chest); a look seeded from his face sees him whole. Also
+    in a dim copy, where the first look put both shoulders on his head."""
+    import cv2
+
+    from tryon.track.gate import FaceBox
+
+    image = cv2.resize(real_photos["zidane.jpg"], (768, 432), interpolation=cv2.INTER_AREA)
+    for frame in (image, np.clip(image.astype(np.float32) * 0.55, 0, 255).astype(np.uint8)):
+        result = photo_mode.process(frame)
+        face = max(result.faces, key=lambda f: float(f.landmarks[:, 0].mean()))  # the right man
+        box = FaceBox.from_face(face)
+        pose = min(result.poses, key=lambda p: float(np.linalg.norm(p.xy[0] - box.center)))
+        width = float(np.linalg.norm(pose.xy[11] - pose.xy[12]))
+        assert width >= 1.3 * box.size, (width, box.size)
+        assert pose.xy[[11, 12], 1].min() > box.center[1], "shoulders below the face"
