@@ -4,12 +4,11 @@ the arms, and the wearer's neck through the neck opening."""
 
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+from test_garments import striped_garment
 
 from tryon.perception import Perception, PerceptionConfig
 from tryon.render.garments import (
@@ -19,7 +18,6 @@ from tryon.render.garments import (
     body_of,
     face_of,
     render_garment,
-    split_garment,
 )
 from tryon.render.regions import SILHOUETTE
 from tryon.results import Pose
@@ -32,60 +30,9 @@ INSIDE = (200, 30, 30)
 
 
 def garment(long: bool = True, inside_back: bool = False) -> GarmentAsset:
-    """A striped flat lay at 1 px/mm: its neck opening cut out, or filled with the inside of the
-    back (``INSIDE``: a band above the front neckline, wider than a neck)."""
-    w, h = 1000, 760
-    cx = w / 2
-    a: dict[str, NDArray[np.float64]] = {
-        "neck": np.array([cx, 30.0]),
-        "left_shoulder": np.array([cx + 220, 60.0]),
-        "right_shoulder": np.array([cx - 220, 60.0]),
-        "left_armpit": np.array([cx + 200, 250.0]),
-        "right_armpit": np.array([cx - 200, 250.0]),
-        "left_hem": np.array([cx + 210, 680.0]),
-        "right_hem": np.array([cx - 210, 680.0]),
-    }
-    top = [(cx - 110, 30), (cx + 110, 30)] if inside_back else [(cx - 85, 40), (cx, 90), (cx + 85, 40)]
-    body = np.array(
-        [
-            a["right_shoulder"],
-            *top,
-            a["left_shoulder"],
-            a["left_armpit"],
-            a["left_hem"],
-            a["right_hem"],
-            a["right_armpit"],
-        ]
-    )
-    parts = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(parts, [np.round(body).astype(np.int32)], 1)
-    for side, label, pre in ((1, 2, "left"), (-1, 3, "right")):
-        root = (a[f"{pre}_shoulder"] + a[f"{pre}_armpit"]) / 2
-        d = np.array([side * math.sin(math.radians(22)), math.cos(math.radians(22))])
-        n = np.array([-d[1], d[0]])
-        if long:
-            a[f"{pre}_elbow"] = root + d * 300
-            a[f"{pre}_cuff"] = a[f"{pre}_elbow"] + d * 250
-        else:
-            a[f"{pre}_cuff"] = root + d * 160
-        cuff = a[f"{pre}_cuff"]
-        poly = np.array(
-            [a[f"{pre}_shoulder"], a[f"{pre}_armpit"], cuff + side * n * 42, cuff - side * n * 42]
-        )
-        m = np.zeros_like(parts)
-        cv2.fillConvexPoly(m, np.round(poly).astype(np.int32), 1)
-        parts[(m > 0) & (parts == 0)] = label
-    yy = np.mgrid[0:h, 0:w][0]
-    rgba = np.zeros((h, w, 4), np.uint8)
-    rgba[..., :3] = np.where(((yy // 30) % 2 == 0)[..., None], [40, 90, 170], [235, 235, 230])
-    if inside_back:
-        back = np.zeros_like(parts)
-        opening = [(cx - 110, 30), (cx + 110, 30), (cx + 90, 48), (cx, 95), (cx - 90, 48)]
-        cv2.fillPoly(back, [np.round(np.array(opening)).astype(np.int32)], 1)
-        rgba[back > 0, :3] = INSIDE
-    rgba[..., 3] = np.where(parts > 0, 255, 0)
-    rgba[parts == 0, :3] = 0
-    return split_garment(rgba, parts, {k: (float(v[0]), float(v[1])) for k, v in a.items()}, float(w))
+    """The striped flat lay of the garment tests, its neck anchor at the neckline's top (30), its
+    neck opening cut out or filled with the inside of the back (``INSIDE``)."""
+    return striped_garment(long, INSIDE if inside_back else None, neck=30.0)
 
 
 FACE: Points = {

@@ -30,13 +30,17 @@ from tryon.testing import Transform, synthetic_pose
 Anchors = dict[str, tuple[float, float]]
 
 
-def striped_garment(long: bool = True) -> GarmentAsset:
-    """A striped flat lay at 1 px/mm (sleeves hanging 22° out), its parts and anchors."""
+def striped_garment(
+    long: bool = True, inside: tuple[int, int, int] | None = None, neck: float = 40.0
+) -> GarmentAsset:
+    """A striped flat lay at 1 px/mm (sleeves hanging 22° out), its parts and anchors; its neck
+    opening cut out, or (``inside``: that colour) filled with the inside of the back, a band above
+    the front neckline wider than a neck. ``neck``: the neck anchor's height."""
     w, h = 1000, 760
     parts = np.zeros((h, w), np.uint8)
     cx = w / 2
     a: dict[str, NDArray[np.float64]] = {
-        "neck": np.array([cx, 40.0]),
+        "neck": np.array([cx, neck]),
         "left_shoulder": np.array([cx + 220, 60.0]),
         "right_shoulder": np.array([cx - 220, 60.0]),
         "left_armpit": np.array([cx + 200, 250.0]),
@@ -47,9 +51,7 @@ def striped_garment(long: bool = True) -> GarmentAsset:
     body = np.array(
         [
             a["right_shoulder"],
-            (cx - 85, 40),
-            (cx, 90),
-            (cx + 85, 40),
+            *([(cx - 110, 30), (cx + 110, 30)] if inside else [(cx - 85, 40), (cx, 90), (cx + 85, 40)]),
             a["left_shoulder"],
             a["left_armpit"],
             a["left_hem"],
@@ -77,6 +79,11 @@ def striped_garment(long: bool = True) -> GarmentAsset:
     yy = np.mgrid[0:h, 0:w][0]
     rgba = np.zeros((h, w, 4), np.uint8)
     rgba[..., :3] = np.where(((yy // 30) % 2 == 0)[..., None], [40, 90, 170], [235, 235, 230])
+    if inside is not None:
+        back = np.zeros_like(parts)
+        opening = [(cx - 110, 30), (cx + 110, 30), (cx + 90, 48), (cx, 95), (cx - 90, 48)]
+        cv2.fillPoly(back, [np.round(np.array(opening)).astype(np.int32)], 1)
+        rgba[back > 0, :3] = inside
     rgba[..., 3] = np.where(parts > 0, 255, 0)
     rgba[parts == 0, :3] = 0
     anchors: Anchors = {k: (float(v[0]), float(v[1])) for k, v in a.items()}
