@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 
 from tryon.render.garment_assets import SPILL, GarmentAsset, Piece
 from tryon.render.masks import Box
+from tryon.render.sprite import clipped_box
 
 F64 = NDArray[np.float64]
 
@@ -437,13 +438,7 @@ def fitted_box(
     ox, oy = piece.offset
     vs = np.concatenate([[oy, oy + h], fit.rows[(fit.rows > oy) & (fit.rows < oy + h)]])
     uv = np.array([(u, v) for v in vs for u in (ox, ox + w)], np.float64)
-    xy = _apply(h_body, fit.forward(uv))
-    x0, y0 = np.floor(xy.min(0)).astype(int) - pad
-    x1, y1 = np.ceil(xy.max(0)).astype(int) + pad
-    x0, y0, x1, y1 = max(int(x0), 0), max(int(y0), 0), min(int(x1), shape[1]), min(int(y1), shape[0])
-    if x1 <= x0 or y1 <= y0:
-        return None
-    return Box(x0, y0, x1, y1)
+    return clipped_box(_apply(h_body, fit.forward(uv)), shape, pad)
 
 
 def warp_fitted(piece: Piece, h_body: F64, fit: FittedBody, box: Box) -> NDArray[np.float32]:

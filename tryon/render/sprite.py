@@ -147,7 +147,12 @@ def sprite_box(sprite: Sprite, m: NDArray[np.float64], shape: tuple[int, ...], p
     """The frame box covered by the warped sprite, clipped to the frame; ``None`` if outside it."""
     w, h = sprite.size
     corners = np.array([[0, 0, 1], [w, 0, 1], [w, h, 1], [0, h, 1]], np.float64) @ m.T
-    xy = corners[:, :2] / corners[:, 2:3]
+    return clipped_box(corners[:, :2] / corners[:, 2:3], shape, pad)
+
+
+def clipped_box(xy: NDArray[np.floating], shape: tuple[int, ...], pad: int = 2) -> Box | None:
+    """The pixel box around the points ``(N, 2)`` grown by ``pad``, clipped to a frame of
+    ``shape``; ``None`` when nothing of it is in the frame."""
     x0, y0 = np.floor(xy.min(0)).astype(int) - pad
     x1, y1 = np.ceil(xy.max(0)).astype(int) + pad
     x0, y0, x1, y1 = max(int(x0), 0), max(int(y0), 0), min(int(x1), shape[1]), min(int(y1), shape[0])
