@@ -9,6 +9,7 @@ sprite's from its ``size_mm.width``; so a 28 mm hoop is drawn 28 mm wide on any 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,13 +17,15 @@ from numpy.typing import NDArray
 
 from tryon.catalog.schema import Product, Variant
 from tryon.errors import InputError
+from tryon.frame import Frame
 from tryon.headpose import HeadPose, estimate_head_pose
 from tryon.media.assets import read_rgba
 from tryon.render.asset_cache import asset_cache, frozen
 from tryon.render.color import linear_color
 from tryon.render.regions import SILHOUETTE
+from tryon.render.registry import Layer, LayerRequest, per_face
 from tryon.render.sprite import Sprite
-from tryon.results import Face
+from tryon.results import Face, FrameResult
 
 MM_PER_UNIT = 90.0
 """Millimetres between the outer eye corners (the canonical unit) on an average adult."""
@@ -95,3 +98,15 @@ def product_sprite(product: Product, name: str = "front") -> Sprite:
     anchors = tuple(sorted((key, x, y) for key, (x, y) in asset.anchors.items()))
     args = (str(asset.path), anchors, float(width), f"{product.id} {name}")
     return asset_cache().get_or_load(("sprite", *args), lambda: load_sprite(*args))
+
+
+Draw = Callable[[Frame, Face, Sprite, AccessoryParams, FrameResult], Frame]
+
+
+def accessory_layer(request: LayerRequest, draw: Draw) -> Layer:
+    """The layer of a sprite accessory: its sprite and parameters loaded now (a bad asset fails
+    when the look is set), then ``draw(frame, face, sprite, params, result)`` on every face."""
+    item = request.item
+    sprite = product_sprite(item.product)
+    params = accessory_params(item.product, item.variant, item.intensity)
+    return per_face(lambda out, face, r: draw(out, face, sprite, params, r))

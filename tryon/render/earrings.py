@@ -27,15 +27,14 @@ from numpy.typing import NDArray
 from tryon.headpose import HeadPose
 from tryon.render.accessory import (
     AccessoryParams,
-    accessory_params,
+    accessory_layer,
     facing_away,
     head_pose,
-    product_sprite,
     px_per_mm,
     silhouette,
 )
 from tryon.render.masks import Box
-from tryon.render.registry import Layer, LayerRequest, per_face, renders
+from tryon.render.registry import Layer, LayerRequest, person_mask, renders
 from tryon.render.skin import SkinModel, not_skin, skin_model
 from tryon.render.sprite import Sprite, draw_sprite, polygon_mask, scale_about
 from tryon.results import Face
@@ -134,11 +133,6 @@ def render_earrings(
 @renders("earrings")
 def earrings_layer(request: LayerRequest) -> Layer:
     """The item on both ears of every face, behind hair where the person mask says so."""
-    item = request.item
-    sprite = product_sprite(item.product)
-    params = accessory_params(item.product, item.variant, item.intensity)
-    return per_face(
-        lambda out, face, r: render_earrings(
-            out, face, sprite, params, r.segmentation.mask if r.segmentation is not None else None
-        )
+    return accessory_layer(
+        request, lambda out, face, s, p, r: render_earrings(out, face, s, p, person_mask(r))
     )

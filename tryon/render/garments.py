@@ -81,7 +81,7 @@ from tryon.render.garment_occluders import (
 )
 from tryon.render.hair import hair_mask
 from tryon.render.masks import Box
-from tryon.render.registry import Layer, LayerRequest, renders
+from tryon.render.registry import Layer, LayerRequest, person_mask, renders
 from tryon.render.sprite import sprite_box, warp_sprite
 from tryon.results import Face, FrameResult, Hand, Pose
 
@@ -445,7 +445,7 @@ def garment_layer(request: LayerRequest) -> Layer:
     people = {pid: garment_of(item) for pid, item in request.people.items()}
 
     def clothes(out: Frame, r: FrameResult) -> Frame:
-        person = r.segmentation.mask if r.segmentation is not None else None
+        person = person_mask(r)
         for pose in r.poses:
             chosen = people.get(pose.id, default)
             if chosen is not None:

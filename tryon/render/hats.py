@@ -31,9 +31,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tryon.headpose import HeadPose, load_canonical
-from tryon.render.accessory import AccessoryParams, accessory_params, head_pose, product_sprite
+from tryon.render.accessory import AccessoryParams, accessory_layer, head_pose
 from tryon.render.hat_shell import Profile, Shell, draw_shell, profile
-from tryon.render.registry import Layer, LayerRequest, per_face, renders
+from tryon.render.registry import Layer, LayerRequest, person_mask, renders
 from tryon.render.sprite import Sprite
 from tryon.results import Face
 
@@ -219,11 +219,4 @@ def render_hat(
 @renders("hat")
 def hat_layer(request: LayerRequest) -> Layer:
     """The item on every head, over the hair the person mask shows (when a look has one)."""
-    item = request.item
-    sprite = product_sprite(item.product)
-    params = accessory_params(item.product, item.variant, item.intensity)
-    return per_face(
-        lambda out, face, r: render_hat(
-            out, face, sprite, params, r.segmentation.mask if r.segmentation is not None else None
-        )
-    )
+    return accessory_layer(request, lambda out, face, s, p, r: render_hat(out, face, s, p, person_mask(r)))

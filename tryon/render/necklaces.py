@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from tryon.render.accessory import AccessoryParams, accessory_params, head_pose, product_sprite, silhouette
+from tryon.render.accessory import AccessoryParams, accessory_layer, head_pose, silhouette
 from tryon.render.masks import Box
-from tryon.render.registry import Layer, LayerRequest, per_face, renders
+from tryon.render.registry import Layer, LayerRequest, renders
 from tryon.render.sprite import Sprite, draw_sprite, polygon_mask, similarity
 from tryon.results import Face, Pose
 
@@ -132,7 +132,4 @@ def render_necklace(
 @renders("necklace")
 def necklace_layer(request: LayerRequest) -> Layer:
     """The item around every neck, along the shoulders where the pose has them."""
-    item = request.item
-    sprite = product_sprite(item.product)
-    params = accessory_params(item.product, item.variant, item.intensity)
-    return per_face(lambda out, face, r: render_necklace(out, face, sprite, params, r.poses))
+    return accessory_layer(request, lambda out, face, s, p, r: render_necklace(out, face, s, p, r.poses))

@@ -21,6 +21,9 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+from numpy.typing import NDArray
+
 from tryon.catalog.kinds import REGISTRY
 from tryon.errors import InputError
 from tryon.frame import Frame
@@ -107,3 +110,8 @@ def per_face(draw: Callable[[Frame, Face, FrameResult], Frame]) -> Layer:
         return out
 
     return layer
+
+
+def person_mask(result: FrameResult) -> NDArray[np.float32] | None:
+    """The frame's person mask in [0, 1], when segmentation ran for it."""
+    return result.segmentation.mask if result.segmentation is not None else None
