@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -80,3 +81,17 @@ def real_photos() -> dict[str, NDArray[np.uint8]]:
             raise
         pytest.skip(f"photos of real people not available: {exc}")
     return {name: read_image(path) for name, path in paths.items()}
+
+
+@pytest.fixture(scope="session")
+def two_hands() -> tuple[NDArray[np.uint8], list[Any]]:
+    """The cartoon hands of ``tryon.testing`` (two, back towards the camera) and the hands our
+    perception finds on them: what the hand renderers (nails, wristwear) are tested on."""
+    from tryon.perception import Perception, PerceptionConfig
+    from tryon.testing import TWO_HANDS, hands_image
+
+    img = hands_image(TWO_HANDS)
+    perception = Perception(PerceptionConfig(faces=False, hands=True, static_image_mode=True))
+    hands = perception.process(img, 0.0).hands
+    assert len(hands) == 2
+    return img, hands

@@ -23,7 +23,6 @@ from tryon.render.finish import seed_of
 from tryon.render.masks import Box, fill_polygons
 from tryon.render.nails import NAIL_FINISHES, NailParams, NailQuad, nail_quads, render_nails
 from tryon.results import Hand
-from tryon.testing import TWO_HANDS, hands_image
 
 Points = NDArray[np.float64]
 ROOT = Path(__file__).resolve().parents[1]
@@ -224,15 +223,6 @@ def test_degenerate_fingers_are_skipped() -> None:
 # --- rendering on detected hands ---------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def scene() -> tuple[NDArray[np.uint8], list[Hand]]:
-    img = hands_image(TWO_HANDS)
-    perception = Perception(PerceptionConfig(faces=False, hands=True, static_image_mode=True))
-    hands = perception.process(img, 0.0).hands
-    assert len(hands) == 2
-    return img, hands
-
-
 def nail_masks(hands: list[Hand], shape: tuple[int, ...], shrink: float = 1.0) -> list[NDArray[np.float32]]:
     """Each visible nail's coverage at frame size, its outline shrunk about its centre."""
     h, w = shape[:2]
@@ -250,8 +240,8 @@ def lab(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
     return np.asarray(cv2.cvtColor(rgb.reshape(-1, 1, 3).astype(np.float32) / 255, cv2.COLOR_RGB2LAB))[:, 0]
 
 
-def test_polish_colour_on_every_nail(scene: tuple[NDArray[np.uint8], list[Hand]]) -> None:
-    img, hands = scene
+def test_polish_colour_on_every_nail(two_hands: tuple[NDArray[np.uint8], list[Hand]]) -> None:
+    img, hands = two_hands
     shade = (178, 20, 40)
     out = render_nails(img, hands, NailParams(shade, "cream"))
     masks = nail_masks(hands, img.shape, shrink=0.6)
@@ -268,8 +258,8 @@ def test_polish_colour_on_every_nail(scene: tuple[NDArray[np.uint8], list[Hand]]
         assert np.linalg.norm(after[1:] - target[1:]) < 15, after
 
 
-def test_nothing_changes_away_from_the_nails(scene: tuple[NDArray[np.uint8], list[Hand]]) -> None:
-    img, hands = scene
+def test_nothing_changes_away_from_the_nails(two_hands: tuple[NDArray[np.uint8], list[Hand]]) -> None:
+    img, hands = two_hands
     copy = img.copy()
     for finish in NAIL_FINISHES:
         out = render_nails(img, hands, NailParams((40, 60, 160), finish, seed=5))
@@ -283,8 +273,8 @@ def test_nothing_changes_away_from_the_nails(scene: tuple[NDArray[np.uint8], lis
     np.testing.assert_array_equal(img, copy)  # the input is not modified
 
 
-def test_intensity_scales_the_polish(scene: tuple[NDArray[np.uint8], list[Hand]]) -> None:
-    img, hands = scene
+def test_intensity_scales_the_polish(two_hands: tuple[NDArray[np.uint8], list[Hand]]) -> None:
+    img, hands = two_hands
     none = render_nails(img, hands, NailParams((178, 20, 40), "gloss", intensity=0.0))
     np.testing.assert_array_equal(none, img)
     full = render_nails(img, hands, NailParams((178, 20, 40), "cream")).astype(np.float32)
@@ -308,8 +298,8 @@ def detail(out: NDArray[np.uint8], hands: list[Hand]) -> float:
     return float(high[np.max(cores, axis=0) > 0.99].var())
 
 
-def test_finishes_look_different(scene: tuple[NDArray[np.uint8], list[Hand]]) -> None:
-    img, hands = scene
+def test_finishes_look_different(two_hands: tuple[NDArray[np.uint8], list[Hand]]) -> None:
+    img, hands = two_hands
     shade = (150, 40, 90)
     outs = {f: render_nails(img, hands, NailParams(shade, f, seed=11)) for f in NAIL_FINISHES}
 
@@ -325,8 +315,8 @@ def test_finishes_look_different(scene: tuple[NDArray[np.uint8], list[Hand]]) ->
     assert detail(outs["glitter"], hands) > detail(outs["shimmer"], hands)  # bigger, brighter flakes
 
 
-def test_sparkles_are_stable_and_move_with_the_hand(scene: tuple[NDArray[np.uint8], list[Hand]]) -> None:
-    img, hands = scene
+def test_sparkles_are_stable_and_move_with_the_hand(two_hands: tuple[NDArray[np.uint8], list[Hand]]) -> None:
+    img, hands = two_hands
     params = NailParams((30, 40, 110), "glitter", seed=seed_of("p", "v"))
     first = render_nails(img, hands, params)
     np.testing.assert_array_equal(first, render_nails(img, hands, params))  # no flicker
@@ -356,8 +346,8 @@ def test_sparkles_are_stable_and_move_with_the_hand(scene: tuple[NDArray[np.uint
     assert np.abs(moved.astype(np.int16) - first).max() > 50
 
 
-def test_golden_nails(scene: tuple[NDArray[np.uint8], list[Hand]]) -> None:
-    img, hands = scene
+def test_golden_nails(two_hands: tuple[NDArray[np.uint8], list[Hand]]) -> None:
+    img, hands = two_hands
     crop = (slice(80, 340), slice(60, 600))
     for name, params in (
         ("nails_gloss.png", NailParams((200, 16, 46), "gloss", seed=seed_of("golden", "gloss"))),
@@ -460,11 +450,11 @@ def test_hands_at_and_beyond_the_frame_edges(at: tuple[float, float]) -> None:
         assert changed[y, x]
 
 
-def test_detected_hands_and_their_mirror_images(scene: tuple[NDArray[np.uint8], list[Hand]]) -> None:
+def test_detected_hands_and_their_mirror_images(two_hands: tuple[NDArray[np.uint8], list[Hand]]) -> None:
     """The model reads the cartoon hands as backs of hands: in the image and in its mirror image
     (where it reports the other hand) every nail shows. The mirrored landmarks with the original
     handedness describe palms: no nail shows and nothing is painted."""
-    img, hands = scene
+    img, hands = two_hands
     w = img.shape[1]
     flipped = np.ascontiguousarray(img[:, ::-1])
     perception = Perception(PerceptionConfig(faces=False, hands=True, static_image_mode=True))

@@ -18,7 +18,6 @@ from tryon.catalog import Catalog
 from tryon.errors import InputError
 from tryon.geometry import Roi
 from tryon.look import LookItem
-from tryon.perception import Perception, PerceptionConfig
 from tryon.pipeline import PipelineConfig, TryOnPipeline
 from tryon.render.accessory import AccessoryParams, product_sprite
 from tryon.render.registry import LayerRequest, renderer_of
@@ -36,7 +35,7 @@ from tryon.render.wrist import (
     wrist_of,
 )
 from tryon.results import FrameResult, Hand
-from tryon.testing import TWO_HANDS, Transform, hands_image, synthetic_pose
+from tryon.testing import Transform, synthetic_pose
 
 Points = NDArray[np.float64]
 W, H = 640, 480
@@ -345,19 +344,10 @@ def test_starter_wrist_products() -> None:
 # -- on detected hands -----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def scene() -> tuple[NDArray[np.uint8], list[Hand]]:
-    img = hands_image(TWO_HANDS)
-    perception = Perception(PerceptionConfig(faces=False, hands=True, static_image_mode=True))
-    hands = perception.process(img, 0.0).hands
-    assert len(hands) == 2
-    return img, hands
-
-
 @pytest.mark.parametrize("spec", ["tidewater-steel-diver:blue", "riverstone-beaded-bracelet:tiger-eye"])
-def test_golden_wrist(scene: tuple[NDArray[np.uint8], list[Hand]], spec: str) -> None:
+def test_golden_wrist(two_hands: tuple[NDArray[np.uint8], list[Hand]], spec: str) -> None:
     """One watch and one bracelet on the cartoon hands (TRYON_UPDATE_GOLDEN=1 rewrites)."""
-    img, hands = scene
+    img, hands = two_hands
     item = LookItem(*Catalog.load().resolve(spec))
     out = renderer_of(item.product.kind).build(LayerRequest((item,)))(img, FrameResult(W, H, hands=hands))
     crop = np.s_[230:400, 100:560]
@@ -365,9 +355,9 @@ def test_golden_wrist(scene: tuple[NDArray[np.uint8], list[Hand]], spec: str) ->
 
 
 def test_the_pipeline_switches_on_hands_and_draws_on_them(
-    scene: tuple[NDArray[np.uint8], list[Hand]],
+    two_hands: tuple[NDArray[np.uint8], list[Hand]],
 ) -> None:
-    img, _ = scene
+    img, _ = two_hands
     pipeline = TryOnPipeline(["tidewater-steel-diver"], config=PipelineConfig(static_image_mode=True))
     out = pipeline.process(img)
     assert {"hands", "poses"} <= pipeline.perception.stages
