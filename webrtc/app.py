@@ -2,7 +2,8 @@
 
 Routes: ``GET /`` (the page), ``GET /static/*``, ``GET /api/config``, ``GET /api/catalog``,
 ``GET /api/products/{id}/assets/{name}``, ``POST /offer`` (SDP offer in, answer out),
-``GET /api/sessions/{id}/snapshot.png``, ``POST /api/photo``, ``GET /metrics``, ``GET /healthz``.
+``GET /api/sessions/{id}/snapshot.png``, ``POST /api/photo``, ``GET /metrics``, ``GET /healthz``,
+and the live show's (``/studio``, ``/show/{id}``, ``/api/shows/...``: :mod:`webrtc.show.service`).
 Every refusal is JSON ``{"error": message}`` with a 4xx or 503 status; the server keeps serving.
 """
 
@@ -40,6 +41,7 @@ from webrtc.offer import OfferRefusedError, parse_offer
 from webrtc.photo import PhotoService
 from webrtc.responses import json_error, png_download
 from webrtc.session import Session
+from webrtc.show.service import ShowService
 from webrtc.track import FramePipeline
 from webrtc.turn import new_session_tag
 
@@ -65,6 +67,7 @@ class Server:
         # Building a pipeline opens model sessions: off the event loop, not on the encoders' pool.
         self.setup_executor = ThreadPoolExecutor(2, thread_name_prefix="tryon-setup")
         self.photos = PhotoService(config, catalog, self.metrics)
+        self.shows = ShowService(self)
 
     def resolve(self, spec: str) -> LookItem:
         return resolve_item(self.catalog, spec)
@@ -115,6 +118,16 @@ class Server:
         except OfferRefusedError as r:
             self.metrics.offers_rejected.labels(r.reason).inc()
             return json_error(r.status, r.message)
+        return await self.start_session(offer, items)
+
+    async def start_session(
+        self,
+        offer: RTCSessionDescription,
+        items: Sequence[LookItem],
+        prepare: Callable[[Session], None] | None = None,
+    ) -> web.Response:
+        """Open a live session for a checked offer (a shopper's, or a show's host with ``prepare``
+        called on the new session before negotiation) and answer it; refusals are JSON."""
         if len(self.sessions) + self.pending >= self.config.max_sessions:
             self.metrics.offers_rejected.labels("capacity").inc()
             return json_error(
@@ -128,6 +141,8 @@ class Server:
             pipeline = await loop.run_in_executor(self.setup_executor, self.factory, items)
             sid = secrets.token_urlsafe(16)
             session = Session(sid, self.config, pipeline, self.resolve, self.metrics, self._closed)
+            if prepare is not None:
+                prepare(session)
             answer = await session.accept(offer)
         except Exception as exc:
             if session is not None:
@@ -150,7 +165,11 @@ class Server:
     async def _read_offer(self, request: web.Request) -> tuple[RTCSessionDescription, list[LookItem]]:
         config = self.config
         try:
-            body = await client_body(request, config, JSON_TYPES, config.max_offer_bytes, "offer")
+            # A show's viewer trying the showing product on ("Try it on me") needs no offer token.
+            viewer = self.shows.is_viewer(request.headers.get("X-Viewer-Token"))
+            body = await client_body(
+                request, config, JSON_TYPES, config.max_offer_bytes, "offer", check_token=not viewer
+            )
         except BodyError as exc:
             reason = REFUSAL_REASONS.get(exc.status, "malformed")
             raise OfferRefusedError(reason, exc.message, exc.status) from None
@@ -207,6 +226,7 @@ class Server:
         )
 
     async def shutdown(self, app: web.Application) -> None:
+        await self.shows.shutdown()
         await asyncio.gather(*(s.close("server shutting down") for s in list(self.sessions.values())))
         self.setup_executor.shutdown(wait=False, cancel_futures=True)
         self.photos.shutdown()
@@ -253,5 +273,6 @@ def create_app(
     r.add_post("/api/photo", server.photos.handle)
     r.add_get("/metrics", server.metrics_text)
     r.add_get("/healthz", server.healthz)
+    server.shows.routes(r)
     app.on_shutdown.append(server.shutdown)
     return app

@@ -148,6 +148,19 @@ class ServerConfig:
     interfaces). In loopback mode only loopback candidates are ever used."""
     ice_allowed_networks: tuple[str, ...] = ()
     """CIDRs whose candidates are accepted even though private (a TURN relay's network)."""
+    host_key: str | None = field(default=None, repr=False)
+    """The server host key: creates live shows (``POST /api/shows``). ``None``: no show can be
+    created (``tryon serve`` generates one when neither ``TRYON_HOST_KEY`` nor a key file is set)."""
+    sfu: str | None = None
+    """Where shows are broadcast: ``None`` for the embedded relay, ``janus:http://host:8088/janus``
+    for Janus's VideoRoom."""
+    max_shows: int = 8
+    """Live shows at once; the next ``POST /api/shows`` gets 503."""
+    relay_viewers: int = 4
+    """Viewers' media per show on the embedded relay (each costs the server an encode)."""
+    max_show_viewers: int = 2000
+    """Push channels (viewer pages) per show; the next gets 503."""
+    max_comment_chars: int = 200
 
     def __post_init__(self) -> None:
         for name in ("camera_size", "output_size"):
@@ -166,6 +179,13 @@ class ServerConfig:
         ):
             if getattr(self, name) <= 0:
                 raise InputError(f"{name}: expected a positive number of seconds, got {getattr(self, name)}")
+        for name in ("max_shows", "relay_viewers", "max_show_viewers", "max_comment_chars"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name}: expected at least 1, got {getattr(self, name)}")
+        if self.sfu is not None and not self.sfu.startswith("janus:http"):
+            raise InputError(f"sfu: expected janus:http://host:port/janus, got {self.sfu!r}")
+        if self.host_key is not None and len(self.host_key) < 16:
+            raise InputError(f"host_key: expected at least 16 characters, got {len(self.host_key)}")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise InputError("tls: expected both a certificate and its key, got only one")
         if not self.loopback and self.tls_cert is None and not self.insecure_expose:
@@ -219,7 +239,12 @@ class ServerConfig:
             "camera": {"width": self.camera_size[0], "height": self.camera_size[1]},
             "output": {"width": self.output_size[0], "height": self.output_size[1]},
             "ice_servers": ice,
-            "limits": {"photo_bytes": self.max_photo_bytes, "look": self.max_look},
+            "limits": {
+                "photo_bytes": self.max_photo_bytes,
+                "look": self.max_look,
+                "comment_chars": self.max_comment_chars,
+            },
+            "sfu": "janus" if self.sfu else "relay",
         }
 
 

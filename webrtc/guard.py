@@ -123,11 +123,19 @@ REFUSAL_REASONS = {401: "auth", 403: "auth", 408: "timeout", 413: "size", 415: "
 
 
 async def client_body(
-    request: web.Request, config: ServerConfig, types: Iterable[str], limit: int, what: str
+    request: web.Request,
+    config: ServerConfig,
+    types: Iterable[str],
+    limit: int,
+    what: str,
+    *,
+    check_token: bool = True,
 ) -> bytes:
     """A session-opening or costly request's body, after its checks: the token (for other
-    machines), the content type, then the whole body within ``limit``. Raises :class:`BodyError`."""
-    check_offer_token(request, config)
+    machines; ``check_token=False`` when the caller authorised the request otherwise), the
+    content type, then the whole body within ``limit``. Raises :class:`BodyError`."""
+    if check_token:
+        check_offer_token(request, config)
     check_content_type(request, types, what)
     return await read_body(request, limit, config.body_timeout, config.body_deadline, what)
 

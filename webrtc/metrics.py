@@ -52,6 +52,14 @@ class Metrics:
             registry=r,
         )
         self.photos = Counter("tryon_photos", "Photo-mode requests, by result", ["result"], registry=r)
+        self.shows = Gauge("tryon_shows_live", "Live shows now", registry=r)
+        self.show_viewers = Gauge("tryon_show_viewers", "Viewer pages connected to shows now", registry=r)
+        self.show_refusals = Counter(
+            "tryon_show_refusals", "Show requests refused, by reason", ["reason"], registry=r
+        )
+        self.show_push_dropped = Counter(
+            "tryon_show_push_dropped", "Push channels closed because their page fell behind", registry=r
+        )
         self.stage_seconds = Histogram(
             "tryon_stage_seconds",
             "Per-frame time of each pipeline stage",

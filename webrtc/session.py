@@ -77,6 +77,9 @@ class Session:
         self.pc = RTCPeerConnection(config.rtc_configuration(new_session_tag()))
         self.channel: RTCDataChannel | None = None
         self.track: TryOnTrack | None = None
+        self.on_output: Callable[[MediaStreamTrack], None] | None = None
+        """Set before :meth:`accept` to receive a second subscription of the processed track (a
+        show's host: the show publishes it)."""
         self._resolve = resolve
         self._on_closed = on_closed
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"tryon-{sid[:6]}")
@@ -125,7 +128,13 @@ class Session:
         counting = CountingTrack(track, self.counters, self.metrics)
         newest = self._relay.subscribe(counting, buffered=False)
         self.track = TryOnTrack(newest, counting, self.processor, self._executor, self.counters, self.metrics)
-        self.track.sender = self.pc.addTrack(self.track)
+        out: MediaStreamTrack = self.track
+        if self.on_output is not None:
+            # Processed once, sent twice: back to the host and into the show (each newest-frame).
+            tee = MediaRelay()
+            out = tee.subscribe(self.track, buffered=False)
+            self.on_output(tee.subscribe(self.track, buffered=False))
+        self.track.sender = self.pc.addTrack(out)
 
     async def _on_state(self) -> None:
         state = self.pc.connectionState

@@ -1,0 +1,1 @@
+"""Selective forwarding units a live show broadcasts through (:mod:`webrtc.sfu.base`)."""

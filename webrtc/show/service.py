@@ -1,0 +1,468 @@
+"""The live show's HTTP API (``docs/show.md``): keys, the host's actions, the viewers' push
+channels, likes, comments and media subscriptions.
+
+Threat model in brief: creating a show needs the server host key; every host action needs the
+show's own key (``Authorization: Bearer``; missing → 401, wrong → 403, compared in constant time,
+never logged). Viewers are anonymous: their push channel hands them a random token that
+rate-limits what they send. Every body is read whole within a small limit; comments are plain
+text, length-limited; every queue is bounded. A refusal is a 4xx (or 503) with a message, counted
+by reason in ``tryon_show_refusals``, and the show goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from aiortc import RTCSessionDescription
+
+from tryon.errors import TryOnError
+from webrtc.control import LookRequest
+from webrtc.guard import JSON_TYPES, BodyError, bearer_token, check_content_type, read_body, token_matches
+from webrtc.offer import OfferRefusedError, parse_offer
+from webrtc.responses import json_error
+from webrtc.sfu.base import RoomFullError, Sfu, SfuError
+from webrtc.sfu.relay import RelaySfu
+from webrtc.show.state import RateLimitedError, Show, Showing
+from webrtc.show.track import ShowTrack
+
+if TYPE_CHECKING:
+    from webrtc.app import Server
+    from webrtc.session import Session
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+SMALL_BODY = 4096
+TICK_S = 0.5
+HOST_STATS_S = 2.0
+ENDED_KEPT_S = 600.0
+"""An ended show answers (``ended: true``) this long before its id is forgotten (404)."""
+MAX_TITLE = 80
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class ShowRefusedError(Exception):
+    def __init__(self, status: int, message: str, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.reason, self.retry_after = status, message, reason, retry_after
+
+
+def make_sfu(server: Server) -> Sfu:
+    config = server.config
+    if config.sfu:
+        from webrtc.sfu.janus import JanusSfu
+
+        return JanusSfu(config.sfu.removeprefix("janus:"), policy=config.ice_policy)
+    return RelaySfu(
+        config.relay_viewers, config.ice_policy, lambda: config.rtc_configuration(), config.connect_timeout
+    )
+
+
+class ShowService:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.config = server.config
+        self.metrics = server.metrics
+        self.shows: dict[str, Show] = {}
+        self.ended: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._sfu: Sfu | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._last_out: dict[str, tuple[float, int]] = {}
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("show task failed", exc_info=task.exception())
+
+    @property
+    def sfu(self) -> Sfu:
+        if self._sfu is None:
+            self._sfu = make_sfu(self.server)
+        return self._sfu
+
+    def is_viewer(self, token: str | None) -> bool:
+        """Whether ``token`` is a viewer token of a live show."""
+        return bool(token) and any(show.viewer(token) is not None for show in self.shows.values())
+
+    def routes(self, router: web.UrlDispatcher) -> None:
+        r = router
+        r.add_get("/studio", self.studio_page)
+        r.add_get("/show/{id}", self.viewer_page)
+        r.add_post("/api/shows", self.guarded(self.create))
+        r.add_get("/api/shows/{id}", self.guarded(self.state))
+        r.add_delete("/api/shows/{id}", self.guarded(self.end))
+        r.add_post("/api/shows/{id}/publish", self.guarded(self.publish))
+        r.add_put("/api/shows/{id}/look", self.guarded(self.look))
+        r.add_put("/api/shows/{id}/showing", self.guarded(self.set_showing))
+        r.add_get("/api/shows/{id}/events", self.guarded(self.events))
+        r.add_post("/api/shows/{id}/watch", self.guarded(self.watch))
+        r.add_post("/api/shows/{id}/watch/{wid}", self.guarded(self.watch_answer))
+        r.add_delete("/api/shows/{id}/watch/{wid}", self.guarded(self.watch_end))
+        r.add_post("/api/shows/{id}/comments", self.guarded(self.comment))
+        r.add_post("/api/shows/{id}/likes", self.guarded(self.like))
+
+    def guarded(self, handler: Handler) -> Handler:
+        async def run(request: web.Request) -> web.StreamResponse:
+            try:
+                return await handler(request)
+            except ShowRefusedError as r:
+                self.metrics.show_refusals.labels(r.reason).inc()
+                response = json_error(r.status, r.message)
+                if r.retry_after is not None:
+                    response.headers["Retry-After"] = str(max(1, round(r.retry_after + 0.5)))
+                return response
+            except BodyError as exc:
+                self.metrics.show_refusals.labels("body").inc()
+                return json_error(exc.status, exc.message)
+
+        return run
+
+    # -- keys and bodies -----------------------------------------------------------------------
+
+    @staticmethod
+    def require_key(request: web.Request, expected: str | None, what: str) -> None:
+        given = bearer_token(request)
+        if given is None:
+            raise ShowRefusedError(401, f"expected Authorization: Bearer <{what}>", "no_key")
+        if expected is None or not token_matches(given, expected):
+            raise ShowRefusedError(403, f"the {what} is not valid", "wrong_key")
+
+    def show(self, request: web.Request) -> Show:
+        show = self.shows.get(request.match_info["id"])
+        if show is None:
+            raise ShowRefusedError(404, "no live show with this id", "unknown_show")
+        return show
+
+    def host_show(self, request: web.Request) -> Show:
+        show = self.show(request)
+        self.require_key(request, show.key, "show key")
+        return show
+
+    async def json_object(self, request: web.Request, what: str, limit: int = SMALL_BODY) -> dict[str, Any]:
+        check_content_type(request, JSON_TYPES, what)
+        c = self.config
+        body = await read_body(request, limit, c.body_timeout, c.body_deadline, what)
+        if not body.strip():
+            return {}
+        try:
+            msg = json.loads(body)
+        except (ValueError, RecursionError):
+            raise ShowRefusedError(
+                400, f"{what}: expected a JSON object, got invalid JSON", "malformed"
+            ) from None
+        if not isinstance(msg, dict):
+            raise ShowRefusedError(
+                400, f"{what}: expected a JSON object, got {type(msg).__name__}", "malformed"
+            )
+        return msg
+
+    def viewer_of(self, show: Show, request: web.Request) -> Any:
+        token = request.headers.get("X-Viewer-Token")
+        if not token:
+            raise ShowRefusedError(401, "expected X-Viewer-Token (from the show's event stream)", "no_viewer")
+        viewer = show.viewer(token)
+        if viewer is None:
+            raise ShowRefusedError(
+                403, "unknown viewer token; reopen the show's event stream", "wrong_viewer"
+            )
+        return viewer
+
+    # -- pages ---------------------------------------------------------------------------------
+
+    async def studio_page(self, request: web.Request) -> web.StreamResponse:
+        return _page("studio.html")
+
+    async def viewer_page(self, request: web.Request) -> web.StreamResponse:
+        sid = request.match_info["id"]
+        if sid not in self.shows and sid not in self.ended:
+            return web.Response(
+                status=404,
+                text="<!doctype html><title>No such show</title><p>No live show with this id.</p>",
+                content_type="text/html",
+            )
+        return _page("show.html")
+
+    # -- the host ------------------------------------------------------------------------------
+
+    async def create(self, request: web.Request) -> web.StreamResponse:
+        self.require_key(request, self.config.host_key, "server host key")
+        msg = await self.json_object(request, "show")
+        title = msg.get("title", "")
+        if not isinstance(title, str) or len(title) > MAX_TITLE:
+            raise ShowRefusedError(
+                400, f"title: expected a string of at most {MAX_TITLE} characters", "malformed"
+            )
+        if len(self.shows) >= self.config.max_shows:
+            raise ShowRefusedError(503, f"{self.config.max_shows} shows are live; end one first", "capacity")
+        sid = secrets.token_urlsafe(9)
+        track = ShowTrack(self.config.output_size)
+        try:
+            room = await self.sfu.open_room(sid)
+            await room.publish(track)
+        except SfuError as exc:
+            track.stop()
+            logger.warning("show not created: %s", exc)
+            raise ShowRefusedError(502, f"the SFU refused the show's room: {exc}", "sfu") from None
+        key = secrets.token_urlsafe(32)
+        show = Show(sid, key, " ".join(title.split()), room, track, self.config.max_show_viewers)
+        self.shows[sid] = show
+        self.metrics.shows.set(len(self.shows))
+        self._start_ticker()
+        logger.info("show %s created (%s)", sid, self.sfu.name)
+        body = {"id": sid, "key": key, "title": show.title, "viewer_url": f"/show/{sid}"}
+        body["sfu"] = self.sfu.name
+        return web.json_response(body, status=201, headers={"Cache-Control": "no-store"})
+
+    async def state(self, request: web.Request) -> web.StreamResponse:
+        sid = request.match_info["id"]
+        if sid in self.ended:
+            return web.json_response(self.ended[sid][1])
+        return web.json_response(self.show(request).public_state())
+
+    async def end(self, request: web.Request) -> web.StreamResponse:
+        show = self.host_show(request)
+        await self.finish(show, "ended by the host")
+        return web.Response(status=204)
+
+    async def finish(self, show: Show, reason: str) -> None:
+        """End ``show``: tell every page, close the viewers' media and the host's session, free the room."""
+        if self.shows.pop(show.id, None) is None:
+            return
+        show.end()
+        self.ended[show.id] = (time.monotonic(), show.public_state())
+        self.metrics.shows.set(len(self.shows))
+        host, show.host = show.host, None
+        show.track.stop()
+        if host is not None:
+            await host.close(f"show {reason}")
+        with contextlib.suppress(Exception):
+            await show.room.close()
+        logger.info("show %s %s: peak %d viewers, %d likes", show.id, reason, show.peak, show.likes)
+
+    async def publish(self, request: web.Request) -> web.StreamResponse:
+        show = self.host_show(request)
+        c = self.config
+        check_content_type(request, JSON_TYPES, "offer")
+        body = await read_body(request, c.max_offer_bytes, c.body_timeout, c.body_deadline, "offer")
+        try:
+            offer, items = parse_offer(body, self.server.resolve, c.max_look)
+        except OfferRefusedError as r:
+            raise ShowRefusedError(r.status, r.message, r.reason) from None
+        return await self.server.start_session(offer, items, lambda s: self._attach_host(show, s))
+
+    def _attach_host(self, show: Show, session: Session) -> None:
+        previous, show.host = show.host, session
+
+        def on_output(track: Any) -> None:
+            if show.host is session and not show.ended:
+                show.track.set_source(track)
+                show.broadcast("state", show.public_state())
+
+        session.on_output = on_output
+        if previous is not None:
+            self._spawn(previous.close("replaced by a new publish"))
+        self._spawn(self._host_left(show, session))
+
+    async def _host_left(self, show: Show, session: Session) -> None:
+        await session.closed.wait()
+        if show.host is session:
+            show.host = None
+            show.track.set_source(None)
+            if not show.ended:
+                show.broadcast("state", show.public_state())
+
+    async def look(self, request: web.Request) -> web.StreamResponse:
+        show = self.host_show(request)
+        msg = await self.json_object(request, "look")
+        products = msg.get("products")
+        if not isinstance(products, list) or len(products) > self.config.max_look:
+            expected = f"products: expected a list of at most {self.config.max_look} specs"
+            raise ShowRefusedError(400, expected, "malformed")
+        if show.host is None:
+            raise ShowRefusedError(
+                409, "the host is not publishing: nothing to apply the look to", "not_live"
+            )
+        request_ = LookRequest(None, tuple((p, 1.0) for p in products if isinstance(p, str)), None)
+        if len(request_.products) != len(products):
+            raise ShowRefusedError(400, 'products: expected "ID[:variant]" strings', "malformed")
+        try:
+            await show.host.apply(request_)
+        except TryOnError as exc:
+            raise ShowRefusedError(400, str(exc), "product") from None
+        return web.json_response({"look": show.host.look_specs()})
+
+    async def set_showing(self, request: web.Request) -> web.StreamResponse:
+        show = self.host_show(request)
+        msg = await self.json_object(request, "showing")
+        product, shade = msg.get("product"), msg.get("shade")
+        if product is None:
+            show.set_showing(None)
+            return web.json_response(show.public_state())
+        if not isinstance(product, str) or not (shade is None or isinstance(shade, str)):
+            raise ShowRefusedError(400, "expected {product: id or null, shade?: variant id}", "malformed")
+        spec = f"{product}:{shade}" if shade else product
+        try:
+            found, variant = self.server.catalog.resolve(spec)
+        except TryOnError as exc:
+            raise ShowRefusedError(400, str(exc), "product") from None
+        show.set_showing(Showing(found, variant.id if variant else None))
+        return web.json_response(show.public_state())
+
+    # -- the audience --------------------------------------------------------------------------
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        show = self.show(request)
+        host = "Authorization" in request.headers
+        if host:
+            self.require_key(request, show.key, "show key")
+        try:
+            channel, hello = show.open_channel(host)
+        except RateLimitedError as exc:
+            raise ShowRefusedError(503, str(exc), "viewers", exc.retry_after) from None
+        self.metrics.show_viewers.set(sum(s.watching for s in self.shows.values()))
+        try:
+            return await channel.serve(request, hello)
+        finally:
+            if channel.overflowed:
+                self.metrics.show_push_dropped.inc()
+            show.drop_channel(channel)
+            self.metrics.show_viewers.set(sum(s.watching for s in self.shows.values()))
+
+    async def watch(self, request: web.Request) -> web.StreamResponse:
+        show = self.show(request)
+        viewer = self.viewer_of(show, request)
+        await self.json_object(request, "watch")
+        try:
+            viewer.watches.take("watch requests")
+            subscription = await show.room.subscribe()
+        except RateLimitedError as exc:
+            raise ShowRefusedError(429, str(exc), "rate", exc.retry_after) from None
+        except RoomFullError as exc:
+            raise ShowRefusedError(503, str(exc), "room_full") from None
+        except SfuError as exc:
+            raise ShowRefusedError(502, f"the SFU could not add a viewer: {exc}", "sfu") from None
+        viewer.subscriptions.add(subscription.id)
+        offer = subscription.offer
+        return web.json_response({"watch": subscription.id, "type": offer.type, "sdp": offer.sdp}, status=201)
+
+    async def watch_answer(self, request: web.Request) -> web.StreamResponse:
+        show = self.show(request)
+        viewer = self.viewer_of(show, request)
+        wid = request.match_info["wid"]
+        msg = await self.json_object(request, "answer", self.config.max_offer_bytes)
+        if wid not in viewer.subscriptions:
+            raise ShowRefusedError(404, "no pending media subscription with this id", "unknown_watch")
+        sdp = msg.get("sdp")
+        if msg.get("type") != "answer" or not isinstance(sdp, str) or not sdp.strip():
+            raise ShowRefusedError(400, 'expected {"type": "answer", "sdp": the answer\'s SDP}', "malformed")
+        try:
+            await show.room.answer(wid, RTCSessionDescription(sdp=sdp, type="answer"))
+        except SfuError as exc:
+            viewer.subscriptions.discard(wid)
+            raise ShowRefusedError(400, f"could not apply the answer: {exc}", "negotiation") from None
+        return web.Response(status=204)
+
+    async def watch_end(self, request: web.Request) -> web.StreamResponse:
+        show = self.show(request)
+        viewer = self.viewer_of(show, request)
+        wid = request.match_info["wid"]
+        if wid in viewer.subscriptions:
+            viewer.subscriptions.discard(wid)
+            await show.room.unsubscribe(wid)
+        return web.Response(status=204)
+
+    async def comment(self, request: web.Request) -> web.StreamResponse:
+        show = self.show(request)
+        viewer = self.viewer_of(show, request)
+        msg = await self.json_object(request, "comment")
+        try:
+            entry = show.comment(viewer, msg.get("text"), self.config.max_comment_chars)
+        except RateLimitedError as exc:
+            raise ShowRefusedError(429, str(exc), "rate", exc.retry_after) from None
+        except TryOnError as exc:
+            status = 413 if "at most" in str(exc) else 400
+            raise ShowRefusedError(status, str(exc), "comment") from None
+        return web.json_response(entry, status=202)
+
+    async def like(self, request: web.Request) -> web.StreamResponse:
+        show = self.show(request)
+        viewer = self.viewer_of(show, request)
+        await self.json_object(request, "like")
+        try:
+            likes = show.like(viewer)
+        except RateLimitedError as exc:
+            raise ShowRefusedError(429, str(exc), "rate", exc.retry_after) from None
+        return web.json_response({"likes": likes}, status=202)
+
+    # -- timers and shutdown -------------------------------------------------------------------
+
+    def _start_ticker(self) -> None:
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.ensure_future(self._tick())
+
+    async def _tick(self) -> None:
+        last_host = 0.0
+        while self.shows or self.ended:
+            await asyncio.sleep(TICK_S)
+            now = time.monotonic()
+            for sid, (at, _) in list(self.ended.items()):
+                if now - at > ENDED_KEPT_S:
+                    del self.ended[sid]
+            host_due = now - last_host >= HOST_STATS_S
+            if host_due:
+                last_host = now
+            for show in list(self.shows.values()):
+                try:
+                    self._tick_show(show, now, host_due)
+                except Exception:
+                    logger.exception("show %s: tick failed", show.id)
+
+    def _tick_show(self, show: Show, now: float, host_due: bool) -> None:
+        show.push_counts()
+        for wid in show.forget_viewers():
+            self._spawn(show.room.unsubscribe(wid))
+        if host_due and show.host_channels:
+            show.broadcast("host", self.host_stats(show, now), viewers=False)
+
+    def host_stats(self, show: Show, now: float) -> dict[str, Any]:
+        host = show.host
+        stats: dict[str, Any] = {"live": show.live, "viewers_media": show.room.viewers, "fps": 0.0}
+        if host is not None:
+            out = host.counters.frames_out
+            t0, n0 = self._last_out.get(show.id, (now, out))
+            stats["fps"] = round((out - n0) / (now - t0), 1) if now > t0 else 0.0
+            self._last_out[show.id] = (now, out)
+            stats.update(latency_ms=round(host.counters.latency_ms, 1), frames_out=out)
+            stats["look"] = host.look_specs()
+        stats["dropped_channels"] = show.dropped_channels
+        return stats
+
+    async def shutdown(self) -> None:
+        await asyncio.gather(*(self.finish(s, "stopped with the server") for s in list(self.shows.values())))
+        if self._ticker is not None:
+            self._ticker.cancel()
+        if self._sfu is not None:
+            with contextlib.suppress(Exception):
+                await self._sfu.close()
+
+
+def _page(name: str) -> web.StreamResponse:
+    path = STATIC / name
+    if not path.is_file():
+        return json_error(404, f"{name} is not installed")
+    return web.FileResponse(path, headers={"Cache-Control": "no-cache"})

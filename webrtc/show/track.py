@@ -1,0 +1,122 @@
+"""The show's one published video track, whoever is hosting at the moment.
+
+The room (Janus's or the embedded relay's) is given a :class:`ShowTrack` once, when the show is
+created, and keeps it for the show's life: viewers stay connected while the host connects, drops
+out or reconnects. :meth:`ShowTrack.set_source` points it at the host session's processed track;
+without a source (or when the source stalls) it sends a dimmed copy of the last frame at a low
+rate, so the SFU and the viewers' decoders keep a live stream.
+
+Each frame is copied and stamped on the show's own 90 kHz clock: the host's frames carry the pts
+of the host's camera (a new origin after every reconnect), and the frame object is shared with the
+host's own sender, so it is never modified here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import logging
+import time
+
+import numpy as np
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+from av import VideoFrame
+
+logger = logging.getLogger(__name__)
+
+CLOCK = fractions.Fraction(1, 90_000)
+HOLD_FPS = 5.0
+"""Frames a second while the host is away."""
+STALL_S = 0.5
+"""A source silent this long counts as away (holding frames are sent meanwhile)."""
+DIM = 0.35
+
+
+class ShowTrack(MediaStreamTrack):
+    kind = "video"
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        super().__init__()
+        self.size = size
+        self._source: MediaStreamTrack | None = None
+        self._changed = asyncio.Event()
+        self._start = time.monotonic()
+        self._last_pts = -1
+        self._last: np.ndarray | None = None
+        self.frames_live = 0
+        self.frames_held = 0
+        self.last_live_at = 0.0
+
+    @property
+    def live(self) -> bool:
+        """Whether a host's track is the source now."""
+        return self._source is not None
+
+    def set_source(self, track: MediaStreamTrack | None) -> None:
+        """Send ``track``'s frames from now on (``None``: the host left; hold the last frame)."""
+        self._source = track
+        self._changed.set()
+
+    async def recv(self) -> VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        while True:
+            source = self._source
+            if source is None:
+                frame = await self._hold()
+                if frame is not None:
+                    return frame
+                continue
+            try:
+                got = await asyncio.wait_for(source.recv(), STALL_S)
+            except TimeoutError:
+                return self._stamp(self._held_frame())
+            except MediaStreamError:
+                if self._source is source:
+                    self._source = None
+                continue
+            if not isinstance(got, VideoFrame):
+                continue
+            self.frames_live += 1
+            self.last_live_at = time.monotonic()
+            return self._stamp(self._copy(got))
+
+    async def _hold(self) -> VideoFrame | None:
+        """A holding frame after one holding interval, or ``None`` if a source arrived meanwhile."""
+        self._changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), 1.0 / HOLD_FPS)
+            return None
+        return self._stamp(self._held_frame())
+
+    def _copy(self, frame: VideoFrame) -> VideoFrame:
+        data = frame.to_ndarray(format="yuv420p")
+        self._last = data
+        return VideoFrame.from_ndarray(data, format="yuv420p")
+
+    def _held_frame(self) -> VideoFrame:
+        self.frames_held += 1
+        w, h = self.size
+        if self._last is None or self._last.shape != (h * 3 // 2, w):
+            data = np.full((h * 3 // 2, w), 128, np.uint8)
+            data[:h] = 16
+        else:
+            data = self._last.copy()
+            # Dim the luma only (chroma stays centred on 128): the viewers see the host is away.
+            data[:h] = (16 + (data[:h].astype(np.float32) - 16) * DIM).astype(np.uint8)
+        return VideoFrame.from_ndarray(data, format="yuv420p")
+
+    def _stamp(self, frame: VideoFrame) -> VideoFrame:
+        pts = int((time.monotonic() - self._start) / CLOCK)
+        pts = max(pts, self._last_pts + 1)
+        self._last_pts = pts
+        frame.pts = pts
+        frame.time_base = CLOCK
+        return frame
+
+    def stop(self) -> None:
+        self._source = None
+        self._changed.set()
+        super().stop()
