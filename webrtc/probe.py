@@ -161,7 +161,52 @@ class Received:
     """The RTP timestamp the frame came with (what a page reads from requestVideoFrameCallback)."""
 
 
-class ProbeClient:
+class FrameReader:
+    """What a peer that reads the try-on video back keeps: every frame's counter and latency,
+    the kept images."""
+
+    pc: RTCPeerConnection
+    received: list[Received]
+    images: dict[int, NDArray[np.uint8]]
+    _keep: Callable[[int], bool]
+
+    def _rtp_timestamp(self, frame: VideoFrame) -> int | None:
+        # aiortc's receiver rebases timestamps on the first one it saw (kept privately); a page
+        # gets the wire's timestamp from requestVideoFrameCallback, so undo the rebase here.
+        for receiver in self.pc.getReceivers():
+            mapper = getattr(receiver, "_RTCRtpReceiver__timestamp_mapper", None)
+            origin = getattr(mapper, "_origin", None)
+            if receiver.track.kind == "video" and isinstance(origin, int) and frame.pts is not None:
+                return (origin + frame.pts) % (1 << 32)
+        return None
+
+    async def wait_frames(self, n: int, timeout: float = 30.0) -> None:
+        """Wait until ``n`` more frames have come back."""
+        target = len(self.received) + n
+        deadline = time.monotonic() + timeout
+        while len(self.received) < target:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"expected {n} frames back within {timeout} s, got {len(self.received)}")
+            await asyncio.sleep(0.02)
+
+
+async def read_frames(reader: FrameReader, track: MediaStreamTrack, sent: dict[int, float]) -> None:
+    """Read ``track`` until it ends into ``reader`` (latency from ``sent``: counter → send time)."""
+    with contextlib.suppress(MediaStreamError):
+        while True:
+            frame = await track.recv()
+            now = time.monotonic()
+            assert isinstance(frame, VideoFrame)
+            rgb = np.asarray(frame.to_ndarray(format="rgb24"), np.uint8)
+            n = read_counter(rgb)
+            at = sent.get(n) if n is not None else None
+            latency = None if at is None else now - at
+            reader.received.append(Received(n, now, latency, reader._rtp_timestamp(frame)))
+            if n is not None and reader._keep(n):
+                reader.images[n] = rgb
+
+
+class ProbeClient(FrameReader):
     """An aiortc peer that plays a synthetic camera to a tryon server and reads the video back.
 
     ``keep(counter)`` says which returned frames to keep as RGB arrays in ``images``.
@@ -193,18 +238,24 @@ class ProbeClient:
         self.pc.on("track", self._on_track)
 
     async def connect(
-        self, http: Any, products: Sequence[str] = (), munge: Callable[[str], str] | None = None
+        self,
+        http: Any,
+        products: Sequence[str] = (),
+        munge: Callable[[str], str] | None = None,
+        path: str = "/offer",
+        headers: dict[str, str] | None = None,
     ) -> None:
         """Offer (no trickle ICE), post it with ``products``, apply the answer; raises on a refusal.
         ``munge`` rewrites the offer's SDP before it is posted (to play a peer that advertises
-        something else than aiortc does)."""
+        something else than aiortc does). ``path`` and ``headers``: a show's host publishes to
+        ``/api/shows/<id>/publish`` with its key."""
         self.pc.addTransceiver(self.camera, direction="sendrecv")
         # On this machine, as a loopback-mode server expects: gather 127.0.0.1 only.
         with use_policy(IcePolicy("loopback")):
             await self.pc.setLocalDescription(await self.pc.createOffer())
         sdp = self.pc.localDescription.sdp
         body = {"sdp": munge(sdp) if munge else sdp, "type": "offer", "products": list(products)}
-        async with http.post(f"{self.base_url}/offer", json=body) as resp:
+        async with http.post(f"{self.base_url}{path}", json=body, headers=headers) as resp:
             answer = await resp.json()
             if resp.status != 200:
                 raise RuntimeError(f"offer refused ({resp.status}): {answer.get('error')}")
@@ -233,40 +284,59 @@ class ProbeClient:
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "video":
-            self._reader = asyncio.ensure_future(self._read(track))
+            self._reader = asyncio.ensure_future(read_frames(self, track, self.camera.sent))
 
-    async def _read(self, track: MediaStreamTrack) -> None:
-        with contextlib.suppress(MediaStreamError):
-            while True:
-                frame = await track.recv()
-                now = time.monotonic()
-                assert isinstance(frame, VideoFrame)
-                rgb = np.asarray(frame.to_ndarray(format="rgb24"), np.uint8)
-                n = read_counter(rgb)
-                sent = self.camera.sent.get(n) if n is not None else None
-                latency = None if sent is None else now - sent
-                self.received.append(Received(n, now, latency, self._rtp_timestamp(frame)))
-                if n is not None and self._keep(n):
-                    self.images[n] = rgb
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        await self.pc.close()
 
-    def _rtp_timestamp(self, frame: VideoFrame) -> int | None:
-        # aiortc's receiver rebases timestamps on the first one it saw (kept privately); a page
-        # gets the wire's timestamp from requestVideoFrameCallback, so undo the rebase here.
-        for receiver in self.pc.getReceivers():
-            mapper = getattr(receiver, "_RTCRtpReceiver__timestamp_mapper", None)
-            origin = getattr(mapper, "_origin", None)
-            if receiver.track.kind == "video" and isinstance(origin, int) and frame.pts is not None:
-                return (origin + frame.pts) % (1 << 32)
-        return None
 
-    async def wait_frames(self, n: int, timeout: float = 30.0) -> None:
-        """Wait until ``n`` more frames have come back."""
-        target = len(self.received) + n
-        deadline = time.monotonic() + timeout
-        while len(self.received) < target:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"expected {n} frames back within {timeout} s, got {len(self.received)}")
-            await asyncio.sleep(0.02)
+class ProbeViewer(FrameReader):
+    """A show's viewer: receives the show's video from its room (the embedded relay or Janus).
+
+    ``sent`` maps the host camera's counters to their send times (the host's ``camera.sent``):
+    the latency measured is then host camera → viewer decode.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        sent: dict[int, float] | None = None,
+        keep: Callable[[int], bool] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.sent = sent if sent is not None else {}
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.received = []
+        self.images = {}
+        self.watch: str | None = None
+        self._keep = keep or (lambda _: False)
+        self._reader: asyncio.Task[None] | None = None
+        self.pc.on("track", self._on_track)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "video" and self._reader is None:
+            self._reader = asyncio.ensure_future(read_frames(self, track, self.sent))
+
+    async def watch_show(self, http: Any, show: str) -> None:
+        """Ask the room for an offer, answer it (no trickle); raises on a refusal."""
+        headers = {"X-Viewer-Token": self.token}
+        url = f"{self.base_url}/api/shows/{show}/watch"
+        async with http.post(url, json={}, headers=headers) as resp:
+            offer = await resp.json()
+            if resp.status != 201:
+                raise RuntimeError(f"watch refused ({resp.status}): {offer.get('error')}")
+        self.watch = offer["watch"]
+        with use_policy(IcePolicy("loopback")):
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+        body = {"type": "answer", "sdp": self.pc.localDescription.sdp}
+        async with http.post(f"{url}/{self.watch}", json=body, headers=headers) as resp:
+            if resp.status != 204:
+                raise RuntimeError(f"answer refused ({resp.status}): {(await resp.json()).get('error')}")
 
     async def close(self) -> None:
         if self._reader is not None:
