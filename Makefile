@@ -39,5 +39,11 @@ bench: models
 	$(PY) benchmarks/render.py
 	$(PY) benchmarks/e2e.py
 
+# A local Janus for `tryon serve --sfu janus:http://127.0.0.1:8088/janus`: the VideoRoom over HTTP on
+# 127.0.0.1:8088, ICE on loopback only (webrtc/sfu/janus_local.py; apt-get install janus gcc). Ctrl-C stops it.
+.PHONY: janus
+janus: $(STAMP)
+	$(PY) -m webrtc.sfu.janus_local
+
 clean:
 	rm -rf $(VENV) models/*.onnx .pytest_cache .mypy_cache .ruff_cache
