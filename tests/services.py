@@ -3,7 +3,7 @@ starts the service on 127.0.0.1 and a free port, waits (bounded) until it answer
 address, and stops it (terminate, then kill after a bounded wait).
 
 A missing binary skips the test with an apt-get hint, unless ``TRYON_REQUIRE_SERVICES=1`` (then it
-fails): see :func:`require_binary`. coturn is the first; janus and postgres can follow the same shape.
+fails): see :func:`require_binary`. coturn and janus so far; postgres can follow the same shape.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import contextlib
 import os
 import random
 import secrets
+import shutil
 import socket
 import struct
 import subprocess
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from webrtc.sfu.janus_local import LocalJanus, local_janus
 
 REQUIRE_ENV = "TRYON_REQUIRE_SERVICES"
 LOOPBACK = "127.0.0.1"
@@ -183,3 +186,22 @@ def coturn(
         yield Coturn(LOOPBACK, port, secret, realm, relay_ports, log)
     finally:
         stop_process(proc)
+
+
+JANUS = "/usr/bin/janus"
+
+
+@contextlib.contextmanager
+def janus(tmp_path: Path, *, start_timeout: float = 15.0) -> Iterator[LocalJanus]:
+    """Debian's janus on 127.0.0.1 and a free port (:func:`webrtc.sfu.janus_local.local_janus`):
+    the HTTP API only, the VideoRoom plugin only, ICE on loopback only (a getifaddrs shim built with
+    gcc), media on 100 ports drawn in 20000-59999. Yields a ``LocalJanus`` (``url``, ``process``,
+    ``log``, ...)."""
+    require_binary(JANUS, "janus not installed (apt-get install janus)")
+    if shutil.which("gcc") is None:
+        require_binary(
+            "/usr/bin/gcc", "gcc not installed (apt-get install gcc), needed for janus's loopback shim"
+        )
+    port = free_port(udp=False)
+    with local_janus(tmp_path / f"janus-{port}", port=port, start_timeout=start_timeout) as server:
+        yield server
