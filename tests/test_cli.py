@@ -85,18 +85,61 @@ def test_serve_prints_its_address_and_serves(store: ModelStore) -> None:
         stderr=subprocess.PIPE,
         text=True,
         cwd=REPO,
+        env={k: v for k, v in os.environ.items() if k != "TRYON_HOST_KEY"},
     )
     try:
         assert proc.stdout is not None
+        # No host key set: one is made and shown once, before the address.
+        key_line = proc.stdout.readline()
+        assert "host key" in key_line, (key_line, proc.stderr.read() if proc.poll() else "")
+        key = key_line.rsplit(": ", 1)[1].strip()
+        assert len(key) >= 40
         line = proc.stdout.readline()
         assert f"http://127.0.0.1:{port}/" in line, (line, proc.stderr.read() if proc.poll() else "")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
             assert json.loads(r.read())["status"] == "ok"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
             assert b"<html" in r.read().lower()
+        # The key shown starts a live show.
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/shows",
+            data=b"{}",
+            method="POST",
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as r:
+            assert r.status == 201
+            assert json.loads(r.read())["viewer_url"].startswith("/show/")
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_serve_takes_the_host_key_from_the_environment_or_a_file(tmp_path: Path) -> None:
+    import argparse
+
+    from tryon.cli.serve import build_config, register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    key_file = tmp_path / "host.key"
+    key_file.write_text("file-key-0123456789abcdef\n")
+    key_file.chmod(0o600)
+    args = parser.parse_args(
+        ["serve", "--host-key-file", str(key_file), "--sfu", "janus:http://127.0.0.1:1/janus"]
+    )
+    config = build_config(args)
+    assert config.host_key == "file-key-0123456789abcdef"
+    assert config.sfu == "janus:http://127.0.0.1:1/janus"
+    assert "file-key" not in repr(config)
+    os.environ["TRYON_HOST_KEY"] = "env-key-0123456789abcdef"
+    try:
+        assert build_config(parser.parse_args(["serve"])).host_key == "env-key-0123456789abcdef"
+    finally:
+        del os.environ["TRYON_HOST_KEY"]
+    proc = run_cli("serve", "--sfu", "mediasoup://x")
+    assert proc.returncode == 2
+    assert "janus:http" in proc.stderr
 
 
 def test_serve_rejects_bad_settings() -> None:

@@ -88,6 +88,18 @@ def register(sub: Any) -> None:
         action="store_true",
         help="accept offers from other machines without a token (a public shop behind TLS)",
     )
+    p.add_argument(
+        "--sfu",
+        default=None,
+        help="broadcast live shows through Janus: janus:http://127.0.0.1:8088/janus "
+        "(default: the embedded relay, a few viewers per show)",
+    )
+    p.add_argument(
+        "--relay-viewers", type=int, default=d.relay_viewers, help="viewers per show on the embedded relay"
+    )
+    p.add_argument(
+        "--host-key-file", help="file holding the server host key that creates live shows (or TRYON_HOST_KEY)"
+    )
     p.add_argument("--assets", default=None, help="catalog folder (default: the repository's assets/)")
     p.set_defaults(func=run)
 
@@ -135,6 +147,13 @@ def build_config(args: argparse.Namespace) -> Any:
             "tryon: offers from other machines need this token (shown once; set TRYON_OFFER_TOKEN "
             f"to choose it): {token}\n"
         )
+    host_key = read_secret("TRYON_HOST_KEY", args.host_key_file, "host key")
+    if host_key is None:
+        host_key = secrets.token_urlsafe(32)
+        sys.stdout.write(
+            "tryon: the host key that starts live shows in /studio (shown once; set TRYON_HOST_KEY "
+            f"or --host-key-file to choose it): {host_key}\n"
+        )
     return ServerConfig(
         host=args.host,
         port=args.port,
@@ -150,6 +169,9 @@ def build_config(args: argparse.Namespace) -> Any:
         allowed_origins=tuple(args.allowed_origin),
         offer_token=token,
         open_offers=args.open_offers,
+        host_key=host_key,
+        sfu=args.sfu,
+        relay_viewers=args.relay_viewers,
     )
 
 
