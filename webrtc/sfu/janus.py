@@ -223,6 +223,9 @@ class JanusRoom:
                         {"request": "join", "ptype": "publisher", "room": self.room_id, "display": "tryon"},
                     )
                 )
+                feed = joined.get("id")
+                if not isinstance(feed, int):
+                    raise SfuError(f"janus room {self.room_id}: the publisher's join brought no id: {joined}")
                 pc.addTransceiver(track, direction="sendonly")
                 offer = await self._gather(pc)
                 configured = await sfu.api.message(
@@ -241,7 +244,8 @@ class JanusRoom:
             except TimeoutError:
                 await self._drop_publisher()
                 raise SfuError(
-                    f"janus room {self.room_id}: publishing took over {sfu.request_timeout:g} s"
+                    f"janus room {self.room_id}: publishing took over {sfu.request_timeout:g} s "
+                    "(no ICE/DTLS connection to Janus: its media ports unreachable?)"
                 ) from None
             except SfuError:
                 await self._drop_publisher()
@@ -249,7 +253,7 @@ class JanusRoom:
             except Exception as exc:  # aiortc's own errors (a bad answer): still an SfuError
                 await self._drop_publisher()
                 raise SfuError(f"janus room {self.room_id}: publishing failed: {exc}") from exc
-            self._feed = int(joined["id"])
+            self._feed = feed
             logger.info("janus room %d: publishing (feed %d)", self.room_id, self._feed)
 
     async def _gather(self, pc: RTCPeerConnection) -> RTCSessionDescription:
