@@ -25,6 +25,11 @@ PACKAGES = ("numpy", "onnxruntime-gpu", "onnx", "mediapipe", "opencv-contrib-pyt
 def register(sub: Any) -> None:
     p = sub.add_parser("doctor", help="print versions, execution providers and model status")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--sfu",
+        default=None,
+        help="also check the live show's SFU: janus:http://127.0.0.1:8088/janus (or relay)",
+    )
     p.set_defaults(func=cmd_doctor)
 
 
@@ -63,9 +68,39 @@ def collect() -> dict[str, Any]:
     return report
 
 
+def check_sfu(spec: str) -> dict[str, Any]:
+    """Whether the live show's SFU answers: ``{"sfu", "ok", "detail"}`` (never raises)."""
+    import asyncio
+
+    if spec == "relay":
+        return {"sfu": spec, "ok": True, "detail": "embedded relay: nothing to reach"}
+    if not spec.startswith("janus:http"):
+        return {
+            "sfu": spec,
+            "ok": False,
+            "detail": f"expected janus:http://host:port/janus or relay, got {spec!r}",
+        }
+
+    async def probe() -> str:
+        from webrtc.sfu.janus import JanusSfu
+
+        sfu = JanusSfu(spec.removeprefix("janus:"), request_timeout=5.0)
+        try:
+            return await sfu.check()
+        finally:
+            await sfu.close()
+
+    try:
+        return {"sfu": spec, "ok": True, "detail": asyncio.run(probe())}
+    except TryOnError as exc:
+        return {"sfu": spec, "ok": False, "detail": str(exc)}
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     report = collect()
-    ok = all(m["state"] == "ok" for m in report["models"].values())
+    if args.sfu:
+        report["sfu"] = check_sfu(args.sfu)
+    ok = all(m["state"] == "ok" for m in report["models"].values()) and report.get("sfu", {}).get("ok", True)
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return 0 if ok else 1
@@ -91,4 +126,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         style = "green" if m["state"] == "ok" else "red"
         models.add_row(name, f"[{style}]{m['state']}[/{style}]", m["detail"])
     console.print(models)
+    if "sfu" in report:
+        sfu = report["sfu"]
+        style = "green" if sfu["ok"] else "red"
+        state = "reachable" if sfu["ok"] else "NOT reachable"
+        console.print(f"SFU {sfu['sfu']}: [{style}]{state}[/{style}] ({sfu['detail']})")
     return 0 if ok else 1

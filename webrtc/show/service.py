@@ -27,6 +27,7 @@ from aiortc import RTCSessionDescription
 from tryon.errors import TryOnError
 from webrtc.control import LookRequest
 from webrtc.guard import JSON_TYPES, BodyError, bearer_token, check_content_type, read_body, token_matches
+from webrtc.ice import filter_offer
 from webrtc.offer import OfferRefusedError, parse_offer
 from webrtc.responses import json_error
 from webrtc.sfu.base import RoomFullError, Sfu, SfuError
@@ -370,6 +371,10 @@ class ShowService:
         sdp = msg.get("sdp")
         if msg.get("type") != "answer" or not isinstance(sdp, str) or not sdp.strip():
             raise ShowRefusedError(400, 'expected {"type": "answer", "sdp": the answer\'s SDP}', "malformed")
+        # The viewer's candidates go to the SFU, which will send to them: the same policy as offers.
+        sdp, report = filter_offer(sdp, self.config.ice_policy)
+        if report.dropped:
+            self.metrics.ice_candidates_dropped.inc(report.dropped)
         try:
             await show.room.answer(wid, RTCSessionDescription(sdp=sdp, type="answer"))
         except SfuError as exc:
