@@ -291,3 +291,23 @@ async def test_page_config_names_the_sfu(api: ShowClient) -> None:
     assert status == 200
     assert config["sfu"] == "relay"
     assert config["limits"]["comment_chars"] == 200
+
+
+async def test_a_viewer_of_a_live_show_may_try_on_from_another_machine(
+    api: ShowClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Try it on me" posts an offer; from another machine that needs the offer token, unless the
+    request carries the viewer token of a live show (then the offer's own checks apply)."""
+    monkeypatch.setattr(guard, "is_loopback_peer", lambda request: False)
+    show = await api.create()
+    viewer = await api.push(show["id"])
+    token = viewer.hello["viewer"]
+    offer = {"type": "offer", "sdp": "v=0", "products": []}
+    status, err, _ = await api.call("POST", "/offer", offer)
+    assert status == 403  # no offer token is set here and offers are not open
+    status, err, _ = await api.call("POST", "/offer", offer, viewer_headers("forged-viewer-token"))
+    assert status == 403
+    status, err, _ = await api.call("POST", "/offer", offer, viewer_headers(token))
+    assert status == 400  # past the token check: the SDP itself is refused
+    assert "camera track" in err["error"]
+    await viewer.close()
