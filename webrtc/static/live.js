@@ -2,7 +2,7 @@
 // The look and the view options travel on the "control" data channel; the browser's own stats are polled
 // for the developers' overlay.
 import { app, authHeaders, el, tryon } from "/static/state.js";
-import { errorText, round4, sameList, throttle } from "/static/util.js";
+import { errorText, round4, sameList, throttle, waitForIceGathering } from "/static/util.js";
 import { lookSpecs } from "/static/rail.js";
 import { clearMessage, renderStats, setState, showMessage, updateUI } from "/static/view.js";
 import { leavePhoto } from "/static/photo.js";
@@ -93,16 +93,6 @@ export async function startCamera() {
   }
 }
 
-function waitForIceGathering(pc, ms) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => { clearTimeout(timer); pc.removeEventListener("icegatheringstatechange", check); resolve(); };
-    const check = () => pc.iceGatheringState === "complete" && done();
-    const timer = setTimeout(done, ms);
-    pc.addEventListener("icegatheringstatechange", check);
-  });
-}
-
 async function connect(cam) {
   const pc = (cam.pc = new RTCPeerConnection({ iceServers: app.config.ice_servers ?? [] }));
   pc.addTransceiver(cam.stream.getVideoTracks()[0], { direction: "sendrecv", streams: [cam.stream] });
@@ -121,7 +111,9 @@ async function connect(cam) {
   let resp;
   try {
     const body = JSON.stringify({ sdp: pc.localDescription.sdp, type: "offer", products: cam.offered });
-    resp = await fetch("/offer", { method: "POST", headers: authHeaders({ "Content-Type": "application/json" }), body });
+    // The shopper's POST /offer, or where the page says (the studio: its show's publish, with the show's key).
+    const { url = "/offer", headers = authHeaders } = app.endpoint ?? {};
+    resp = await fetch(url, { method: "POST", headers: headers({ "Content-Type": "application/json" }), body });
   } catch (err) {
     return failConnection(cam, "err.connectFailed", err?.message);
   }

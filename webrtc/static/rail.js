@@ -198,12 +198,13 @@ export function renderDetail(force = false) {
     return delete el.shades.dataset.productId;
   }
   const v = shownVariant(p);
-  el.productDetail.replaceChildren(
+  el.productDetail.replaceChildren(...[ // replaceChildren(null) would add the text "null": absent parts left out
     h("h3", { text: p.name }),
     h("p", { class: "detail-meta", text: [p.brand, kindName(p.kind), formatPrice(p)].filter(Boolean).join(" · ") }),
     p.description && h("p", { class: "detail-desc", text: p.description }),
     sizeChart(p.sizes),
-    v && h("p", { class: "detail-current", text: t("detail.current", { shade: v.name ?? v.id, finish: finishName(v.finish) || "—" }) }));
+    v && h("p", { class: "detail-current", text: t("detail.current", { shade: v.name ?? v.id, finish: finishName(v.finish) || "—" }) }),
+  ].filter(Boolean));
   el.shades.setAttribute("aria-label", t("detail.shades", { name: p.name }));
   if (force || el.shades.dataset.productId !== p.id) {
     el.shades.dataset.productId = p.id;

@@ -29,6 +29,7 @@ export const app = {
   focusedId: null, // the product whose shades are shown
   shadeMemory: new Map(), // product id → last shade picked
   intensity: 1, nextId: 1,
+  endpoint: null, // where a camera session is opened: {url, headers(h)}; null: POST /offer with authHeaders
   cam: null, // the live session: {stream, pc, dc, session, offered, gotFrame, timers, closing}
   photo: null, // photo mode: {file, originalUrl, resultUrl, resultBlob, seq, timer, controller, busy, faces}
   message: null, messageTimer: null, snapshotBusy: false,

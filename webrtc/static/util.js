@@ -44,6 +44,17 @@ export async function errorText(resp) {
   return text.trim().slice(0, 300) || `HTTP ${resp.status} ${resp.statusText}`.trim();
 }
 
+/** Wait until `pc` has gathered its ICE candidates (no trickle: the description then carries them all), at most `ms`. */
+export function waitForIceGathering(pc, ms) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); pc.removeEventListener("icegatheringstatechange", check); resolve(); };
+    const check = () => pc.iceGatheringState === "complete" && done();
+    const timer = setTimeout(done, ms);
+    pc.addEventListener("icegatheringstatechange", check);
+  });
+}
+
 export function download(blob, name) {
   const url = URL.createObjectURL(blob);
   const a = h("a", { href: url, download: name, hidden: true });

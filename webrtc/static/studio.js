@@ -1,0 +1,400 @@
+// tryon: the host's studio (/studio). The shopper page's stage, controls and catalog rail (the same modules:
+// rail.js, live.js, view.js) with the host's camera published to a show instead of a private session, and
+// the show around it: start / resume / end, the viewer link, "now showing", the live numbers and comments.
+//
+// The keys: the server's host key is only sent once (POST /api/shows) and never kept; the show's own key
+// lives in this tab's sessionStorage and travels only in the Authorization header (docs/show.md).
+import { LANGS, LOCALES, applyTranslations, getLang, pickLang, setLang, t } from "/static/i18n.js";
+import { app, el, params } from "/static/state.js";
+import { errorText, h, num, safeColor } from "/static/util.js";
+import {
+  loadCatalog, lookChanged, removeFromLook, renderDetail, renderFilters, renderLook, renderProducts, selectProduct, selectShade,
+  updateCards,
+} from "/static/rail.js";
+import { intensityThrottled, pollBrowserStats, sendPause, sendSplit, splitThrottled, startCamera, teardownCamera } from "/static/live.js";
+import { clearMessage, layoutStage, renderMessage, renderStats, setState, showMessage, updateSplitView, updateUI } from "/static/view.js";
+import { StreamRefused, readEventStream } from "/static/push.js";
+
+const LANG_KEY = "tryon.lang";
+const SHOW_KEY = "tryon.show"; // sessionStorage: {id, key, title}
+const MAX_COMMENTS = 50;
+const RECONNECT_MS = 2000;
+
+// The show this tab hosts. `state` is the server's public state (docs/show.md), kept up to date by the events.
+const show = { id: null, key: null, title: "", state: null, host: null, comments: [], ended: false, stream: null, retry: null };
+// What tests and tools read (never the key).
+const studio = (window.studio = { id: null, status: "none", showing: null, counts: {}, host: null, comments: [], events: 0 });
+
+const api = (path = "") => `/api/shows/${encodeURIComponent(show.id)}${path}`;
+const bearer = (key, headers = {}) => ({ ...headers, Authorization: `Bearer ${key}` });
+
+// -- the show: start, resume, end ------------------------------------------------------------------------
+
+async function startShow(e) {
+  e.preventDefault();
+  const key = el.keyInput.value.trim();
+  const resumeId = el.resumeId.value.trim();
+  if (!key) return el.keyInput.focus();
+  el.startShow.disabled = true;
+  try {
+    if (resumeId) {
+      const resp = await fetch(`/api/shows/${encodeURIComponent(resumeId)}`, { cache: "no-store" });
+      if (resp.status === 404) return showMessage({ kind: "error", lines: [{ key: "studio.err.noSuchShow" }] });
+      if (!resp.ok) throw new Error(await errorText(resp));
+      const state = await resp.json();
+      if (state.ended) return showMessage({ kind: "error", lines: [{ key: "studio.err.showOver" }] });
+      openShow({ id: resumeId, key, title: state.title ?? "" });
+    } else {
+      const title = el.titleInput.value.trim();
+      const resp = await fetch("/api/shows", {
+        method: "POST", headers: bearer(key, { "Content-Type": "application/json" }), body: JSON.stringify(title ? { title } : {}),
+      });
+      if (resp.status === 401 || resp.status === 403) {
+        return showMessage({ kind: "error", lines: [{ key: "studio.err.keyRefused" }], detail: await errorText(resp) });
+      }
+      if (!resp.ok) throw new Error(await errorText(resp));
+      const made = await resp.json();
+      openShow({ id: made.id, key: made.key, title: made.title ?? title, viewerUrl: made.viewer_url });
+    }
+    el.keyInput.value = ""; // the server's key is not kept anywhere
+    clearMessage();
+  } catch (err) {
+    showMessage({ kind: "error", lines: [{ key: "studio.err.start" }], detail: err?.message });
+  } finally {
+    el.startShow.disabled = false;
+  }
+}
+
+function openShow({ id, key, title, viewerUrl }) {
+  Object.assign(show, { id, key, title, state: null, host: null, comments: [], ended: false });
+  try { sessionStorage.setItem(SHOW_KEY, JSON.stringify({ id, key, title })); } catch { /* storage blocked */ }
+  app.endpoint = { url: api("/publish"), headers: (hs) => bearer(key, hs) };
+  el.viewerLink.value = new URL(viewerUrl || `/show/${encodeURIComponent(id)}`, location.origin).href;
+  connectEvents();
+  renderShow();
+}
+
+async function endShow() {
+  if (!show.id || show.ended) return;
+  el.endShow.disabled = true;
+  try {
+    const resp = await fetch(api(), { method: "DELETE", headers: bearer(show.key) });
+    if (!resp.ok && resp.status !== 404) throw new Error(await errorText(resp));
+    showEnded();
+  } catch (err) {
+    showMessage({ kind: "error", lines: [{ key: "studio.err.end" }], detail: err?.message });
+  } finally {
+    el.endShow.disabled = false;
+  }
+}
+
+function stopCamera() {
+  app.gen += 1;
+  teardownCamera();
+  app.mode = "none";
+  setState("idle");
+}
+
+/** The show is over (ended here, or the server said so): camera off, key forgotten. */
+function showEnded() {
+  show.ended = true;
+  show.stream?.abort();
+  clearTimeout(show.retry);
+  stopCamera();
+  app.endpoint = null;
+  show.key = null;
+  try { sessionStorage.removeItem(SHOW_KEY); } catch { /* storage blocked */ }
+  renderShow();
+}
+
+/** Back to the key form, for a new show. */
+function leaveShow() {
+  Object.assign(show, { id: null, key: null, title: "", state: null, host: null, comments: [], ended: false });
+  renderShow();
+  el.keyInput.focus();
+}
+
+// -- the host's push channel -----------------------------------------------------------------------------
+
+function connectEvents() {
+  show.stream?.abort();
+  clearTimeout(show.retry);
+  const controller = (show.stream = new AbortController());
+  const again = () => {
+    if (show.stream === controller && !show.ended) show.retry = setTimeout(connectEvents, RECONNECT_MS);
+  };
+  readEventStream(api("/events"), { headers: bearer(show.key), signal: controller.signal, onEvent: (type, data) => show.stream === controller && onEvent(type, data) })
+    .then(again, (err) => {
+      if (controller.signal.aborted) return;
+      if (err instanceof StreamRefused && [401, 403, 404].includes(err.status)) {
+        // A wrong key, or a show the server no longer knows: nothing to retry.
+        showMessage({ kind: "error", lines: [{ key: err.status === 404 ? "studio.err.noSuchShow" : "studio.err.keyRefused" }], detail: err.message, sticky: true });
+        if (err.status === 404) return showEnded();
+        return leaveShow();
+      }
+      console.warn("show events: reconnecting", err);
+      again();
+    });
+}
+
+function onEvent(type, data) {
+  studio.events += 1;
+  if (type === "hello") {
+    show.state = data.state ?? null;
+    show.comments = [...(show.state?.comments ?? [])];
+  } else if (type === "state") {
+    show.state = data;
+  } else if (type === "showing") {
+    if (show.state) show.state.showing = data;
+  } else if (type === "counts") {
+    if (show.state) Object.assign(show.state, data);
+  } else if (type === "comment") {
+    show.comments.push(data);
+    show.comments.splice(0, show.comments.length - MAX_COMMENTS);
+    if (show.state) show.state.comment_count = (show.state.comment_count ?? 0) + 1;
+  } else if (type === "host") {
+    show.host = data;
+  } else if (type === "ended") {
+    return showEnded();
+  }
+  if (show.state?.ended) return showEnded();
+  renderShow();
+}
+
+// -- "now showing" -----------------------------------------------------------------------------------------
+
+async function putShowing(product, shade) {
+  if (!show.id || show.ended) return;
+  try {
+    const body = product ? { product, ...(shade ? { shade } : {}) } : { product: null };
+    const resp = await fetch(api("/showing"), { method: "PUT", headers: bearer(show.key, { "Content-Type": "application/json" }), body: JSON.stringify(body) });
+    if (!resp.ok) throw new Error(await errorText(resp));
+    const state = await resp.json();
+    if (show.state && state && "showing" in state) show.state.showing = state.showing;
+    renderShow();
+  } catch (err) {
+    showMessage({ kind: "error", lines: [{ key: "studio.err.showing" }], detail: err?.message });
+  }
+}
+
+/** The product the host wears and looks at now: the focused one if in the look, else the look's last. */
+function wearing() {
+  const item = app.look.find((i) => i.productId === app.focusedId) ?? app.look.at(-1);
+  return item ? { product: item.productId, shade: item.variantId } : null;
+}
+
+function fillShowingPicker() {
+  const chosen = el.showingProduct.value;
+  el.showingProduct.replaceChildren(h("option", { value: "", text: t("studio.pickProduct") }),
+    ...app.products.map((p) => h("option", { value: p.id, text: [p.name, p.brand].filter(Boolean).join(" · ") })));
+  el.showingProduct.value = app.catalog.has(chosen) ? chosen : "";
+  fillShadePicker();
+}
+
+function fillShadePicker() {
+  const p = app.catalog.get(el.showingProduct.value);
+  const variants = p?.variants ?? [];
+  el.showingShade.replaceChildren(...variants.map((v) => h("option", { value: v.id, text: v.name ?? v.id })));
+  el.showingShade.disabled = variants.length === 0;
+}
+
+function formatPrice(price, currency) {
+  if (typeof price !== "number") return "";
+  try { return new Intl.NumberFormat(LOCALES[getLang()], { style: "currency", currency: currency || "EUR" }).format(price); } catch { return `${price} ${currency ?? ""}`.trim(); }
+}
+
+function renderShowingCurrent() {
+  const s = show.state?.showing;
+  if (!s?.product) return el.showingCurrent.replaceChildren(h("p", { class: "muted", text: t("studio.showingNone") }));
+  const dot = h("span", { class: "showing-swatch", "aria-hidden": "true" });
+  dot.style.background = safeColor(s.swatch);
+  const shade = app.catalog.get(s.product)?.variants?.find((v) => v.id === s.shade)?.name ?? s.shade;
+  el.showingCurrent.replaceChildren(h("div", { class: "showing-line", "data-product-id": s.product }, dot,
+    h("span", { class: "showing-name", text: [s.name ?? s.product, shade].filter(Boolean).join(" · ") }),
+    h("span", { class: "showing-price muted", text: formatPrice(s.price, s.currency) })));
+}
+
+// -- drawing the show ----------------------------------------------------------------------------------------
+
+function status() {
+  if (!show.id) return "none";
+  if (show.ended) return "ended";
+  return show.state?.live || app.state === "live" ? "live" : "ready";
+}
+
+function renderNumbers() {
+  const s = show.state ?? {};
+  const fmt = (x) => (typeof x === "number" ? new Intl.NumberFormat(LOCALES[getLang()]).format(x) : "–");
+  el.numViewers.textContent = fmt(s.viewers);
+  el.numPeak.textContent = fmt(s.peak);
+  el.numLikes.textContent = fmt(s.likes);
+  el.numComments.textContent = show.id ? fmt(show.comments.length) : "–";
+  // The stream: the server's figures for the show (host events), else the control channel's stats.
+  const live = app.state === "live" || show.state?.live;
+  const fps = show.host?.fps ?? app.lastStats?.fps_out;
+  const latency = show.host?.latency_ms ?? app.lastStats?.latency_ms;
+  el.numFps.textContent = live && typeof fps === "number" ? num(fps) : "–";
+  el.numLatency.textContent = live && typeof latency === "number" ? `${num(latency, 0)} ms` : "–";
+}
+
+function renderComments() {
+  el.comments.replaceChildren(...show.comments.slice(-20).map((c) => h("li", { class: "comment", "data-comment-id": c.id },
+    h("span", { class: "comment-author", text: String(c.author ?? "") }), " ", h("span", { class: "comment-text", text: String(c.text ?? "") }))));
+  el.commentsEmpty.hidden = show.comments.length > 0;
+  el.comments.scrollTop = el.comments.scrollHeight;
+}
+
+function renderShow() {
+  const st = status();
+  const active = st === "ready" || st === "live";
+  document.body.dataset.show = st;
+  el.showStatus.dataset.kind = st;
+  el.showStatus.textContent = st === "none" ? "" : t(`studio.status.${st}`);
+  el.keyForm.hidden = !!show.id;
+  el.showInfo.hidden = !show.id;
+  el.showName.textContent = show.title || t("studio.untitled");
+  el.showId.textContent = show.id ?? "";
+  el.endShow.hidden = !active;
+  el.leaveShow.hidden = st !== "ended";
+  el.startShow.textContent = t(el.resumeId.value.trim() ? "studio.resumeShow" : "studio.startShow");
+  el.startCamera.disabled = !active;
+  el.startText.textContent = t(active ? "studio.readyText" : st === "ended" ? "studio.endedText" : "studio.needShow");
+  for (const b of [el.showingSet, el.showingClear]) b.disabled = !active;
+  el.showingSet.disabled = !active || !el.showingProduct.value;
+  el.showingWearing.disabled = !active || !wearing();
+  el.previewVideo.hidden = !(app.state === "live" && app.cam?.stream);
+  if (!el.previewVideo.hidden && el.previewVideo.srcObject !== app.cam.stream) el.previewVideo.srcObject = app.cam.stream;
+  else if (el.previewVideo.hidden) el.previewVideo.srcObject = null;
+  renderShowingCurrent();
+  renderNumbers();
+  renderComments();
+  Object.assign(studio, { id: show.id, status: st, showing: show.state?.showing ?? null, host: show.host,
+    counts: { viewers: show.state?.viewers, peak: show.state?.peak, likes: show.state?.likes }, comments: show.comments.map((c) => c.text) });
+}
+
+// -- language ------------------------------------------------------------------------------------------------
+
+function applyLang(lang, save) {
+  setLang(lang);
+  document.documentElement.lang = el.lang.value = getLang();
+  if (save) { try { localStorage.setItem(LANG_KEY, getLang()); } catch { /* storage blocked */ } }
+  applyTranslations();
+  renderFilters();
+  renderProducts();
+  renderLook();
+  renderDetail(true);
+  renderMessage();
+  renderStats();
+  updateUI();
+  fillShowingPicker();
+  renderShow();
+}
+
+// -- start-up ------------------------------------------------------------------------------------------------
+
+async function loadConfig() {
+  try {
+    const resp = await fetch("/api/config", { cache: "no-store" });
+    if (!resp.ok) throw new Error(await errorText(resp));
+    const cfg = await resp.json();
+    app.config = { ...app.config, ...cfg, camera: { ...app.config.camera, ...(cfg.camera ?? {}) } };
+  } catch (err) {
+    console.warn("could not load /api/config; using defaults", err);
+  }
+}
+
+function bindEvents() {
+  const on = (node, type, fn) => node.addEventListener(type, fn);
+  on(el.lang, "change", () => applyLang(el.lang.value, true));
+  on(el.keyForm, "submit", startShow);
+  on(el.resumeId, "input", renderShow);
+  on(el.endShow, "click", endShow);
+  on(el.leaveShow, "click", leaveShow);
+  on(el.copyLink, "click", async () => {
+    try { await navigator.clipboard.writeText(el.viewerLink.value); } catch { el.viewerLink.select(); document.execCommand?.("copy"); }
+    el.copyLink.textContent = t("studio.copied");
+    setTimeout(() => { el.copyLink.textContent = t("studio.copy"); }, 2000);
+  });
+  on(el.startCamera, "click", () => show.id && !show.ended && startCamera());
+  on(el.stop, "click", stopCamera);
+  on(el.showingProduct, "change", () => { fillShadePicker(); renderShow(); });
+  on(el.showingSet, "click", () => putShowing(el.showingProduct.value, el.showingShade.value || null));
+  on(el.showingClear, "click", () => putShowing(null));
+  on(el.showingWearing, "click", () => {
+    const w = wearing();
+    if (!w) return;
+    el.showingProduct.value = w.product;
+    fillShadePicker();
+    if (w.shade) el.showingShade.value = w.shade;
+    putShowing(w.product, w.shade);
+  });
+
+  // The catalog rail and the try-on controls, as on the shopper's page (app.js).
+  on(el.products, "click", (e) => {
+    if (e.target.closest("a.buy")) return;
+    const card = e.target.closest(".product-card");
+    const select = card?.querySelector(".card-select");
+    if (select && select.getAttribute("aria-disabled") !== "true") selectProduct(card.dataset.productId);
+    renderShow();
+  });
+  on(el.kindFilters, "click", (e) => {
+    const chip = e.target.closest(".kind-chip");
+    if (!chip) return;
+    app.filter = chip.dataset.group;
+    for (const c of el.kindFilters.children) c.setAttribute("aria-pressed", String(c === chip));
+    updateCards();
+  });
+  on(el.shades, "click", (e) => {
+    const swatch = e.target.closest(".swatch");
+    if (swatch) selectShade(swatch.dataset.variantId);
+    renderShow();
+  });
+  on(el.look, "click", (e) => {
+    const item = e.target.closest(".look-item");
+    if (item && e.target.closest(".look-remove")) {
+      const index = [...el.look.children].indexOf(item);
+      removeFromLook(item.dataset.productId);
+      renderLook(index);
+    } else if (item && e.target.closest(".look-name")) {
+      app.focusedId = item.dataset.productId;
+      updateCards();
+      renderDetail();
+    }
+    renderShow();
+  });
+  on(el.lookClear, "click", () => { app.look = []; lookChanged(); renderShow(); });
+  on(el.intensity, "input", () => { app.intensity = Number(el.intensity.value) / 100; updateUI(); if (app.mode === "camera") intensityThrottled(); });
+  on(el.intensity, "change", () => intensityThrottled.flush());
+  on(el.split, "input", () => { updateSplitView(); splitThrottled(); });
+  on(el.split, "change", () => splitThrottled.flush());
+  on(el.compareToggle, "change", () => { updateUI(); if (app.mode === "camera") sendSplit(); });
+  on(el.mirror, "change", () => { updateUI(); if (app.mode === "camera" && el.compareToggle.checked) sendSplit(); });
+  on(el.pause, "change", () => { updateUI(); if (app.mode === "camera") sendPause(); });
+  on(el.statsToggle, "change", () => { renderStats(); pollBrowserStats(); });
+
+  for (const [node, type] of [[el.remoteVideo, "resize"], [el.remoteVideo, "loadedmetadata"], [window, "resize"]]) on(node, type, layoutStage);
+  if (window.ResizeObserver) new ResizeObserver(layoutStage).observe(el.stage);
+  // The shared modules draw the camera's state on <body data-state>: follow it (go-live status, preview).
+  new MutationObserver(renderShow).observe(document.body, { attributes: true, attributeFilter: ["data-state"] });
+  const leave = () => { app.gen += 1; teardownCamera(); show.stream?.abort(); };
+  on(window, "pagehide", leave);
+  on(document, "keydown", (e) => { if (e.key === "Escape" && app.message && !app.message.sticky) clearMessage(); });
+}
+
+function init() {
+  for (const node of document.querySelectorAll("[id]")) el[node.id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = node;
+  app.intensity = Number(el.intensity.value) / 100;
+  if (params.get("debug") === "1") el.statsToggle.checked = true;
+  let stored = null;
+  try { stored = localStorage.getItem(LANG_KEY); } catch { /* storage blocked */ }
+  bindEvents();
+  applyLang(LANGS.includes(stored) ? stored : pickLang(navigator.languages?.length ? navigator.languages : [navigator.language]), false);
+  app.ready = Promise.all([loadConfig(), loadCatalog()]).then(() => { fillShowingPicker(); renderShow(); });
+  // A reload of this tab resumes its show.
+  let saved = null;
+  try { saved = JSON.parse(sessionStorage.getItem(SHOW_KEY) || "null"); } catch { /* storage blocked or garbled */ }
+  if (saved?.id && saved?.key) openShow(saved);
+  setInterval(() => { pollBrowserStats(); renderNumbers(); }, 1000);
+}
+
+init();
