@@ -1,0 +1,335 @@
+"""The live show in Debian's Chromium (headless, driven by Playwright), through the embedded relay:
+the host's studio (one browser context) starts a show and goes live wearing a lipstick; a phone-sized
+viewer page (a second context) plays the host's processed video (the lips coloured), its product card
+follows "now showing", its comments reach the studio (an HTML-looking one stays text), "Try it on me"
+opens the viewer's own camera wearing the product shown and "Back to the show" returns; ending the
+show shows the viewer that it ended. Both fake cameras play the same y4m clip of the astronaut
+(skimage.data.astronaut(), public domain).
+
+Skipped when /usr/bin/chromium is missing, unless TRYON_REQUIRE_BROWSER=1 (CI sets it). Never uses
+`playwright install`. TRYON_SCREENSHOTS=1 writes the pair docs/studio.png and docs/viewer.png.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestServer
+from conftest import moving_frame
+from live_helpers import LIPSTICK, lip_mask, shared_catalog
+from numpy.typing import NDArray
+from show_helpers import HOST_KEY
+
+from tryon.media import decode_image
+from webrtc import ServerConfig, create_app
+from webrtc.app import SERVER_KEY
+from webrtc.guard import runner_options
+from webrtc.probe import draw_counter, read_counter, write_y4m
+
+CHROMIUM = Path("/usr/bin/chromium")
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+pytestmark = [pytest.mark.asyncio, pytest.mark.slow, pytest.mark.browser]
+
+if not CHROMIUM.exists():
+    if os.environ.get("TRYON_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(
+            "the browser test needs Debian's chromium: apt-get install chromium chromium-driver"
+        )
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+CLIP_FRAMES = 90
+PRODUCT, SHADE = LIPSTICK.split(":")
+OTHER_SHADE = "plum-noir"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def clip_frame(scene: NDArray[np.uint8], i: int) -> NDArray[np.uint8]:
+    frame = moving_frame(scene, i)
+    draw_counter(frame, i)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory, camera_scene: NDArray[np.uint8]) -> Path:
+    path = tmp_path_factory.mktemp("camera") / "clip.y4m"
+    write_y4m(path, [clip_frame(camera_scene, i) for i in range(CLIP_FRAMES)])
+    return path
+
+
+@pytest_asyncio.fixture
+async def server() -> AsyncIterator[TestServer]:
+    config = ServerConfig(host_key=HOST_KEY, relay_viewers=4)
+    app = create_app(config, catalog=shared_catalog())
+    srv = TestServer(app, host="127.0.0.1")
+    await srv.start_server(**runner_options(config))
+    yield srv
+    await srv.close()
+
+
+BASE_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+]
+
+
+@pytest_asyncio.fixture
+async def browser(clip: Path) -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    args = [
+        *BASE_ARGS,
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={clip}",
+        # Loopback ICE candidates, and real addresses rather than mDNS names (see test_browser.py).
+        "--allow-loopback-in-peer-connection",
+        "--disable-features=WebRtcHideLocalIpsWithMdns",
+        # Two pages play video at once, one of them in a background context.
+        "--autoplay-policy=no-user-gesture-required",
+        "--disable-renderer-backgrounding",
+        "--disable-background-timer-throttling",
+        "--disable-backgrounding-occluded-windows",
+    ]
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+CSP_LISTENER = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) =>
+  window.__csp.push(`${e.effectiveDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`));
+"""
+
+
+class Page:
+    """A page in its own browser context, recording its errors and CSP violations."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on(
+            "console", lambda m: self.errors.append(m.text) if "Content Security Policy" in m.text else None
+        )
+
+    @classmethod
+    async def open(cls, browser: Any, **kw: Any) -> Page:
+        context = await browser.new_context(locale="en-US", **kw)
+        page = await context.new_page()
+        await page.add_init_script(CSP_LISTENER)
+        return cls(page)
+
+    async def problems(self) -> list[str]:
+        csp: list[str] = await self.page.evaluate("window.__csp")
+        return self.errors + csp
+
+    async def wait(self, expression: str, timeout: float = 10.0) -> None:
+        """Poll ``expression`` until truthy (not ``wait_for_function``: the CSP refuses its ``eval``)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await self.page.evaluate(expression):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{expression!r} still false after {timeout:g} s")
+            await asyncio.sleep(0.1)
+
+    async def frame(self, selector: str) -> NDArray[np.uint8]:
+        """The frame the <video> at ``selector`` shows now, as the page decoded it."""
+        data_url = await self.page.evaluate(
+            """(sel) => {
+                const v = document.querySelector(sel);
+                const c = document.createElement('canvas');
+                c.width = v.videoWidth; c.height = v.videoHeight;
+                c.getContext('2d').drawImage(v, 0, 0);
+                return c.toDataURL('image/png');
+            }""",
+            selector,
+        )
+        return decode_image(base64.b64decode(data_url.split(",", 1)[1]))
+
+    async def playing(self, selector: str) -> None:
+        """Frames arrive in the <video> at ``selector``: it has a size and its time moves on."""
+        await self.wait(f"document.querySelector('{selector}').videoWidth > 0", 30)
+        before = await self.page.evaluate(f"document.querySelector('{selector}').currentTime")
+        await self.wait(f"document.querySelector('{selector}').currentTime > {before} + 0.3", 10)
+
+    async def lipstick(self, selector: str, scene: NDArray[np.uint8], tries: int = 30) -> None:
+        why = ""
+        for _ in range(tries):
+            on, why = lipstick_on(await self.frame(selector), scene)
+            if on:
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"{selector} never showed the lipstick: {why}")
+
+
+def lipstick_on(frame: NDArray[np.uint8], scene: NDArray[np.uint8]) -> tuple[bool, str]:
+    """Whether ``frame`` (counter readable) shows the ruby lipstick, against the camera frame it came from."""
+    assert frame.shape == (480, 640, 3), frame.shape
+    n = read_counter(frame)
+    if n is None:
+        return False, "counter unreadable"
+    sent = clip_frame(scene, n % CLIP_FRAMES)
+    lips = lip_mask(sent)
+    change = frame[lips].astype(np.float32).mean(0) - sent[lips].astype(np.float32).mean(0)
+    return bool(change[1] < -25 and change[0] - change[1] > 20), f"frame {n}: lip colour change {change}"
+
+
+async def screenshot(page: Any, name: str, tmp_path: Path) -> None:
+    """A small PNG (256 colours) of ``page``: into docs/ with TRYON_SCREENSHOTS=1, else the test's folder."""
+    from PIL import Image
+
+    raw = tmp_path / f"raw-{name}"
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=str(raw))
+    folder = DOCS if os.environ.get("TRYON_SCREENSHOTS") == "1" else tmp_path
+    with Image.open(raw) as im:
+        im.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(folder / name, optimize=True)
+
+
+async def comment(viewer: Any, text: str) -> None:
+    await viewer.fill("#comment-input", text)
+    await viewer.click("#comment-send")
+
+
+async def test_a_live_show_from_the_studio_to_a_phone(
+    server: TestServer, browser: Any, camera_scene: NDArray[np.uint8], tmp_path: Path
+) -> None:
+    # -- the studio starts a show and goes live wearing the lipstick ------------------------------
+    s = await Page.open(browser, viewport={"width": 1280, "height": 800})
+    studio = s.page
+    response = await studio.goto(str(server.make_url("/studio")))
+    assert response is not None
+    assert response.status == 200
+    assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+    await studio.fill("#key-input", HOST_KEY)
+    await studio.fill("#title-input", "Spring looks")
+    await studio.click("#start-show")
+    await s.wait("window.studio.status === 'ready'")
+    show_id = await studio.evaluate("window.studio.id")
+    saved = await studio.evaluate("JSON.parse(sessionStorage.getItem('tryon.show'))")
+    assert saved["id"] == show_id
+    assert len(saved["key"]) >= 32
+    assert await studio.input_value("#key-input") == "", "the server's key stays in the field"
+    assert saved["key"] not in studio.url
+    assert HOST_KEY not in studio.url
+    link = await studio.input_value("#viewer-link")
+    assert link == str(server.make_url(f"/show/{show_id}"))
+
+    # -- a phone opens the viewer link before the host is live: it waits --------------------------
+    v = await Page.open(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    viewer = v.page
+    await viewer.goto(link)
+    await v.wait("window.show.status === 'waiting'")
+    await s.wait("window.studio.counts.viewers === 1", 5)
+
+    await studio.click(f'.product-card[data-product-id="{PRODUCT}"]')
+    await studio.click(f'.swatch[data-variant-id="{SHADE}"]')
+    await studio.click("#start-camera")
+    await s.wait("document.body.dataset.state === 'live'", 30)
+    await s.wait("window.studio.status === 'live'", 10)
+    await s.lipstick("#remote-video", camera_scene)
+
+    # -- the host goes live: the waiting viewer's page plays the host's processed video -----------
+    await v.wait("window.show.status === 'live'", 30)
+    await v.wait("window.show.watch === 'playing'", 30)
+    await v.playing("#show-video")
+    # The answer left once ICE gathering was complete (or timed out), with its candidates in it.
+    answer = await viewer.evaluate("window.show.answer")
+    assert answer["gathering"] == "complete", answer
+    assert answer["candidates"] > 0, answer
+    await v.lipstick("#show-video", camera_scene)
+    assert await viewer.is_hidden("#showing-card"), "a product card before anything was shown"
+
+    # -- "now showing": the picker, then "show what I'm wearing"; the viewer's card follows -------
+    await studio.select_option("#showing-product", PRODUCT)
+    await studio.select_option("#showing-shade", OTHER_SHADE)
+    await studio.click("#showing-set")
+    await v.wait(f"window.show.showing?.spec === '{PRODUCT}:{OTHER_SHADE}'", 5)
+    await studio.click("#showing-wearing")
+    await v.wait(f"window.show.showing?.spec === '{LIPSTICK}'", 5)
+    assert await viewer.is_visible("#showing-card")
+    assert await viewer.inner_text("#showing-name") == "Velvet Matte Lipstick"
+    assert await viewer.inner_text("#showing-shade") == "Ruby Red"
+    assert "24" in await viewer.inner_text("#showing-price")
+    buy = await viewer.eval_on_selector("#buy", "a => [a.href, a.target, a.rel]")
+    assert buy[0].startswith("https://"), buy
+    assert buy[1:] == ["_blank", "noopener"], buy
+
+    # -- likes and comments reach the studio; a comment that looks like HTML stays text -----------
+    await viewer.click("#like")
+    await s.wait("window.studio.counts.likes >= 1", 5)
+    await comment(viewer, "Love this shade!")
+    await s.wait("window.studio.comments.includes('Love this shade!')", 5)
+    await comment(viewer, XSS)
+    await v.wait(f"window.show.comments.includes({XSS!r})", 5)
+    await s.wait(f"window.studio.comments.includes({XSS!r})", 5)
+    for page in (viewer, studio):
+        texts = await page.eval_on_selector_all("#comments .comment-text", "ns => ns.map(n => n.textContent)")
+        assert XSS in texts, texts
+        assert await page.query_selector("#comments img") is None
+    # Comments are rate-limited (bursts of 3): a flood gets a gentle "slow down".
+    await comment(viewer, "Third")
+    await comment(viewer, "Fourth")
+    await viewer.wait_for_selector("#message[data-kind]", timeout=5000)
+    assert "slow down" in (await viewer.inner_text("#message")).lower()
+    await viewer.click("#message .message-close")
+    await s.wait("window.studio.host?.fps > 0", 10)
+    await screenshot(studio, "studio.png", tmp_path)
+    await screenshot(viewer, "viewer.png", tmp_path)
+
+    # -- "Try it on me": the viewer's own camera wears the product shown; the show goes on ---------
+    sessions = app_sessions(server)
+    before = len(sessions)
+    await viewer.click("#try-on")
+    await v.wait("window.show.tryState === 'live'", 30)
+    hello = await viewer.evaluate("window.show.tryHello")
+    assert hello["look"] == [LIPSTICK], hello
+    assert len(sessions) == before + 1
+    await v.playing("#try-video")
+    await v.lipstick("#try-video", camera_scene)
+    assert await viewer.evaluate("document.body.dataset.view") == "try"
+    await v.playing("#show-video")  # the show, in its corner
+    await viewer.screenshot(path=str(tmp_path / "viewer-try.png"))
+    await viewer.click("#back-to-show")
+    await v.wait("window.show.tryState === 'none'")
+    assert await viewer.is_hidden("#try-video")
+    for _ in range(50):
+        if len(sessions) == before:
+            break
+        await asyncio.sleep(0.1)
+    assert len(sessions) == before, "the try-on session outlived 'Back to the show'"
+    await v.playing("#show-video")
+
+    # -- the host ends the show -------------------------------------------------------------------
+    await studio.click("#end-show")
+    await s.wait("window.studio.status === 'ended'")
+    await v.wait("window.show.status === 'ended'", 5)
+    assert await viewer.is_visible("#ended-screen")
+    assert await studio.evaluate("sessionStorage.getItem('tryon.show')") is None
+    assert await s.problems() == []
+    assert await v.problems() == []
+    with contextlib.suppress(Exception):
+        await viewer.context.close()
+        await studio.context.close()
+
+
+def app_sessions(server: TestServer) -> dict[str, Any]:
+    """The server's live camera sessions (the host's, a viewer's try-on)."""
+    return server.app[SERVER_KEY].sessions
