@@ -151,7 +151,6 @@ function onEvent(type, data) {
   } else if (type === "comment") {
     show.comments.push(data);
     show.comments.splice(0, show.comments.length - MAX_COMMENTS);
-    if (show.state) show.state.comment_count = (show.state.comment_count ?? 0) + 1;
   } else if (type === "host") {
     show.host = data;
   } else if (type === "ended") {
@@ -228,7 +227,8 @@ function renderNumbers() {
   el.numViewers.textContent = fmt(s.viewers);
   el.numPeak.textContent = fmt(s.peak);
   el.numLikes.textContent = fmt(s.likes);
-  el.numComments.textContent = show.id ? fmt(show.comments.length) : "–";
+  // Comments are numbered from 1 in each show: the newest one's id is how many there were.
+  el.numComments.textContent = show.id ? fmt(Math.max(0, ...show.comments.map((c) => Number(c.id) || 0))) : "–";
   // The stream: the server's figures for the show (host events), else the control channel's stats.
   const live = app.state === "live" || show.state?.live;
   const fps = show.host?.fps ?? app.lastStats?.fps_out;
