@@ -53,20 +53,28 @@ def parse_offer(
         raise malformed(f'products: expected a list of "ID[:variant]", got {products!r}'[:200])
     if len(products) > max_look:
         raise malformed(f"products: expected at most {max_look}, got {len(products)}")
-    try:
-        parsed = SessionDescription.parse(sdp)
-    except Exception as exc:  # aiortc's parser raises assorted exceptions on bad SDP
-        raise malformed(f"malformed SDP: {type(exc).__name__}: {exc}"[:300]) from None
-    video = [m for m in parsed.media if m.kind == "video" and m.direction == "sendrecv"]
-    if not video:
-        raise malformed("the offer has no camera track: expected a sendrecv video m-line")
-    ice, dtls = video[0].ice, video[0].dtls
-    if ice is None or not ice.usernameFragment or not ice.password:
-        raise malformed("the offer's video has no ICE credentials: expected a=ice-ufrag and a=ice-pwd")
-    if dtls is None or not dtls.fingerprints:
-        raise malformed("the offer's video has no DTLS fingerprint: expected a=fingerprint")
+    check_offer_sdp(sdp)
     try:
         items = [resolve(p) for p in products]
     except TryOnError as exc:
         raise malformed(str(exc)[:300], "product") from None
     return RTCSessionDescription(sdp=sdp, type="offer"), items
+
+
+def check_offer_sdp(sdp: str, directions: tuple[str, ...] = ("sendrecv",)) -> None:
+    """The checks an offer's SDP passes before aiortc sees it: it parses, has a video m-line in
+    one of ``directions`` (a camera), ICE credentials and a DTLS fingerprint. Raises
+    :class:`OfferRefusedError` (400) saying what is missing."""
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except Exception as exc:  # aiortc's parser raises assorted exceptions on bad SDP
+        raise malformed(f"malformed SDP: {type(exc).__name__}: {exc}"[:300]) from None
+    video = [m for m in parsed.media if m.kind == "video" and m.direction in directions]
+    if not video:
+        expected = " or ".join(directions)
+        raise malformed(f"the offer has no camera track: expected a {expected} video m-line")
+    ice, dtls = video[0].ice, video[0].dtls
+    if ice is None or not ice.usernameFragment or not ice.password:
+        raise malformed("the offer's video has no ICE credentials: expected a=ice-ufrag and a=ice-pwd")
+    if dtls is None or not dtls.fingerprints:
+        raise malformed("the offer's video has no DTLS fingerprint: expected a=fingerprint")

@@ -27,7 +27,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError
-from av import VideoFrame
+from av import AudioFrame, VideoFrame
 from numpy.typing import NDArray
 
 from tryon.pipeline import LookItem, PipelineStats
@@ -313,13 +313,27 @@ class ProbeViewer(FrameReader):
         self.received = []
         self.images = {}
         self.watch: str | None = None
+        self.audio_frames = 0
+        """Sound frames received (the show's sound: the host's microphone, or silence)."""
+        self.audio_peak = 0
         self._keep = keep or (lambda _: False)
         self._reader: asyncio.Task[None] | None = None
+        self._audio: asyncio.Task[None] | None = None
         self.pc.on("track", self._on_track)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "video" and self._reader is None:
             self._reader = asyncio.ensure_future(read_frames(self, track, self.sent))
+        elif track.kind == "audio" and self._audio is None:
+            self._audio = asyncio.ensure_future(self._read_audio(track))
+
+    async def _read_audio(self, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                self.audio_frames += 1
+                if isinstance(frame, AudioFrame):
+                    self.audio_peak = max(self.audio_peak, int(np.abs(frame.to_ndarray()).max()))
 
     async def watch_show(self, http: Any, show: str) -> None:
         """Ask the room for an offer, answer it (no trickle); raises on a refusal."""
@@ -341,4 +355,6 @@ class ProbeViewer(FrameReader):
     async def close(self) -> None:
         if self._reader is not None:
             self._reader.cancel()
+        if self._audio is not None:
+            self._audio.cancel()
         await self.pc.close()

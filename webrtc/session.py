@@ -80,6 +80,12 @@ class Session:
         self.on_output: Callable[[MediaStreamTrack], None] | None = None
         """Set before :meth:`accept` to receive a second subscription of the processed track (a
         show's host: the show publishes it)."""
+        self.on_audio: Callable[[MediaStreamTrack], None] | None = None
+        """Set before :meth:`accept` to receive the peer's microphone track (a show's host: the
+        show passes it on); it must be consumed. Without it, audio is drained and dropped."""
+        self.ingest = False
+        """Nothing is sent back to the peer (a WHIP publisher): the processed track goes only to
+        :attr:`on_output`, and the offer's camera may be send-only."""
         self._resolve = resolve
         self._on_closed = on_closed
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"tryon-{sid[:6]}")
@@ -121,6 +127,10 @@ class Session:
         return answer
 
     def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio" and self.on_audio is not None:
+            on_audio, self.on_audio = self.on_audio, None  # the first microphone only
+            on_audio(track)
+            return
         if track.kind != "video" or self.track is not None:
             # Audio, or a second camera: consumed and discarded, so nothing piles up.
             self._spawn(_drain(track), "drain")
@@ -129,6 +139,10 @@ class Session:
         newest = self._relay.subscribe(counting, buffered=False)
         self.track = TryOnTrack(newest, counting, self.processor, self._executor, self.counters, self.metrics)
         out: MediaStreamTrack = self.track
+        if self.ingest:
+            if self.on_output is not None:
+                self.on_output(self.track)
+            return
         if self.on_output is not None:
             # Processed once, sent twice: back to the host and into the show (each newest-frame).
             tee = MediaRelay()

@@ -44,8 +44,9 @@ class Room(Protocol):
         """Media subscriptions currently held (answered or pending)."""
         ...
 
-    async def publish(self, track: MediaStreamTrack) -> None:
-        """Publish ``track`` (the show's processed video) once; returns when the SFU accepted it."""
+    async def publish(self, track: MediaStreamTrack, audio: MediaStreamTrack | None = None) -> None:
+        """Publish ``track`` (the show's processed video) and ``audio`` (its sound) once;
+        returns when the SFU accepted them."""
         ...
 
     async def subscribe(self) -> Subscription:

@@ -82,6 +82,7 @@ class JanusSfu:
                 "description": f"tryon show {show_id}"[:120],
                 "publishers": 1,
                 "videocodec": self.codec,
+                "audiocodec": "opus",
                 "record": False,
                 "is_private": True,
                 "permanent": False,
@@ -201,14 +202,18 @@ class JanusRoom:
         else:
             logger.debug("janus room %d: %s event %s", self.room_id, who, kind)
 
-    async def publish(self, track: MediaStreamTrack) -> None:
-        """Send ``track`` into the room from a peer connection of this server's (a second call
-        replaces the track on the same connection: the viewers keep their subscriptions)."""
+    async def publish(self, track: MediaStreamTrack, audio: MediaStreamTrack | None = None) -> None:
+        """Send ``track`` (and ``audio``) into the room from a peer connection of this server's
+        (a second call replaces the tracks on the same connection: the viewers keep their
+        subscriptions)."""
         async with self._publish_lock:
             self._alive()
             if self._publisher is not None:
                 for sender in self._publisher.getSenders():
-                    sender.replaceTrack(track)
+                    if sender.kind == "video":
+                        sender.replaceTrack(track)
+                    elif audio is not None:
+                        sender.replaceTrack(audio)
                 logger.info("janus room %d: the published track replaced", self.room_id)
                 return
             sfu = self.sfu
@@ -227,10 +232,12 @@ class JanusRoom:
                 if not isinstance(feed, int):
                     raise SfuError(f"janus room {self.room_id}: the publisher's join brought no id: {joined}")
                 pc.addTransceiver(track, direction="sendonly")
+                if audio is not None:
+                    pc.addTransceiver(audio, direction="sendonly")
                 offer = await self._gather(pc)
                 configured = await sfu.api.message(
                     handle,
-                    {"request": "configure", "audio": False, "video": True},
+                    {"request": "configure", "audio": audio is not None, "video": True},
                     {"type": offer.type, "sdp": offer.sdp},
                 )
                 jsep = configured.get("jsep") or {}

@@ -43,6 +43,7 @@ class RelayRoom:
         self._connect_timeout = connect_timeout
         self._relay = MediaRelay()
         self._track: MediaStreamTrack | None = None
+        self._audio: MediaStreamTrack | None = None
         self._peers: dict[str, RTCPeerConnection] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._closed = False
@@ -55,10 +56,11 @@ class RelayRoom:
     def closed(self) -> bool:
         return self._closed
 
-    async def publish(self, track: MediaStreamTrack) -> None:
+    async def publish(self, track: MediaStreamTrack, audio: MediaStreamTrack | None = None) -> None:
         if self._closed:
             raise SfuError(f"room {self.label}: closed")
         self._track = track
+        self._audio = audio
 
     async def subscribe(self) -> Subscription:
         if self._closed or self._track is None:
@@ -72,6 +74,8 @@ class RelayRoom:
         pc = RTCPeerConnection(self._rtc_configuration())
         self._peers[sid] = pc
         pc.addTransceiver(self._relay.subscribe(self._track, buffered=False), direction="sendonly")
+        if self._audio is not None:
+            pc.addTransceiver(self._relay.subscribe(self._audio), direction="sendonly")
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:

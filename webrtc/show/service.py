@@ -214,13 +214,22 @@ class ShowService:
         track = ShowTrack(self.config.output_size)
         try:
             room = await self.sfu.open_room(sid)
-            await room.publish(track)
         except SfuError as exc:
             track.stop()
             logger.warning("show not created: %s", exc)
             raise ShowRefusedError(502, f"the SFU refused the show's room: {exc}", "sfu") from None
         key = secrets.token_urlsafe(32)
         show = Show(sid, key, " ".join(title.split()), room, track, self.config.max_show_viewers)
+        try:
+            await room.publish(show.output(), show.audio_output())
+        except SfuError as exc:
+            track.stop()
+            show.audio.stop()
+            with contextlib.suppress(Exception):
+                await room.close()
+            logger.warning("show not created: %s", exc)
+            raise ShowRefusedError(502, f"the SFU refused the show's stream: {exc}", "sfu") from None
+        self._spawn(show.drain_audio())
         self.shows[sid] = show
         self.metrics.shows.set(len(self.shows))
         self._start_ticker()
@@ -249,6 +258,7 @@ class ShowService:
         self.metrics.shows.set(len(self.shows))
         host, show.host = show.host, None
         show.track.stop()
+        show.audio.stop()
         if host is not None:
             await host.close(f"show {reason}")
         with contextlib.suppress(Exception):
@@ -275,6 +285,7 @@ class ShowService:
                 show.broadcast("state", show.public_state())
 
         session.on_output = on_output
+        session.on_audio = show.audio.set_source
         if previous is not None:
             self._spawn(previous.close("replaced by a new publish"))
         self._spawn(self._host_left(show, session))

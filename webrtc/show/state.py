@@ -16,11 +16,15 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aiortc import MediaStreamTrack
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError
+
 from tryon.catalog import Product
 from tryon.errors import InputError
 from webrtc.sfu.base import Room
 from webrtc.show.push import PushChannel, encode
-from webrtc.show.track import ShowTrack
+from webrtc.show.track import ShowAudioTrack, ShowTrack
 
 if TYPE_CHECKING:
     from webrtc.session import Session
@@ -122,6 +126,10 @@ class Show:
         self.title = title
         self.room = room
         self.track = track
+        self.audio = ShowAudioTrack()
+        self.tee = MediaRelay()
+        """The show's video and sound, to each of their consumers: the room, WHEP players,
+        RTMP/SRT uplinks."""
         self.max_viewers = max_viewers
         self.created_at = time.time()
         self.host: Session | None = None
@@ -160,6 +168,24 @@ class Show:
             "likes": self.likes,
             "comments": list(self.comments),
         }
+
+    def output(self) -> MediaStreamTrack:
+        """A new subscription of the show's video (newest frame wins)."""
+        return self.tee.subscribe(self.track, buffered=False)
+
+    def audio_output(self) -> MediaStreamTrack:
+        """A new subscription of the show's sound (every frame, in order: its reader keeps up)."""
+        return self.tee.subscribe(self.audio, buffered=True)
+
+    async def drain_audio(self) -> None:
+        """Pull the show's sound for the show's life, so the host's microphone is always read
+        (aiortc queues a remote track's frames without bound until someone does)."""
+        sink = self.tee.subscribe(self.audio, buffered=False)
+        try:
+            while True:
+                await sink.recv()
+        except MediaStreamError:
+            return
 
     def counts(self) -> dict[str, int]:
         return {"viewers": self.watching, "peak": self.peak, "likes": self.likes}

@@ -22,7 +22,7 @@ import time
 import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
-from av import VideoFrame
+from av import AudioFrame, VideoFrame
 
 logger = logging.getLogger(__name__)
 
@@ -119,4 +119,67 @@ class ShowTrack(MediaStreamTrack):
     def stop(self) -> None:
         self._source = None
         self._changed.set()
+        super().stop()
+
+
+AUDIO_RATE = 48_000
+AUDIO_CHUNK = 960
+"""Samples per silent frame (20 ms at 48 kHz, Opus's usual frame)."""
+
+
+class ShowAudioTrack(MediaStreamTrack):
+    """The show's sound: the host's microphone while there is one, silence otherwise.
+
+    Like :class:`ShowTrack`, it outlives the host's reconnects, so an RTMP uplink keeps one audio
+    stream for the whole show (platforms drop a stream whose audio stops). Silence is paced in
+    real time; the host's frames pass through as they come.
+    """
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._source: MediaStreamTrack | None = None
+        self._next = 0.0
+        self._samples = 0
+
+    def set_source(self, track: MediaStreamTrack | None) -> None:
+        self._source = track
+
+    async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        source = self._source
+        if source is not None:
+            try:
+                got = await asyncio.wait_for(source.recv(), STALL_S)
+            except TimeoutError:
+                got = None
+            except MediaStreamError:
+                if self._source is source:
+                    self._source = None
+                got = None
+            if isinstance(got, AudioFrame):
+                self._next = time.monotonic()
+                return self._stamp(got)
+        now = time.monotonic()
+        self._next = max(self._next, now - 0.1) + AUDIO_CHUNK / AUDIO_RATE
+        if self._next > now:
+            await asyncio.sleep(self._next - now)
+        frame = AudioFrame.from_ndarray(
+            np.zeros((1, AUDIO_CHUNK * 2), np.int16), format="s16", layout="stereo"
+        )
+        frame.sample_rate = AUDIO_RATE
+        return self._stamp(frame)
+
+    def _stamp(self, frame: AudioFrame) -> AudioFrame:
+        # One timeline at the frame's own rate, whoever produced the samples.
+        rate = frame.sample_rate or AUDIO_RATE
+        frame.pts = int(self._samples * rate / AUDIO_RATE)
+        frame.time_base = fractions.Fraction(1, rate)
+        self._samples += int(frame.samples * AUDIO_RATE / rate)
+        return frame
+
+    def stop(self) -> None:
+        self._source = None
         super().stop()
