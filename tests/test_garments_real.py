@@ -25,12 +25,6 @@ from tryon.pipeline import PipelineConfig, TryOnPipeline
 from tryon.render import garments
 
 pytestmark = pytest.mark.slow
-COVERAGE_GAP = pytest.mark.xfail(
-    reason="in progress: the breton top stops short of the torso on four variants: bus.jpg mirrored, "
-    "the teddy coat's sides and shoulder corners (77%); before a facade, the black coat (84%); "
-    "zidane.jpg at 60% (80%) and dim (77%), the right man's suit (the denim jacket covers them all)",
-    strict=False,
-)
 
 ANNOTATIONS = json.loads((Path(__file__).parent / "data" / "real_people.json").read_text())["photos"]
 GARMENTS = ("mariner-breton-top", "classic-denim-jacket")
@@ -174,7 +168,6 @@ def dressed(
     return rows
 
 
-@COVERAGE_GAP
 def test_every_torso_facing_the_camera_is_dressed(dressed: list[Any]) -> None:
     misses = []
     for label, product, changed, _, people in dressed:

@@ -9,17 +9,20 @@ widths, or ``None`` when too few are known.
 
 **The body.** At several garment rows between the armpits and the hip line, the row is mapped
 into the frame by the body's homography and the person mask is read along it, out from the
-garment's centre line on each side, until it ends (a gap of a few pixels: holes in the mask are
-bridged). If the outermost person pixels there belong to an arm (within a limb's capsule), the
-torso's edge is where that arm begins on the way in: a hanging arm is skipped, its inner edge
-taken for the torso's side; an arm run longer than an arm is wide (a forearm along the row,
-crossed arms) or a mask that does not end leaves that row unknown, filled in from its neighbours
-(or from the other side, mirrored). The garment's half width on that row is then scaled to reach
-the torso's edge plus the fit's ease (:data:`EASE` of :data:`SPILL`: a slim fit hugs the
-outline, a loose one stands off it), each side on its own, by at most :data:`MAX_SCALE` /
-:data:`MIN_SCALE` and :data:`MAX_IMBALANCE` times the other side's. Above the armpits the scale
-eases back to none at the shoulder line (the shoulder seams stay where the homography puts
-them); below the hip line it is held.
+garment's centre line on each side, as far in frame pixels as the side may be widened, until it
+ends (a gap of a few pixels: holes in the mask are bridged). If the outermost person pixels
+there belong to an arm (within a limb's capsule), the torso's edge is where that arm begins on
+the way in: a hanging arm is skipped, its inner edge taken for the torso's side; an arm run
+longer than an arm is wide (a forearm along the row, crossed arms) leaves that row's least
+unknown. A side where the mask does not end (a neighbour or the background merged into it)
+takes the other side's bounds, mirrored, or its own other rows'. The garment's half width on
+that row is then scaled to reach the torso's edge plus the fit's ease (:data:`EASE` of
+:data:`SPILL`: a slim fit hugs the outline, a loose one stands off it), each side on its own,
+by at most :data:`MAX_SCALE` (or to :data:`ROW_WIDEST` of the shoulders) / :data:`MIN_SCALE`
+and :data:`MAX_IMBALANCE` times the other side's. Then, behind an arm hanging under a long
+sleeve (the ``covered`` arms), the side reaches the silhouette. Above the armpits the scale eases
+back to none at the shoulder line (the shoulder seams stay where the homography puts them);
+below the hip line it is held.
 
 :class:`FittedBody` is that piecewise-linear horizontal warp of garment space (the rows' scales
 about the centre line, linear between rows), applied before the homography: the body is drawn
@@ -31,13 +34,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from tryon.render.garment_assets import SPILL, GarmentAsset, Piece
-from tryon.render.masks import Box
-from tryon.render.sprite import clipped_box
+from tryon.render.garment_assets import SPILL, GarmentAsset
 
 F64 = NDArray[np.float64]
 
@@ -45,6 +45,10 @@ EASE = 0.75
 """How far past the silhouette the fitted body's sides reach, in the fit's :data:`SPILL`."""
 MIN_SCALE, MAX_SCALE = 0.6, 1.5
 """The most a side of the body is narrowed or widened to meet the silhouette."""
+ROW_WIDEST = 1.3
+"""A side of the body may also be widened to this many times the fitted shoulders' half width
+(frame pixels), where that is more than :data:`MAX_SCALE` allows: the flat lay's cut (a slim top
+narrowing to the waist) is not the wearer's (a coat as wide at the hips as at the shoulders)."""
 MAX_IMBALANCE = 1.4
 """A side widened beyond this many times the other side's scale is taken for an object held out
 to one side (a helmet, a bag), not the torso."""
@@ -67,8 +71,6 @@ that, on a long torso, the garment is lengthened)."""
 SHOULDER_EASE = 0.3
 """Where below the shoulder line the silhouette's shoulders' widening is reached, as a share of
 the way to the armpits (from none at the shoulder line: the collar stays under the chin)."""
-MAP_STEP = 8
-"""The remap's coordinates are computed every this many pixels and interpolated between."""
 
 
 @dataclass(frozen=True)
@@ -224,12 +226,9 @@ class FittedBody:
         out: F64 = self.centre + du / np.where(du < 0, right, left)
         return out
 
-    @property
-    def widest(self) -> float:
-        return float(max(self.right.max(), self.left.max()))
 
-
-def _apply(m: F64, uv: F64) -> F64:
+def apply_m(m: F64, uv: F64) -> F64:
+    """The homography ``m`` applied to points ``uv`` (``(..., 2)``)."""
     q = uv @ m[:2, :2].T + m[:2, 2]
     w = uv @ m[2, :2] + m[2, 2]
     out: F64 = q / w[..., None]
@@ -261,6 +260,17 @@ def _smooth(k: F64 | None) -> F64 | None:
 
 Bounds = tuple[F64, F64]
 """``(least, most)`` per row, NaN where unknown."""
+Edges = tuple[F64, F64, F64]
+"""``(least, most, behind)``: the bounds, and the silhouette's edge where a covered arm's."""
+
+
+def row_scales(h_body: F64, centre: float, rows: F64) -> F64:
+    """Frame pixels per garment pixel along garment ``rows`` at the centre line (the homography
+    narrows or widens the rows where the hips are narrower or wider than the shoulders)."""
+    uv = np.stack([np.stack([np.full(len(rows), centre + s), rows], axis=-1) for s in (-1.0, 1.0)])
+    xy = apply_m(h_body, uv)
+    out: F64 = np.maximum(np.linalg.norm(xy[1] - xy[0], axis=-1) / 2, 1e-6)
+    return out
 
 
 def torso_edges(
@@ -268,60 +278,87 @@ def torso_edges(
     rows: F64,
     centre: float,
     reach: F64,
-    scale: float,
+    local: F64,
     person: NDArray[np.float32],
     arms: Sequence[Capsule],
     planes: Planes = (),
-) -> tuple[Bounds, Bounds]:
+    covered: Sequence[Capsule] = (),
+) -> tuple[Edges, Edges]:
     """Bounds on the torso's half widths (garment pixels) on garment ``rows``, out from
-    ``centre`` to the wearer's right and left, each searched up to ``reach`` per row: the
-    silhouette's edge is the most; the least is the same edge, or where an arm at the edge
-    begins (the torso's side is hidden under it); where the frame cuts the silhouette, at least
-    to the frame's edge; ``-inf``/``inf`` where the person goes on past ``reach``; NaN where the
-    centre line is off the person."""
-    du = STEP / scale
-    n = int(np.ceil(float(reach.max()) / du)) + 2
-    steps = np.arange(n) * du
-    gap = max(2, round(GAP / STEP))
-    widest_arm = max((2 * c.half for c in arms), default=0.0)
+    ``centre`` to the wearer's right and left, each searched up to ``reach`` per row (``local``
+    frame pixels per garment pixel on each row): the silhouette's edge is the most; the least is
+    the same edge, or where an arm at the edge begins (the torso's side is hidden under it);
+    where the frame cuts the silhouette, at least to the frame's edge; ``-inf``/``inf`` where the
+    person goes on past ``reach``; NaN where the centre line is off the person. And where the
+    edge is a ``covered`` arm's (walked in off like the ``arms``), that edge: the body may fill
+    behind it."""
     k = len(rows)
+    du = np.tile(STEP / local, 2)[:, None]  # STEP frame pixels between samples on every row
+    reach = np.tile(reach, 2)
+    n = int(np.ceil(float((reach / du[:, 0]).max()))) + 2
+    steps = np.arange(n)[None, :] * du
+    gap = max(2, round(GAP / STEP))
+    widest_arm = max((2 * c.half for c in (*arms, *covered)), default=0.0)
     # Both sides at once: rows 0..k-1 out to the wearer's right (the image's left), k..2k-1 left.
     sign = np.repeat([-1.0, 1.0], k)[:, None]
-    uv = np.stack(np.broadcast_arrays(centre + sign * steps[None, :], np.tile(rows, 2)[:, None]), axis=-1)
-    reach = np.tile(reach, 2)
-    xy = _apply(h_body, uv)
+    uv = np.stack(np.broadcast_arrays(centre + sign * steps, np.tile(rows, 2)[:, None]), axis=-1)
+    xy = apply_m(h_body, uv)
     framed, inside = _inside(person, xy)
     if planes:  # another person's side ends the silhouette
         inside &= _mine(xy, planes)
     first = _first_gap(inside, framed, gap)
     leaves = np.where((~framed).any(axis=1), np.argmax(~framed, axis=1), n)  # the frame's edge
-    seen = (first > 0) & (steps[np.maximum(first, 0)] < reach)
     at = np.arange(2 * k)
+    seen = (first > 0) & (steps[at, np.maximum(first, 0)] < reach)
     cut = ~seen & (leaves < n) & inside[at, np.maximum(leaves - 1, 0)]
     edge = np.where(seen, first - 1, leaves - 1)  # the outermost person sample
     known = inside[:, 0] & (seen | cut)
+    du = du[:, 0]
     # Seen: the silhouette's edge; cut by the frame: at least to it; still the person at the end
-    # of the search (a neighbour, an object): no bound either way (the garment as cut).
+    # of the search (a neighbour, an object): no bound either way.
     most = np.where(known & seen, (edge + 0.5) * du, np.inf)
     least = np.where(known, (edge + 0.5) * du, -np.inf)
-    if arms:  # an arm at the edge (within its capsule and a little more): walk in off it
+    behind = np.full(2 * k, np.nan)
+    limbs = [*arms, *covered]
+    if limbs:  # an arm at the edge (within its capsule and a little more): walk in off it
         walk = np.maximum(edge[:, None], 0) - np.arange(int(ARM_RUN * widest_arm / STEP) + 2)[None, :]
-        near = np.stack([c.distance(xy[at[:, None], np.maximum(walk, 0)]) - c.half for c in arms]).min(axis=0)
-        off = (near > 0) & (walk >= 0)
+        near = np.stack([c.distance(xy[at[:, None], np.maximum(walk, 0)]) - c.half for c in limbs])
+        off = (near.min(axis=0) > 0) & (walk >= 0)
         body = np.where(off.any(axis=1), walk[at, np.argmax(off, axis=1)], -1)
-        hidden = known & (near[:, 0] <= ARM_SLACK)
+        hidden = known & (near.min(axis=0)[:, 0] <= ARM_SLACK)
+        # Behind a covered arm (one the sleeve is drawn over), the silhouette's edge.
+        if covered:
+            under = known & seen & (near[len(arms) :, :, 0].min(axis=0) <= ARM_SLACK)
+            behind = np.where(under, (edge + 0.5) * du, np.nan)
         least = np.where(hidden, np.where(body >= 0, (body + 0.5) * du, -np.inf), least)
     unknown = ~inside[:, 0]  # the centre line off the person: filled in from other rows
     least, most = np.where(unknown, np.nan, least), np.where(unknown, np.nan, most)
-    return (least[:k], most[:k]), (least[k:], most[k:])
+    return (least[:k], most[:k], behind[:k]), (least[k:], most[k:], behind[k:])
 
 
-def _scales(bounds: Bounds, half: F64, ease: float, base: float = 1.0) -> F64 | None:
+def _open_mirrored(side: Bounds, other: Bounds) -> Bounds:
+    """A side's bounds where the person goes on past the search (a neighbour or the background
+    merged into the mask: nothing known of the torso's edge there) taken from the other side's
+    on the same row, mirrored about the centre line (a torso is as wide either side of it), or
+    NaN (filled in from this side's other rows) where that side does not know either."""
+    open_ = (side[0] == -np.inf) & (side[1] == np.inf)
+    taken = np.where(np.isfinite(other[0]) | np.isfinite(other[1]), other, np.nan)
+    return np.where(open_, taken[0], side[0]), np.where(open_, taken[1], side[1])
+
+
+def _scales(bounds: Bounds, half: F64, ease: F64, base: float = 1.0) -> F64 | None:
     """Per row, the scale nearest ``base`` that puts the garment's side (``half``) plus ``ease`` within
     the torso's bounds; filled in between rows, smoothed; ``None`` where no row is known."""
     least, most = ((b + ease) / half for b in bounds)
     k = np.clip(base, least, np.maximum(most, least))  # NaN where unknown
     return _smooth(_fill(k))
+
+
+def _behind(k: F64, edge: F64, half: F64, ease: F64, most: F64) -> F64:
+    """Scales ``k`` widened, on rows where the silhouette's edge is a covered arm's, to reach it."""
+    reach = np.clip((edge + ease) / half, MIN_SCALE, most)
+    out = _smooth(np.fmax(k, np.where(np.isfinite(reach), reach, -np.inf)))
+    return k if out is None else out
 
 
 def fit_body(
@@ -335,13 +372,17 @@ def fit_body(
     arms: Sequence[Capsule] = (),
     planes: Planes = (),
     base: float = 1.0,
+    covered: Sequence[Capsule] = (),
 ) -> FittedBody | None:
     """The warp fitting the garment body (drawn through ``h_body``, ``scale`` frame pixels per
-    garment pixel, its hip line on garment row ``hip_row``) to the torso in ``person``, measured
-    from the armpits down to the hip line or the garment's hem, whichever is higher; ``None``
-    where no row of the torso could be measured or the garment already fits. Its shoulders are
-    ``base`` times as wide (the silhouette's, wider than the pose's), and a garment too short to
-    reach below the hips is lengthened below the shoulder line (:data:`HEM_SHARE`)."""
+    garment pixel at the shoulders, its hip line on garment row ``hip_row``) to the torso in
+    ``person``, measured from the armpits down to the hip line or the garment's hem, whichever is
+    higher; ``None`` where no row of the torso could be measured or the garment already fits.
+    Its shoulders are ``base`` times as wide (the silhouette's, wider than the pose's), and a
+    garment too short to reach below the hips is lengthened below the shoulder line
+    (:data:`HEM_SHARE`). The torso's edge is walked in off the ``arms`` at the silhouette's edge;
+    the ``covered`` arms (those the garment's sleeves are drawn over) are not walked off: the body
+    fills to the silhouette behind them."""
     centre = float(asset.point("neck")[0])
     top = float((asset.point("left_shoulder")[1] + asset.point("right_shoulder")[1]) / 2)
     pit = float((asset.point("left_armpit")[1] + asset.point("right_armpit")[1]) / 2)
@@ -352,13 +393,24 @@ def fit_body(
     pit = min(max(pit, top + 1.0), low - 1.0)
     rows = np.linspace(pit, low, ROWS)
     g_right, g_left = asset.half_widths(rows)
-    ease = EASE * SPILL[fit] * shoulder_width / scale
-    arm = ARM_RUN * max((2 * c.half for c in arms), default=0.0) / scale  # an arm at the side
-    most = MAX_SCALE * base  # the limit tied to the silhouette's shoulders
-    reach = most * np.maximum(g_right, g_left) + ease + arm
     drawn = top + (rows - top) * stretch  # where the lengthened garment has those rows
-    right, left = torso_edges(h_body, drawn, centre, reach, scale, person, arms, planes)
-    fill_right, fill_left = _scales(right, g_right, ease, base), _scales(left, g_left, ease, base)
+    local = row_scales(h_body, centre, drawn)  # frame pixels per garment pixel on each row
+    ease = EASE * SPILL[fit] * shoulder_width / local
+    widest_arm = max((2 * c.half for c in (*arms, *covered)), default=0.0)
+    arm = ARM_RUN * widest_arm / local  # an arm at the side
+    # The limit tied to the silhouette's shoulders: MAX_SCALE times the row's own width, or
+    # ROW_WIDEST times the fitted shoulders' (a slim flat lay narrows below the armpits more
+    # than a torso in a coat does), whichever is wider.
+    seams = float(np.linalg.norm(asset.point("left_shoulder") - asset.point("right_shoulder"))) / 2
+    g_half = np.maximum(g_right, g_left)
+    most = np.maximum(MAX_SCALE, ROW_WIDEST * seams * scale / (g_half * local)) * base
+    reach = most * g_half + ease + arm
+    edges = torso_edges(h_body, drawn, centre, reach, local, person, arms, planes, covered)
+    right, left = edges[0][:2], edges[1][:2]
+    fill_right = _scales(_open_mirrored(right, left), g_right, ease, base)
+    fill_left = _scales(_open_mirrored(left, right), g_left, ease, base)
+    if fill_right is None and fill_left is None:  # the person goes on past both sides: as cut
+        fill_right, fill_left = _scales(right, g_right, ease, base), _scales(left, g_left, ease, base)
     if fill_right is None:  # a side never measured takes the other's, mirrored
         if fill_left is None:
             return None
@@ -375,6 +427,11 @@ def fit_body(
         np.minimum(k_right, np.maximum(k_left, MAX_SCALE)),
         np.minimum(k_left, np.maximum(k_right, MAX_SCALE)),
     )
+    # Behind a covered arm the body reaches the silhouette (the sleeve is drawn over the arm; what
+    # shows is the coat the pose put the arm inside of). After the limits between the sides: the
+    # arm is not the torso, it widens neither side's limit.
+    k_right = _behind(k_right, edges[0][2], g_right, ease, most)
+    k_left = _behind(k_left, edges[1][2], g_left, ease, most)
     if max(np.abs(k_right - 1).max(), np.abs(k_left - 1).max(), base - 1, stretch - 1) < 0.01:
         return None  # as the homography has it
     # From none at the shoulder line (the collar stays under the chin) to ``base`` a little
@@ -427,57 +484,16 @@ def shoulder_half(
     return min(sides) if sides else None
 
 
-# -- drawing the fitted body ---------------------------------------------------------------------------
-
-
-def fitted_box(
-    piece: Piece, h_body: F64, fit: FittedBody, shape: tuple[int, ...], pad: int = 2
-) -> Box | None:
-    """The frame box the fitted piece covers, clipped to the frame; ``None`` if outside it."""
-    w, h = piece.sprite.size
-    ox, oy = piece.offset
-    vs = np.concatenate([[oy, oy + h], fit.rows[(fit.rows > oy) & (fit.rows < oy + h)]])
-    uv = np.array([(u, v) for v in vs for u in (ox, ox + w)], np.float64)
-    return clipped_box(_apply(h_body, fit.forward(uv)), shape, pad)
-
-
-def warp_fitted(piece: Piece, h_body: F64, fit: FittedBody, box: Box) -> NDArray[np.float32]:
-    """The premultiplied linear RGBA piece drawn through ``h_body ∘ fit`` into ``box``:
-    ``(y1-y0, x1-x0, 4)``. The frame→garment coordinates are computed every :data:`MAP_STEP`
-    pixels and interpolated (the warp is smooth), then one remap."""
-    x0, y0, x1, y1 = box
-    width, height = x1 - x0, y1 - y0
-    m = h_body.copy()
-    det = abs(float(np.linalg.det(m[:2, :2] / m[2, 2])))
-    s, level = piece.sprite.level(float(np.sqrt(det)))  # stretched sides: a little softer
-    k = MAP_STEP
-    nx, ny = -(-width // k) + 1, -(-height // k) + 1
-    # Grid points at x0 + (k - 1) / 2 + k * i: resizing by k lands them on the pixel centres.
-    gx = x0 + (k - 1) / 2 + k * np.arange(nx, dtype=np.float64)
-    gy = y0 + (k - 1) / 2 + k * np.arange(ny, dtype=np.float64)
-    xy = np.stack(np.meshgrid(gx, gy), axis=-1)
-    uv = _apply(np.asarray(np.linalg.inv(m), np.float64), xy)
-    u = fit.backward(uv[..., 0], uv[..., 1])
-    map_x = ((u - piece.offset[0]) * s).astype(np.float32)
-    map_y = ((fit.source_rows(uv[..., 1]) - piece.offset[1]) * s).astype(np.float32)
-    size = (nx * k, ny * k)
-    full_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)[:height, :width]
-    full_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)[:height, :width]
-    out = cv2.remap(level, full_x, full_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    return np.asarray(out, np.float32).reshape(height, width, 4)
-
-
 __all__ = [
     "EASE",
     "HEM_SHARE",
     "Capsule",
     "FittedBody",
     "fit_body",
-    "fitted_box",
     "limb_profile",
     "limb_width",
+    "row_scales",
     "shoulder_half",
     "split_planes",
     "torso_edges",
-    "warp_fitted",
 ]

@@ -11,8 +11,9 @@ arm, not there) is not drawn.
 
 Layers, back to front: the garment's body, drawn whole (it continues behind and below whatever
 crosses it); the wearer's neck through the neck opening and the forearms where they cross the
-body, restored from the frame; the sleeves; the hands, the face and the hair over the collar,
-restored from the frame over everything (:mod:`tryon.render.garment_occluders`). Everything is
+body and no sleeve is drawn over them, restored from the frame; the sleeves; the hands, the face
+and the hair over the collar, restored from the frame over everything
+(:mod:`tryon.render.garment_occluders`). Everything is
 clipped to the person mask widened by the fit's margin (:data:`SPILL`), and every pixel of the
 garment is multiplied by the person's low-frequency shading (the luminance of the frame blurred
 at a tenth of the shoulder width, relative to its median under the garment), so folds and the
@@ -33,6 +34,7 @@ from numpy.typing import NDArray
 from tryon.frame import Frame
 from tryon.look import LookItem
 from tryon.render.color import LUMA, to_linear, to_srgb
+from tryon.render.garment_arms import Arms, measure_arms, sleeved_limbs
 from tryon.render.garment_assets import (
     FIT,
     SPILL,
@@ -44,17 +46,7 @@ from tryon.render.garment_assets import (
     load_garment,
     split_garment,
 )
-from tryon.render.garment_fit import (
-    EASE,
-    Capsule,
-    FittedBody,
-    fit_body,
-    fitted_box,
-    limb_width,
-    shoulder_half,
-    split_planes,
-    warp_fitted,
-)
+from tryon.render.garment_fit import EASE, FittedBody, fit_body, shoulder_half, split_planes
 from tryon.render.garment_geometry import (
     SHOULDER_EDGE,
     Body,
@@ -67,18 +59,16 @@ from tryon.render.garment_geometry import (
     sleeve_segments,
 )
 from tryon.render.garment_occluders import (
-    FOREARM_WIDTH,
     HeadShape,
     Patch,
     believed_hair,
     fill,
-    forearm_band,
     hands_mask,
     head_shape,
     neck_opening,
-    pose_hand,
     with_face_box,
 )
+from tryon.render.garment_warp import fitted_box, warp_fitted
 from tryon.render.hair import hair_mask
 from tryon.render.masks import Box
 from tryon.render.registry import Layer, LayerRequest, person_mask, renders
@@ -91,13 +81,6 @@ Mask = NDArray[np.float32]
 HAIR_REACH = 1.0
 """How far below the shoulders, and to either side of the head, hair is looked for, in shoulder
 widths (long hair over the shoulders, not to the waist)."""
-UPPER_ARM_WIDTH = 0.3
-"""The upper arm's width in shoulder widths, when the mask does not tell."""
-UPPER_ARM, FOREARM = (0.2, 0.6), (0.15, 0.5)
-"""The widths believed of the mask's upper arms and forearms, in shoulder widths (narrower: a
-pose that put the limb along its edge, wider: an arm against the body)."""
-ARM_REACH = 0.35
-"""How far from a limb's axis its edge is looked for, in shoulder widths."""
 SLEEVE_ON_PERSON = 0.4
 """The least share of a sleeve piece's axis on the person mask for it to be drawn."""
 SILHOUETTE_SHARE = 1.0
@@ -111,70 +94,6 @@ SLEEVE_SCALE = (0.4, 2.0)
 
 
 # -- where everything goes -------------------------------------------------------------------------------
-
-
-@dataclass
-class Arms:
-    """The arms as the person mask shows them."""
-
-    capsules: list[Capsule] = field(default_factory=list)
-    """Upper arms and forearms, for the silhouette fit."""
-    widths: dict[tuple[int, int], float] = field(default_factory=dict)
-    """``(side, 0)``: the upper arm's measured width, ``(side, 1)`` the forearm's."""
-    bands: list[F64] = field(default_factory=list)
-    """The forearms' outlines (in front of the garment's body)."""
-    hands: list[F64] = field(default_factory=list)
-    """The hands from the pose's hand keypoints, when no hand landmarks are given."""
-    discs: list[tuple[F64, float]] = field(default_factory=list)
-    """Where the hands are when neither hand landmarks nor the pose's hand keypoints tell."""
-
-
-def _in_frame(p: F64, shape: tuple[int, ...]) -> bool:
-    return bool(0 <= p[0] < shape[1] and 0 <= p[1] < shape[0])
-
-
-def _limb(a: F64, b: F64, width: float) -> bool:
-    """Whether ``a→b`` is as long as a limb can be (0.3-2 shoulder widths): a joint the pose
-    placed, seen or not, in the frame or beyond it."""
-    return 0.3 * width <= float(np.linalg.norm(b - a)) <= 2.0 * width
-
-
-def measure_arms(pose: Pose, body: Body, person: Mask | None, shape: tuple[int, ...]) -> Arms:
-    """The arms' widths from ``person`` and, for the silhouette fit, a capsule round every limb
-    the pose placed, seen or not, in the frame or out of it (an arm hanging at the side is not
-    the torso)."""
-    out = Arms()
-    w = body.width
-    reach = ARM_REACH * w
-    for i, side in ((0, +1), (1, -1)):
-        shoulder, elbow, wrist = body.shoulders[i], body.elbows[i], body.wrists[i]
-        upper = None
-        # An arm not seen is behind something (a helmet, the other arm): the mask is not its width.
-        if person is not None and body.elbows_seen[i] and _in_frame(elbow, shape):
-            upper = limb_width(person, shoulder, elbow, reach)
-            upper = None if upper is None else float(np.clip(upper, UPPER_ARM[0] * w, UPPER_ARM[1] * w))
-        if upper is not None:
-            out.widths[side, 0] = upper
-        fore = None
-        if body.arms_seen[i]:
-            usual = 0.85 * upper if upper is not None else FOREARM_WIDTH * body.width
-            outline, fore = forearm_band(elbow, wrist, person, usual, reach)
-            fore = None if fore is None else float(np.clip(fore, FOREARM[0] * w, FOREARM[1] * w))
-            if fore is not None:
-                out.widths[side, 1] = fore
-            out.bands.append(outline)
-            hand = pose_hand(pose, i)
-            if hand is None:
-                out.discs.append((wrist + (wrist - elbow) * 0.35, 0.6 * (fore or FOREARM_WIDTH * body.width)))
-            elif isinstance(hand, np.ndarray):
-                out.hands.append(hand)
-        if _limb(shoulder, elbow, body.width):
-            width = upper or UPPER_ARM_WIDTH * body.width
-            out.capsules.append(Capsule(shoulder, elbow, width / 2))
-            if _limb(elbow, wrist, body.width):
-                width = fore or (0.85 * upper if upper else FOREARM_WIDTH * body.width)
-                out.capsules.append(Capsule(elbow, wrist, width / 2))
-    return out
 
 
 def _on_person(person: Mask, b0: F64, b1: F64) -> bool:
@@ -199,6 +118,10 @@ class Placement:
     layers: list[tuple[Box, Draw]]
     """Back to front, each with its frame box; the body's first when it is in view."""
     body_in_view: bool
+    fronts: list[F64] = field(default_factory=list)
+    """The forearms in front of the body where no sleeve is drawn over them (a long sleeve drawn
+    along the forearm is it, in front; the band cut wider than the sleeve would show the
+    original clothes beside it)."""
 
 
 def place_garment(
@@ -224,6 +147,7 @@ def place_garment(
         base = max(1.0, SILHOUETTE_SHARE * (edge or 0.0) / own)
     fit = None
     if person is not None:
+        walked, covered = sleeved_limbs(arms.capsules, body, asset)
         fit = fit_body(
             asset,
             h_body,
@@ -232,9 +156,10 @@ def place_garment(
             body.width,
             params.fit,
             person,
-            arms.capsules,
+            walked,
             planes,
             base,
+            covered,
         )
     layers: list[tuple[Box, Draw]] = []
     if fit is not None:
@@ -250,6 +175,7 @@ def place_garment(
     in_view = bool(layers)
     reach = 0.6 * float(np.linalg.norm(asset.point("left_shoulder") - asset.point("left_armpit")))
     ease = 2 * EASE * SPILL[params.fit] * body.width
+    sleeved: set[int] = set()  # the sides whose forearm a sleeve is drawn over
     for side, segments in sleeve_segments(asset, body, h_body, scale, fit).items():
         for i, (piece, (g0, g1, b0, b1)) in enumerate(zip(asset.sleeves[side], segments, strict=True)):
             if person is not None and not _on_person(person, b0, b1):
@@ -262,7 +188,10 @@ def place_garment(
             box = sprite_box(piece.sprite, m, frame.shape)
             if box is not None:
                 layers.append((box, _sprite_draw(piece, m)))
-    return Placement(body, h_body, fit, arms, layers, in_view)
+                if asset.long_sleeves and i == 1:
+                    sleeved.add(side)
+    fronts = [b for side, b in arms.bands.items() if side not in sleeved]
+    return Placement(body, h_body, fit, arms, layers, in_view, fronts)
 
 
 def _sprite_draw(piece: Piece, m: F64) -> Draw:
@@ -340,7 +269,7 @@ def draw_garment(
                 at = apply_h(place.h_body, neckline if place.fit is None else place.fit.forward(neckline))[0]
                 neck = neck_opening(shape, body.shoulders, at, person)
                 _cut(canvas, box, fill(box, [neck]) if neck is not None else None)
-            _cut(canvas, box, fill(box, place.arms.bands))  # behind the sleeves
+            _cut(canvas, box, fill(box, place.fronts))  # behind the sleeves
         else:
             sub *= 1.0 - layer[..., 3:4]
             sub += layer
