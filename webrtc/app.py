@@ -42,6 +42,7 @@ from webrtc.photo import PhotoService
 from webrtc.responses import json_error, png_download
 from webrtc.session import Session
 from webrtc.show.service import ShowService
+from webrtc.show.whip import WhipService
 from webrtc.track import FramePipeline
 from webrtc.turn import new_session_tag
 
@@ -274,5 +275,6 @@ def create_app(
     r.add_get("/metrics", server.metrics_text)
     r.add_get("/healthz", server.healthz)
     server.shows.routes(r)
+    WhipService(server.shows).routes(r)
     app.on_shutdown.append(server.shutdown)
     return app

@@ -358,3 +358,33 @@ class ProbeViewer(FrameReader):
         if self._audio is not None:
             self._audio.cancel()
         await self.pc.close()
+
+
+class ToneTrack(MediaStreamTrack):
+    """A microphone playing a sine tone (48 kHz stereo, 20 ms frames, paced in real time)."""
+
+    kind = "audio"
+
+    def __init__(self, hz: float = 440.0, level: int = 8000) -> None:
+        super().__init__()
+        self.hz, self.level = hz, level
+        self._samples = 0
+        self._start: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        rate, n = 48_000, 960
+        if self._start is None:
+            self._start = time.monotonic()
+        wait = self._start + self._samples / rate - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        t = (self._samples + np.arange(n)) / rate
+        wave = (np.sin(2 * np.pi * self.hz * t) * self.level).astype(np.int16)
+        frame = AudioFrame.from_ndarray(np.repeat(wave, 2)[None, :], format="s16", layout="stereo")
+        frame.sample_rate = rate
+        frame.pts = self._samples
+        frame.time_base = fractions.Fraction(1, rate)
+        self._samples += n
+        return frame

@@ -63,40 +63,45 @@ class RelayRoom:
         self._audio = audio
 
     async def subscribe(self) -> Subscription:
-        if self._closed or self._track is None:
-            raise SfuError(f"room {self.label}: nothing is published")
-        if len(self._peers) >= self.max_viewers:
-            raise RoomFullError(
-                f"the show is full: the embedded relay takes {self.max_viewers} viewers; "
-                f"for more, configure Janus: {JANUS_HINT}"
-            )
+        track = self._admit()
         sid = secrets.token_urlsafe(12)
-        pc = RTCPeerConnection(self._rtc_configuration())
-        self._peers[sid] = pc
-        pc.addTransceiver(self._relay.subscribe(self._track, buffered=False), direction="sendonly")
+        pc = self._new_peer(sid)
+        pc.addTransceiver(self._relay.subscribe(track, buffered=False), direction="sendonly")
         if self._audio is not None:
             pc.addTransceiver(self._relay.subscribe(self._audio), direction="sendonly")
-
-        @pc.on("connectionstatechange")
-        async def on_state() -> None:
-            if pc.connectionState == "connected":
-                timer = self._timers.pop(sid, None)
-                if timer is not None:
-                    timer.cancel()
-            elif pc.connectionState in ("failed", "closed"):
-                await self.unsubscribe(sid)
-
         try:
             with use_policy(self._policy):
                 await pc.setLocalDescription(await pc.createOffer())
         except Exception as exc:
             await self.unsubscribe(sid)
             raise SfuError(f"room {self.label}: could not make an offer: {exc}") from None
-        loop = asyncio.get_running_loop()
-        self._timers[sid] = loop.call_later(
-            self._connect_timeout, lambda: asyncio.ensure_future(self.unsubscribe(sid))
-        )
+        self._arm_timer(sid)
         return Subscription(sid, pc.localDescription)
+
+    def has(self, subscription_id: str) -> bool:
+        return subscription_id in self._peers
+
+    async def answer_offer(self, offer: RTCSessionDescription) -> tuple[str, RTCSessionDescription]:
+        """A viewer that offers (a WHEP player): its id and the answer (candidates gathered)."""
+        video = self._admit()
+        sid = secrets.token_urlsafe(12)
+        pc = self._new_peer(sid)
+        try:
+            with use_policy(self._policy):
+                await pc.setRemoteDescription(offer)
+                for transceiver in pc.getTransceivers():
+                    source = video if transceiver.kind == "video" else self._audio
+                    if source is not None and transceiver.direction in ("recvonly", "sendrecv", "sendonly"):
+                        transceiver.sender.replaceTrack(
+                            self._relay.subscribe(source, buffered=source is self._audio)
+                        )
+                        transceiver.direction = "sendonly"
+                await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as exc:
+            await self.unsubscribe(sid)
+            raise SfuError(f"{type(exc).__name__}: {exc}"[:300]) from None
+        self._arm_timer(sid)
+        return sid, pc.localDescription
 
     async def answer(self, subscription_id: str, answer: RTCSessionDescription) -> None:
         pc = self._peers.get(subscription_id)
@@ -111,6 +116,39 @@ class RelayRoom:
         except Exception as exc:
             await self.unsubscribe(subscription_id)
             raise SfuError(f"could not apply the answer: {type(exc).__name__}: {exc}"[:300]) from None
+
+    def _admit(self) -> MediaStreamTrack:
+        """The published track, if the room can take one more viewer; else raise."""
+        if self._closed or self._track is None:
+            raise SfuError(f"room {self.label}: nothing is published")
+        if len(self._peers) >= self.max_viewers:
+            raise RoomFullError(
+                f"the show is full: the embedded relay takes {self.max_viewers} viewers; "
+                f"for more, configure Janus: {JANUS_HINT}"
+            )
+        return self._track
+
+    def _new_peer(self, sid: str) -> RTCPeerConnection:
+        pc = RTCPeerConnection(self._rtc_configuration())
+        self._peers[sid] = pc
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState == "connected":
+                timer = self._timers.pop(sid, None)
+                if timer is not None:
+                    timer.cancel()
+            elif pc.connectionState in ("failed", "closed"):
+                await self.unsubscribe(sid)
+
+        return pc
+
+    def _arm_timer(self, sid: str) -> None:
+        """Drop the viewer if it is not connected within the connect timeout."""
+        loop = asyncio.get_running_loop()
+        self._timers[sid] = loop.call_later(
+            self._connect_timeout, lambda: asyncio.ensure_future(self.unsubscribe(sid))
+        )
 
     async def unsubscribe(self, subscription_id: str) -> None:
         pc = self._peers.pop(subscription_id, None)

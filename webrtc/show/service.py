@@ -80,7 +80,7 @@ class ShowService:
         self._last_out: dict[str, tuple[float, int]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
+    def spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -208,6 +208,13 @@ class ShowService:
             raise ShowRefusedError(
                 400, f"title: expected a string of at most {MAX_TITLE} characters", "malformed"
             )
+        show = await self.new_show(title)
+        body = {"id": show.id, "key": show.key, "title": show.title, "viewer_url": f"/show/{show.id}"}
+        body["sfu"] = self.sfu.name
+        return web.json_response(body, status=201, headers={"Cache-Control": "no-store"})
+
+    async def new_show(self, title: str) -> Show:
+        """Open a room and start a show in it (503 past ``max_shows``, 502 if the SFU refuses)."""
         if len(self.shows) >= self.config.max_shows:
             raise ShowRefusedError(503, f"{self.config.max_shows} shows are live; end one first", "capacity")
         sid = secrets.token_urlsafe(9)
@@ -229,14 +236,12 @@ class ShowService:
                 await room.close()
             logger.warning("show not created: %s", exc)
             raise ShowRefusedError(502, f"the SFU refused the show's stream: {exc}", "sfu") from None
-        self._spawn(show.drain_audio())
+        self.spawn(show.drain_audio())
         self.shows[sid] = show
         self.metrics.shows.set(len(self.shows))
         self._start_ticker()
         logger.info("show %s created (%s)", sid, self.sfu.name)
-        body = {"id": sid, "key": key, "title": show.title, "viewer_url": f"/show/{sid}"}
-        body["sfu"] = self.sfu.name
-        return web.json_response(body, status=201, headers={"Cache-Control": "no-store"})
+        return show
 
     async def state(self, request: web.Request) -> web.StreamResponse:
         sid = request.match_info["id"]
@@ -263,6 +268,8 @@ class ShowService:
             await host.close(f"show {reason}")
         with contextlib.suppress(Exception):
             await show.room.close()
+        if show.whep_room is not None:
+            await show.whep_room.close()
         logger.info("show %s %s: peak %d viewers, %d likes", show.id, reason, show.peak, show.likes)
 
     async def publish(self, request: web.Request) -> web.StreamResponse:
@@ -274,9 +281,9 @@ class ShowService:
             offer, items = parse_offer(body, self.server.resolve, c.max_look)
         except OfferRefusedError as r:
             raise ShowRefusedError(r.status, r.message, r.reason) from None
-        return await self.server.start_session(offer, items, lambda s: self._attach_host(show, s))
+        return await self.server.start_session(offer, items, lambda s: self.attach_host(show, s))
 
-    def _attach_host(self, show: Show, session: Session) -> None:
+    def attach_host(self, show: Show, session: Session) -> None:
         previous, show.host = show.host, session
 
         def on_output(track: Any) -> None:
@@ -287,8 +294,8 @@ class ShowService:
         session.on_output = on_output
         session.on_audio = show.audio.set_source
         if previous is not None:
-            self._spawn(previous.close("replaced by a new publish"))
-        self._spawn(self._host_left(show, session))
+            self.spawn(previous.close("replaced by a new publish"))
+        self.spawn(self._host_left(show, session))
 
     async def _host_left(self, show: Show, session: Session) -> None:
         await session.closed.wait()
@@ -451,7 +458,7 @@ class ShowService:
     def _tick_show(self, show: Show, now: float, host_due: bool) -> None:
         show.push_counts()
         for wid in show.forget_viewers():
-            self._spawn(show.room.unsubscribe(wid))
+            self.spawn(show.room.unsubscribe(wid))
         if host_due and show.host_channels:
             show.broadcast("host", self.host_stats(show, now), viewers=False)
 

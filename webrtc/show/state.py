@@ -23,6 +23,7 @@ from aiortc.mediastreams import MediaStreamError
 from tryon.catalog import Product
 from tryon.errors import InputError
 from webrtc.sfu.base import Room
+from webrtc.sfu.relay import RelayRoom
 from webrtc.show.push import PushChannel, encode
 from webrtc.show.track import ShowAudioTrack, ShowTrack
 
@@ -133,6 +134,8 @@ class Show:
         self.max_viewers = max_viewers
         self.created_at = time.time()
         self.host: Session | None = None
+        self.whep_room: RelayRoom | None = None
+        """WHEP players' room when the show's own room is Janus's (see webrtc.show.whip)."""
         self.showing: Showing | None = None
         self.likes = 0
         self.peak = 0
