@@ -2,6 +2,7 @@
 
 Every frame is an RGB ``uint8`` ``(H, W, 3)`` C-contiguous array. Images go through OpenCV,
 videos through PyAV (FFmpeg); :func:`transcode_video` keeps the audio and the timestamps.
+:class:`Uplink` pushes a live stream to RTMP(S) or SRT.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tryon.media.images import (
 )
 from tryon.media.probe import ImageInfo, probe_image
 from tryon.media.transcode import OUTPUT_MUXERS, FrameFn, TranscodeStats, transcode_video
+from tryon.media.uplink import Backoff, Uplink, UplinkStats
 from tryon.media.video import VIDEO_SUFFIXES, VideoInfo, is_video, iter_video_frames, probe_video
 
 __all__ = [
@@ -24,9 +26,12 @@ __all__ = [
     "OUTPUT_MUXERS",
     "UPLOAD_FORMATS",
     "VIDEO_SUFFIXES",
+    "Backoff",
     "FrameFn",
     "ImageInfo",
     "TranscodeStats",
+    "Uplink",
+    "UplinkStats",
     "VideoInfo",
     "decode_image",
     "encode_png",
