@@ -473,6 +473,8 @@ class ShowService:
             stats.update(latency_ms=round(host.counters.latency_ms, 1), frames_out=out)
             stats["look"] = host.look_specs()
         stats["dropped_channels"] = show.dropped_channels
+        failed = getattr(show.room, "failed", None)  # Janus's rooms: set when Janus went away
+        stats["sfu"] = "failed" if isinstance(failed, asyncio.Event) and failed.is_set() else "ok"
         return stats
 
     async def shutdown(self) -> None:
