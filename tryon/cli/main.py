@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from tryon.cli import apply, assets, catalog, doctor, landmarks, models, serve
+from tryon.cli import apply, assets, catalog, doctor, host, landmarks, models, serve
 from tryon.errors import TryOnError
 
 logger = logging.getLogger("tryon")
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     assets.register(sub)
     apply.register(sub)
     serve.register(sub)
+    host.register(sub)
     return parser
 
 
