@@ -1,6 +1,7 @@
 """The shopper's page in Debian's Chromium (headless, driven by Playwright), with a fake camera
-playing a y4m clip of a portrait in motion: the page connects, a product is clicked, the remote
-video shows the try-on, the snapshot downloads, the language switches, a deep link works.
+playing a y4m clip of a portrait in motion: the page connects (camera only: no microphone in its
+offer), a product is clicked, the remote video shows the try-on, the snapshot downloads, the
+language switches, a deep link works.
 
 Skipped when /usr/bin/chromium is missing, unless TRYON_REQUIRE_BROWSER=1 (CI sets it: there a
 missing browser is a failure). Never uses `playwright install`.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -191,7 +193,11 @@ async def test_page_tries_a_product_on_the_fake_camera_and_downloads_a_snapshot(
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp
     assert "'unsafe-inline'" not in csp
-    await page.click("#start-camera")
+    async with page.expect_request(lambda r: r.url.endswith("/offer")) as sent:
+        await page.click("#start-camera")
+    offer = json.loads((await sent.value).post_data)
+    assert "m=video" in offer["sdp"]
+    assert "m=audio" not in offer["sdp"], "the shopper's page offers a microphone"
     await wait_live(page)
     frame = await remote_frame(page)
     assert not lipstick_on(frame, camera_scene)[0], "lipstick before any product was picked"

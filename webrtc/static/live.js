@@ -1,4 +1,6 @@
 // Camera mode: getUserMedia → RTCPeerConnection (no trickle ICE) → POST /offer → processed video back.
+// The microphone goes too only where the page sets app.microphone (the studio: the show's sound); the
+// shopper's page is camera-only.
 // The look and the view options travel on the "control" data channel; the browser's own stats are polled
 // for the developers' overlay.
 import { app, authHeaders, el, tryon } from "/static/state.js";
@@ -80,6 +82,13 @@ export async function startCamera() {
     return gen === app.gen && failCamera(err);
   }
   if (gen !== app.gen) return stream.getTracks().forEach((tr) => tr.stop());
+  if (app.microphone) {
+    // Asked after the camera, on its own: a refused or missing microphone never stops the camera.
+    const mic = await openMicrophone();
+    if (gen !== app.gen) return [...stream.getTracks(), ...(mic.track ? [mic.track] : [])].forEach((tr) => tr.stop());
+    if (mic.track) stream.addTrack(mic.track);
+    app.onMicrophone?.(mic.state, mic.track ?? null, mic.error ?? null);
+  }
   const cam = { stream, pc: null, dc: null, session: null, offered: [], gotFrame: false, watching: false, closing: false, timers: {} };
   app.cam = cam;
   el.localVideo.srcObject = stream; // a dimmed preview under the (still transparent) remote video
@@ -93,9 +102,26 @@ export async function startCamera() {
   }
 }
 
+const MIC_CONSTRAINTS = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+
+/** The microphone, for a page that sends it (app.microphone): {state: "on", track} | {state: "refused"|"none", error}. */
+async function openMicrophone() {
+  try {
+    const mic = await navigator.mediaDevices.getUserMedia({ audio: MIC_CONSTRAINTS, video: false });
+    const track = mic.getAudioTracks()[0];
+    return track ? { state: "on", track } : { state: "none" };
+  } catch (err) {
+    const missing = ["NotFoundError", "DevicesNotFoundError", "OverconstrainedError", "NotReadableError"].includes(err?.name);
+    return { state: missing ? "none" : "refused", error: err };
+  }
+}
+
 async function connect(cam) {
   const pc = (cam.pc = new RTCPeerConnection({ iceServers: app.config.ice_servers ?? [] }));
   pc.addTransceiver(cam.stream.getVideoTracks()[0], { direction: "sendrecv", streams: [cam.stream] });
+  // Only where the page asked for the microphone (the studio); nothing comes back on it.
+  const mic = cam.stream.getAudioTracks()[0];
+  if (mic) pc.addTransceiver(mic, { direction: "sendonly", streams: [cam.stream] });
   const dc = (cam.dc = pc.createDataChannel("control", { ordered: true })); // before the offer
   dc.onopen = () => onChannelOpen(cam);
   dc.onmessage = (e) => onChannelMessage(cam, e);

@@ -30,6 +30,10 @@ export const app = {
   shadeMemory: new Map(), // product id → last shade picked
   intensity: 1, nextId: 1,
   endpoint: null, // where a camera session is opened: {url, headers(h)}; null: POST /offer with authHeaders
+  // The microphone goes with the camera only where a page asks for it (the studio: the show's sound).
+  // Never on the shopper's page: a shopper's audio is not sent anywhere.
+  microphone: false,
+  onMicrophone: null, // (state, track, error) once the microphone was asked for: "on" (track sent) | "refused" | "none"
   cam: null, // the live session: {stream, pc, dc, session, offered, gotFrame, timers, closing}
   photo: null, // photo mode: {file, originalUrl, resultUrl, resultBlob, seq, timer, controller, busy, faces}
   message: null, messageTimer: null, snapshotBusy: false,

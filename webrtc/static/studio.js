@@ -2,8 +2,12 @@
 // rail.js, live.js, view.js) with the host's camera published to a show instead of a private session, and
 // the show around it: start / resume / end, the viewer link, "now showing", the live numbers and comments.
 //
+// The host's microphone goes with the camera (live.js, app.microphone): the show's sound, with a mute toggle.
+// "Stream from OBS": the WHIP URL with the show's key as bearer token (masked until revealed), the WHEP URL.
+//
 // The keys: the server's host key is only sent once (POST /api/shows) and never kept; the show's own key
-// lives in this tab's sessionStorage and travels only in the Authorization header (docs/show.md).
+// lives in this tab's sessionStorage and travels only in the Authorization header (docs/show.md), never in
+// a URL; the OBS panel shows it to its host only.
 import { LANGS, LOCALES, applyTranslations, getLang, pickLang, setLang, t } from "/static/i18n.js";
 import { app, el, params } from "/static/state.js";
 import { errorText, h, num, safeColor } from "/static/util.js";
@@ -23,7 +27,7 @@ const RECONNECT_MS = 2000;
 // The show this tab hosts. `state` is the server's public state (docs/show.md), kept up to date by the events.
 const show = { id: null, key: null, title: "", state: null, host: null, comments: [], ended: false, stream: null, retry: null };
 // What tests and tools read (never the key).
-const studio = (window.studio = { id: null, status: "none", showing: null, counts: {}, host: null, comments: [], events: 0 });
+const studio = (window.studio = { id: null, status: "none", showing: null, counts: {}, host: null, comments: [], events: 0, mic: null });
 
 const api = (path = "") => `/api/shows/${encodeURIComponent(show.id)}${path}`;
 const bearer = (key, headers = {}) => ({ ...headers, Authorization: `Bearer ${key}` });
@@ -160,6 +164,111 @@ function onEvent(type, data) {
   renderShow();
 }
 
+// -- the microphone: the show's sound -----------------------------------------------------------------------
+// live.js asks for it after the camera (app.microphone) and sends it on the host's peer connection. Muting
+// disables the track (viewers hear silence); the choice outlives going live again.
+
+const MIC_POLL_MS = 300;
+const mic = { reason: null, muted: false, sent: 0, level: 0 };
+const micTrack = () => app.cam?.stream?.getAudioTracks()[0] ?? null;
+
+/** "off" (no camera), "on", "muted", "refused" (not allowed), "none" (no microphone, or it went away). */
+function micState() {
+  if (app.mode !== "camera" || !app.cam) return "off";
+  const track = micTrack();
+  if (!track) return mic.reason ?? "none";
+  if (track.readyState === "ended") return "none";
+  return track.enabled ? "on" : "muted";
+}
+
+function onMicrophone(state, track, err) {
+  mic.reason = state === "on" ? null : state;
+  mic.sent = mic.level = 0;
+  if (track) {
+    track.enabled = !mic.muted;
+    track.addEventListener("ended", renderMic);
+  } else {
+    showMessage({ kind: "info", lines: [{ key: state === "refused" ? "studio.err.micRefused" : "studio.err.micMissing" }], detail: err?.message || null });
+  }
+  renderMic();
+}
+
+function toggleMic() {
+  mic.muted = !mic.muted;
+  const track = micTrack();
+  if (track) track.enabled = !mic.muted;
+  if (mic.muted) mic.level = 0;
+  renderMic();
+}
+
+/** What the host's connection sends: audio packets, and the microphone's level (for the meter). */
+async function pollMic() {
+  const pc = app.cam?.pc;
+  if (!pc || !micTrack() || pc.connectionState !== "connected") return;
+  let report;
+  try { report = await pc.getStats(); } catch { return; }
+  if (app.cam?.pc !== pc) return;
+  report.forEach((s) => {
+    if (s.type === "outbound-rtp" && s.kind === "audio") mic.sent = s.packetsSent ?? 0;
+    else if (s.type === "media-source" && s.kind === "audio" && typeof s.audioLevel === "number") mic.level = s.audioLevel;
+  });
+  if (!micTrack()?.enabled) mic.level = 0;
+  renderMic();
+}
+
+function renderMic() {
+  const st = micState();
+  const usable = st === "on" || st === "muted";
+  el.mic.hidden = st === "off";
+  el.mic.dataset.mic = st;
+  el.micToggle.hidden = !usable;
+  el.micToggle.setAttribute("aria-pressed", String(st === "muted"));
+  el.micLevel.hidden = st !== "on";
+  // audioLevel is linear (0..1); its square root looks like what one hears.
+  el.micLevelBar.style.width = `${Math.round(Math.min(1, Math.sqrt(st === "on" ? mic.level : 0)) * 100)}%`;
+  if (st !== "off") el.micStatus.textContent = t(`studio.mic.${st}`);
+  el.micBadge.hidden = st === "off" || st === "on";
+  el.micBadge.dataset.mic = st;
+  el.micBadgeText.textContent = t(st === "muted" ? "studio.micBadge.muted" : "studio.micBadge.silent");
+  studio.mic = { state: st, muted: mic.muted, packetsSent: st === "off" ? 0 : mic.sent, level: mic.level };
+}
+
+// -- streaming from OBS (WHIP) and watching with any player (WHEP) ------------------------------------------
+
+function renderObs(active) {
+  el.obsPanel.hidden = !active;
+  el.obsWhip.value = active ? new URL("/whip", location.origin).href : "";
+  el.obsWhep.value = active ? new URL(`/whep/${encodeURIComponent(show.id)}`, location.origin).href : "";
+  // The show's key: only this tab has it (sessionStorage); shown masked unless the host reveals it.
+  el.obsKey.value = active ? show.key ?? "" : "";
+  if (!active) revealKey(false);
+}
+
+function revealKey(on) {
+  el.obsKey.type = on ? "text" : "password";
+  el.revealKey.setAttribute("aria-pressed", String(on));
+}
+
+/** Copy the field a copy button names (data-copy), saying so on the button for a moment. */
+async function copyField(button) {
+  const input = el[button.dataset.copy.replace(/-(\w)/g, (_, c) => c.toUpperCase())];
+  if (!input?.value) return;
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    // No clipboard API (an insecure origin): select the text and copy it the old way; a password
+    // field is never copied that way, so the key is unmasked for that moment.
+    const masked = input.type === "password";
+    if (masked) input.type = "text";
+    input.select();
+    document.execCommand?.("copy");
+    if (masked) input.type = "password";
+  }
+  button.textContent = t("studio.copied");
+  clearTimeout(button.copiedTimer);
+  button.copiedTimer = setTimeout(() => { button.textContent = t("studio.copy"); }, 2000);
+}
+
 // -- "now showing" -----------------------------------------------------------------------------------------
 
 async function putShowing(product, shade) {
@@ -268,6 +377,8 @@ function renderShow() {
   renderShowingCurrent();
   renderNumbers();
   renderComments();
+  renderMic();
+  renderObs(active);
   Object.assign(studio, { id: show.id, status: st, showing: show.state?.showing ?? null, host: show.host,
     counts: { viewers: show.state?.viewers, peak: show.state?.peak, likes: show.state?.likes }, comments: show.comments.map((c) => c.text) });
 }
@@ -310,11 +421,9 @@ function bindEvents() {
   on(el.resumeId, "input", renderShow);
   on(el.endShow, "click", endShow);
   on(el.leaveShow, "click", leaveShow);
-  on(el.copyLink, "click", async () => {
-    try { await navigator.clipboard.writeText(el.viewerLink.value); } catch { el.viewerLink.select(); document.execCommand?.("copy"); }
-    el.copyLink.textContent = t("studio.copied");
-    setTimeout(() => { el.copyLink.textContent = t("studio.copy"); }, 2000);
-  });
+  for (const button of document.querySelectorAll("button[data-copy]")) on(button, "click", () => copyField(button));
+  on(el.revealKey, "click", () => revealKey(el.obsKey.type === "password"));
+  on(el.micToggle, "click", toggleMic);
   on(el.startCamera, "click", () => show.id && !show.ended && startCamera());
   on(el.stop, "click", stopCamera);
   on(el.showingProduct, "change", () => { fillShadePicker(); renderShow(); });
@@ -384,6 +493,9 @@ function bindEvents() {
 function init() {
   for (const node of document.querySelectorAll("[id]")) el[node.id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = node;
   app.intensity = Number(el.intensity.value) / 100;
+  // The host's microphone goes with their camera: the show's sound (never on the shopper's page).
+  app.microphone = true;
+  app.onMicrophone = onMicrophone;
   if (params.get("debug") === "1") el.statsToggle.checked = true;
   let stored = null;
   try { stored = localStorage.getItem(LANG_KEY); } catch { /* storage blocked */ }
@@ -395,6 +507,7 @@ function init() {
   try { saved = JSON.parse(sessionStorage.getItem(SHOW_KEY) || "null"); } catch { /* storage blocked or garbled */ }
   if (saved?.id && saved?.key) openShow(saved);
   setInterval(() => { pollBrowserStats(); renderNumbers(); }, 1000);
+  setInterval(pollMic, MIC_POLL_MS);
 }
 
 init();

@@ -4,7 +4,8 @@
 //                      counts, comment, ended (docs/show.md)
 //   likes, comments    POST with X-Viewer-Token; comments are text, put in with textContent only
 //   "Try it on me"     tryme.js: the viewer's own camera wearing the product now showing; the show goes on
-//                      in a picture-in-picture corner
+//                      in a picture-in-picture corner, its sound muted meanwhile
+//   the show's sound   the video plays muted (autoplay); "Tap for sound" unmutes it (a user gesture)
 import { LANGS, LOCALES, applyTranslations, getLang, pickLang, setLang, t } from "/static/i18n.js";
 import { errorText, h, safeColor } from "/static/util.js";
 import { WatchRefused, watchShow } from "/static/watch.js";
@@ -26,11 +27,12 @@ const v = {
   missing: false, token: null, events: null, comments: [],
   watch: null, watchAttempt: null, watchBusy: false, watchState: "none", watchError: null, watchTimer: null,
   tryHandle: null, tryAttempt: null, tryState: "none", tryLook: [],
+  sound: false, // the viewer asked for the show's sound
   toastTimer: null,
 };
 // What tests and tools read.
 const show = (window.show = { id: showId, status: "loading", watch: "none", showing: null, counts: {}, comments: [],
-  answer: null, tryState: "none", tryHello: null, tryAcks: [] });
+  answer: null, tryState: "none", tryHello: null, tryAcks: [], sound: false });
 
 // -- small helpers ---------------------------------------------------------------------------------------------
 
@@ -242,6 +244,29 @@ function backToShow() {
   el.tryOn.focus?.();
 }
 
+// -- the show's sound ----------------------------------------------------------------------------------------------
+
+/** Sound on or off; called from a click, so the browser lets the video play unmuted. */
+function toggleSound() {
+  v.sound = !v.sound;
+  render();
+  if (v.sound) el.showVideo.play?.().catch(() => {});
+}
+
+function renderSound(trying) {
+  const video = el.showVideo;
+  const audible = status() === "live" && v.watchState === "playing" && (video.srcObject?.getAudioTracks?.().length ?? 0) > 0;
+  el.sound.hidden = !audible || trying;
+  el.sound.dataset.sound = v.sound ? "on" : "off";
+  // Off: the words say it ("Tap for sound"); on: a small speaker button that mutes again.
+  if (v.sound) el.sound.setAttribute("aria-label", t("show.mute"));
+  else el.sound.removeAttribute("aria-label");
+  el.sound.title = v.sound ? t("show.mute") : t("show.unmute");
+  // While "Try it on me" is open the show goes on in its corner, silent; "Back to the show" restores it.
+  video.muted = !v.sound || trying;
+  show.sound = !video.muted;
+}
+
 // -- drawing -----------------------------------------------------------------------------------------------------------
 
 function ended() {
@@ -327,6 +352,7 @@ function render() {
 
   renderCard();
   renderForm();
+  renderSound(trying);
   Object.assign(show, { status: st, watch: v.watchState, showing: v.state?.showing ?? null, tryState: v.tryState,
     counts: { viewers: v.state?.viewers, peak: v.state?.peak, likes: v.state?.likes } });
 }
@@ -377,6 +403,7 @@ function init() {
   on(el.commentInput, "input", renderForm);
   on(el.tryOn, "click", tryIt);
   on(el.backToShow, "click", backToShow);
+  on(el.sound, "click", toggleSound);
   on(document, "keydown", (e) => { if (e.key === "Escape") clearToast(); });
   on(window, "pagehide", () => { stopWatch(true); v.tryHandle?.close(); v.events?.close(); });
   applyLang(LANGS.includes(stored) ? stored : pickLang(navigator.languages?.length ? navigator.languages : [navigator.language]), false);

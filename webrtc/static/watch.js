@@ -1,5 +1,5 @@
 // Watching a show: the server (or its SFU) makes the offer, the page answers once its ICE candidates are
-// gathered (no trickle: at most ICE_GATHER_TIMEOUT_MS), the show's video plays in `video`.
+// gathered (no trickle: at most ICE_GATHER_TIMEOUT_MS), the show's video and sound play in `video`.
 //   POST /api/shows/<id>/watch          {}                       → 201 {watch, type: "offer", sdp}
 //   POST /api/shows/<id>/watch/<wid>    {type: "answer", sdp}    → 204
 //   DELETE /api/shows/<id>/watch/<wid>                            → 204 (closed)
@@ -36,9 +36,12 @@ export async function watchShow({ id, token, video, iceServers = [], onState = (
     },
   };
   pc.ontrack = (e) => {
+    // The show's video and its sound in one stream (an SFU may put them in two), played by `video`,
+    // which stays muted until the viewer asks for sound.
+    handle.stream ??= new MediaStream();
+    if (!handle.stream.getTrackById(e.track.id)) handle.stream.addTrack(e.track);
+    if (video.srcObject !== handle.stream) video.srcObject = handle.stream;
     if (e.track.kind !== "video") return;
-    handle.stream = e.streams?.[0] ?? new MediaStream([e.track]);
-    video.srcObject = handle.stream;
     video.play?.().catch(() => {});
     const first = () => !closed && onState("playing");
     if (typeof video.requestVideoFrameCallback === "function") video.requestVideoFrameCallback(first);
