@@ -4,7 +4,9 @@ Everything else is derived from :data:`REGISTRY`: the catalog's validation (anch
 assets, parameters, finishes), the pipeline's drawing order and the perception stages a look
 switches on, the page's product groups and the kinds' names in each language (served by
 ``GET /api/catalog``). The renderers register themselves by kind beside their code
-(:func:`tryon.render.registry.renders`); a test checks that every kind here has one.
+(:func:`tryon.render.registry.renders`); a test checks that every kind here has one. The words
+viewers call a kind by in each language (``synonyms``, beside its ``names``) are what comment
+analysis (:mod:`tryon.analytics.comments`) recognises.
 
 To add a kind: a row in :data:`REGISTRY` (and a family or group below if it is a new one), a
 renderer module with ``@renders("kind")``, its art module and its products.
@@ -97,6 +99,9 @@ class KindSpec:
     """Variants may give a lens colour and opacity."""
     per_person: bool = False
     """One person may wear their own product of this kind (``TryOnPipeline.dress_person``)."""
+    synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Other words for the kind per locale, as viewers write them (singular; comment analysis
+    folds plurals, case and accents): "lippie", "gloss", "唇膏"."""
 
     def __post_init__(self) -> None:
         problems = [
@@ -104,6 +109,9 @@ class KindSpec:
             f"group {self.group!r}" * (self.group not in {g.id for g in GROUPS}),
             f"stages {self.stages}" * (not set(self.stages) <= set(STAGES) - {"faces"}),
             f"names for {sorted(set(LOCALES) - set(self.names))}" * (not set(LOCALES) <= set(self.names)),
+            f"synonym locales {sorted(set(self.synonyms) - set(LOCALES))}"
+            * (not set(self.synonyms) <= set(LOCALES)),
+            "empty synonyms" * any(not w.strip() for ws in self.synonyms.values() for w in ws),
         ]
         if any(problems):
             raise ValueError(f"kind {self.name!r}: unknown or missing {'; '.join(p for p in problems if p)}")
@@ -130,8 +138,20 @@ GARMENT_STAGES = ("poses", "segmentation", "hands")
 LENS_ANCHORS = ("left_lens", "right_lens", "bridge")
 
 
+def _words(en: str = "", fr: str = "", zh: str = "") -> dict[str, tuple[str, ...]]:
+    """Synonyms per locale, each locale's written as one string separated by ``|``."""
+    given = {"en": en, "fr": fr, "zh": zh}
+    return {loc: tuple(w.strip() for w in text.split("|")) for loc, text in given.items() if text}
+
+
 def _makeup(
-    name: str, group: str, names: Mapping[str, str], layer: int, finishes: str, **params: ParamSpec
+    name: str,
+    group: str,
+    names: Mapping[str, str],
+    layer: int,
+    finishes: str,
+    synonyms: Mapping[str, tuple[str, ...]],
+    **params: ParamSpec,
 ) -> KindSpec:
     return KindSpec(
         name,
@@ -142,10 +162,13 @@ def _makeup(
         "tryon.render.makeup",
         params={"intensity": INTENSITY, **params},
         finishes=frozenset(finishes.split()),
+        synonyms=synonyms,
     )
 
 
-def _garment(name: str, names: Mapping[str, str], layer: int) -> KindSpec:
+def _garment(
+    name: str, names: Mapping[str, str], layer: int, synonyms: Mapping[str, tuple[str, ...]]
+) -> KindSpec:
     return KindSpec(
         name,
         "garment",
@@ -160,6 +183,7 @@ def _garment(name: str, names: Mapping[str, str], layer: int) -> KindSpec:
         size_chart=True,
         params=FIT,
         per_person=True,
+        synonyms=synonyms,
     )
 
 
@@ -171,15 +195,31 @@ _ROWS: tuple[KindSpec, ...] = (
         {"en": "Lipstick", "fr": "Rouge à lèvres", "zh": "口红"},
         5,
         "matte satin cream gloss shimmer metallic",
+        _words("lippie|lip colour|lip color|lip stick", "rouge a levre|rouge à lèvre", "唇膏|唇膏笔"),
     ),
-    _makeup("lip_gloss", "lips", {"en": "Lip gloss", "fr": "Gloss", "zh": "唇彩"}, 6, "gloss shimmer"),
-    _makeup("blush", "face", {"en": "Blush", "fr": "Blush", "zh": "腮红"}, 1, "matte satin shimmer"),
+    _makeup(
+        "lip_gloss",
+        "lips",
+        {"en": "Lip gloss", "fr": "Gloss", "zh": "唇彩"},
+        6,
+        "gloss shimmer",
+        _words("gloss|lipgloss|lip glaze", "brillant à lèvres|gloss à lèvres", "唇釉|唇蜜|唇油"),
+    ),
+    _makeup(
+        "blush",
+        "face",
+        {"en": "Blush", "fr": "Blush", "zh": "腮红"},
+        1,
+        "matte satin shimmer",
+        _words("blusher|cheek colour|cheek color", "fard à joues", "胭脂"),
+    ),
     _makeup(
         "eyeshadow",
         "eyes",
         {"en": "Eyeshadow", "fr": "Fard à paupières", "zh": "眼影"},
         3,
         "matte satin shimmer metallic",
+        _words("eye shadow|shadow|eyeshadow palette", "ombre à paupières|fard|fard à paupière", "眼影盘"),
     ),
     _makeup(
         "eyeliner",
@@ -187,16 +227,29 @@ _ROWS: tuple[KindSpec, ...] = (
         {"en": "Eyeliner", "fr": "Eye-liner", "zh": "眼线"},
         4,
         "matte gloss",
+        _words("eye liner|liner", "eyeliner|eye liner|liner", "眼线笔|眼线液|眼线胶笔"),
         wing=ParamSpec("bool", False),
         thickness=ParamSpec("number", 1.0, 0.3, 3.0),
     ),
-    _makeup("brow", "eyes", {"en": "Brow", "fr": "Sourcils", "zh": "眉笔"}, 2, "matte"),
+    _makeup(
+        "brow",
+        "eyes",
+        {"en": "Brow", "fr": "Sourcils", "zh": "眉笔"},
+        2,
+        "matte",
+        _words(
+            "brow pencil|eyebrow pencil|eyebrow|brows",
+            "crayon à sourcils|sourcil|crayon sourcils",
+            "眉毛|眉粉",
+        ),
+    ),
     _makeup(
         "foundation",
         "face",
         {"en": "Foundation", "fr": "Fond de teint", "zh": "粉底"},
         0,
         "matte satin natural",
+        _words("liquid foundation", "fond de teint liquide|fdt", "粉底液|粉底霜"),
     ),
     KindSpec(
         "glasses",
@@ -208,6 +261,9 @@ _ROWS: tuple[KindSpec, ...] = (
         anchors=LENS_ANCHORS,
         sizes_mm=("width",),
         lens=True,
+        synonyms=_words(
+            "eyeglasses|frames|specs|optical glasses", "lunettes de vue|monture", "镜框|近视眼镜|眼镜框"
+        ),
     ),
     KindSpec(
         "sunglasses",
@@ -219,6 +275,7 @@ _ROWS: tuple[KindSpec, ...] = (
         anchors=LENS_ANCHORS,
         sizes_mm=("width",),
         lens=True,
+        synonyms=_words("sunnies|sun glasses", "lunette de soleil", "墨镜|太阳眼镜"),
     ),
     KindSpec(
         "earrings",
@@ -230,6 +287,11 @@ _ROWS: tuple[KindSpec, ...] = (
         stages=("segmentation",),
         anchors=("hook",),
         sizes_mm=("width",),
+        synonyms=_words(
+            "earring|studs|ear studs|drop earrings|hoops|hoop earrings",
+            "boucle d'oreille|clou d'oreille|puce d'oreille|pendant d'oreille|créole",
+            "耳钉|耳坠|耳饰|耳圈",
+        ),
     ),
     KindSpec(
         "hat",
@@ -241,6 +303,7 @@ _ROWS: tuple[KindSpec, ...] = (
         anchors=("brim_left", "brim_right"),
         sizes_mm=("width",),
         params={"sit": ParamSpec("number", 0.4, 0.0, 1.0)},
+        synonyms=_words("cap|headwear", "casquette", "帽"),
     ),
     KindSpec(
         "necklace",
@@ -252,6 +315,7 @@ _ROWS: tuple[KindSpec, ...] = (
         stages=("poses",),
         anchors=("left_end", "right_end"),
         sizes_mm=("width",),
+        synonyms=_words("pendant|chain|choker", "pendentif|chaîne|chaine|ras de cou", "吊坠|颈链"),
     ),
     KindSpec(
         "nails",
@@ -262,10 +326,27 @@ _ROWS: tuple[KindSpec, ...] = (
         "tryon.render.nails",
         stages=("hands",),
         finishes=frozenset({"cream", "gloss", "shimmer", "glitter"}),
+        synonyms=_words(
+            "polish|nail varnish|nail lacquer|varnish|lacquer", "vernis|vernis à ongle", "甲油|美甲"
+        ),
     ),
-    _garment("top", {"en": "Top", "fr": "Haut", "zh": "上衣"}, 11),
-    _garment("dress", {"en": "Dress", "fr": "Robe", "zh": "连衣裙"}, 10),
-    _garment("jacket", {"en": "Jacket", "fr": "Veste", "zh": "夹克"}, 12),
+    _garment(
+        "top",
+        {"en": "Top", "fr": "Haut", "zh": "上衣"},
+        11,
+        _words(
+            "tee|t-shirt|tshirt|shirt|sweater|jumper|pullover|knit|pyjama top|pyjamas|pajamas|blouse",
+            "t-shirt|tee-shirt|tshirt|chemise|pull|pullover|tricot|marinière|pyjama|haut de pyjama|blouse",
+            "T恤|衬衫|毛衣|睡衣|针织衫|卫衣",
+        ),
+    ),
+    _garment("dress", {"en": "Dress", "fr": "Robe", "zh": "连衣裙"}, 10, _words("frock", "", "裙子|裙")),
+    _garment(
+        "jacket",
+        {"en": "Jacket", "fr": "Veste", "zh": "夹克"},
+        12,
+        _words("coat|outerwear", "blouson|manteau", "外套"),
+    ),
     # Wrist: layer 13, over the garments (10-12: a watch is worn over a sleeve's cuff that ends
     # at the wrist) and under the nails (18: a hand held over the other wrist keeps its polish on
     # top). The anchors are the band's two ends where it closes round the wrist, as they lie in
@@ -280,6 +361,7 @@ _ROWS: tuple[KindSpec, ...] = (
         stages=("hands", "poses"),
         anchors=("band_left", "band_right", "face_centre"),
         sizes_mm=("width",),
+        synonyms=_words("wristwatch|timepiece", "montre bracelet", "腕表|表"),
     ),
     KindSpec(
         "bracelet",
@@ -291,6 +373,7 @@ _ROWS: tuple[KindSpec, ...] = (
         stages=("hands", "poses"),
         anchors=("band_left", "band_right"),
         sizes_mm=("width",),
+        synonyms=_words("bangle|wristband", "jonc|gourmette", "手镯|手环"),
     ),
 )
 
@@ -323,3 +406,10 @@ def catalog_groups() -> list[dict[str, object]]:
 def kind_names() -> dict[str, dict[str, str]]:
     """Each kind's name per locale (``GET /api/catalog``)."""
     return {k: dict(s.names) for k, s in REGISTRY.items()}
+
+
+def kind_words() -> dict[str, dict[str, tuple[str, ...]]]:
+    """Each kind's words per locale: its name first, then its synonyms (comment analysis)."""
+    return {
+        k: {loc: (s.names[loc], *s.synonyms.get(loc, ())) for loc in LOCALES} for k, s in REGISTRY.items()
+    }

@@ -212,6 +212,10 @@ class Product:
     folder: Path
     sizes: tuple[Size, ...] = ()
     """The size chart, smallest first (garments; empty for other kinds)."""
+    names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """The product's name in other locales than English (``{"fr": …, "zh": …}``), optional."""
+    synonyms: tuple[str, ...] = ()
+    """Other names viewers call the product by, in any language ("aviators", "飞行员墨镜")."""
 
     @property
     def is_makeup(self) -> bool:
@@ -259,4 +263,6 @@ class Product:
             "variants": [v.to_json() for v in self.variants],
             "assets": {name: a.to_json() for name, a in self.assets.items()},
             **({"sizes": [size.to_json() for size in self.sizes]} if self.sizes else {}),
+            **({"names": dict(self.names)} if self.names else {}),
+            **({"synonyms": list(self.synonyms)} if self.synonyms else {}),
         }

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+from tryon.catalog.naming import product_names, product_synonyms
 from tryon.catalog.schema import (
     ALL_FINISHES,
     COLOR_RE,
@@ -40,7 +41,7 @@ from tryon.catalog.schema import (
 from tryon.errors import ProductValidationError
 
 TOP_REQUIRED = ("id", "name", "brand", "kind", "price", "currency", "buy_url", "description", "variants")
-TOP_OPTIONAL = ("tags", "params", "assets", "sizes")
+TOP_OPTIONAL = ("names", "synonyms", "tags", "params", "assets", "sizes")
 SIZE_REQUIRED = ("id", "chest_cm")
 SIZE_OPTIONAL = ("length_cm", "waist_cm")
 BODY_CM = (30.0, 200.0)
@@ -211,6 +212,8 @@ def product_from_json(data: object, path: Path) -> Product:
         if needed not in assets:
             c.fail(f"assets.{needed}", f"required asset for {kind} is missing")
     sizes = _sizes(c, kind, data.get("sizes"))
+    names = product_names(c, data.get("names", {}))
+    synonyms = product_synonyms(c, data.get("synonyms", []))
     return Product(
         id=pid,
         name=name,
@@ -226,6 +229,8 @@ def product_from_json(data: object, path: Path) -> Product:
         assets=assets,
         folder=folder,
         sizes=sizes,
+        names=names,
+        synonyms=synonyms,
     )
 
 
