@@ -3,7 +3,7 @@ starts the service on 127.0.0.1 and a free port, waits (bounded) until it answer
 address, and stops it (terminate, then kill after a bounded wait).
 
 A missing binary skips the test with an apt-get hint, unless ``TRYON_REQUIRE_SERVICES=1`` (then it
-fails): see :func:`require_binary`. coturn and janus so far; postgres can follow the same shape.
+fails): see :func:`require_binary`. coturn, janus and postgresql (on a unix socket, no TCP) so far.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tryon.analytics.store.local_pg import LocalPostgres, local_postgres, postgres_bin
 from webrtc.sfu.janus_local import LocalJanus, local_janus
 
 REQUIRE_ENV = "TRYON_REQUIRE_SERVICES"
@@ -204,4 +205,18 @@ def janus(tmp_path: Path, *, start_timeout: float = 15.0) -> Iterator[LocalJanus
         )
     port = free_port(udp=False)
     with local_janus(tmp_path / f"janus-{port}", port=port, start_timeout=start_timeout) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def postgres(*, fsync: bool = True, start_timeout: float = 30.0) -> Iterator[LocalPostgres]:
+    """Debian's PostgreSQL on a unix socket in a fresh temporary folder, no TCP
+    (:func:`tryon.analytics.store.local_pg.local_postgres`: ``initdb`` with trust authentication,
+    run as the ``postgres`` user when the tests run as root). Yields a ``LocalPostgres``
+    (``url(db)``, ``create_database(name)``, ``stop()``/``start()`` for an outage, ``log``)."""
+    if postgres_bin() is None:
+        require_binary(
+            "/usr/lib/postgresql/0/bin/postgres", "postgresql not installed (apt-get install postgresql)"
+        )
+    with local_postgres(fsync=fsync, start_timeout=start_timeout) as server:
         yield server
