@@ -309,6 +309,7 @@ def test_ctrl_c_ends_the_run_with_a_finished_file(clip: Path, tmp_path: Path) ->
             "NO_SUCH_VAR_X",
         ),
         (["--input", "{clip}", "--record", "x.mp4", "--control", "0.0.0.0:8090"], "loopback only"),
+        (["--input", "{clip}", "--whip", "http://127.0.0.1:9/whip"], "whip http://127.0.0.1:9/whip: "),
         (["--input", "{clip}", "--record", "x.webm"], "expected .mp4, .m4v, .mov, .mkv"),
         (["--input", "{clip}", "--rtmp", "rtmp://example.com/live"], "got no app or key"),
         (["--input", "{clip}", "--record", "x.mp4", "--product", "no-such-product"], "no-such-product"),

@@ -219,7 +219,7 @@ def stop_on_signals(host: Any) -> Iterator[None]:
         return
 
     def handler(signum: int, _frame: object) -> None:
-        host.stop(signal.Signals(signum).name)
+        host.stop_from_signal(signal.Signals(signum).name)
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}

@@ -103,6 +103,7 @@ class Host:
         self._audio_next: float | None = None
         self._process_s = 0.0
         self._started = 0.0
+        self._signalled = ""
         self._tryon = threading.Thread(target=self._tryon_main, name="try-on", daemon=True)
 
     # -- control ---------------------------------------------------------------------------------
@@ -112,6 +113,11 @@ class Host:
         if not self._stopping.is_set():
             self.report.stopped_by = reason
             self._stopping.set()
+
+    def stop_from_signal(self, name: str) -> None:
+        """End the run from a signal handler: only a flag is set there (no lock is taken); the
+        run's loop sees it within 0.2 s."""
+        self._signalled = name
 
     @property
     def stopping(self) -> bool:
@@ -150,6 +156,8 @@ class Host:
             self._tryon.start()
             self.source.start(self._on_video, self._on_audio, lambda: self.stop("end of input"))
             while not self._stopping.wait(0.2):
+                if self._signalled:
+                    self.stop(self._signalled)
                 if self.outputs and all(o.failed for o in self.outputs):
                     self.stop("every output failed")
         finally:
