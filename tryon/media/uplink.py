@@ -102,8 +102,9 @@ def parse_target(url: str) -> tuple[str, str]:
     try:
         port = parts.port
     except ValueError:
+        got = parts.netloc.rsplit(":", 1)[-1]
         raise InputError(
-            f"uplink URL {scheme}://{parts.hostname or '?'}: the port is not a number 1-65535"
+            f"uplink URL {scheme}://{parts.hostname or '?'}: expected a port 1-65535, got {got!r}"
         ) from None
     if not parts.hostname:
         raise InputError(f"uplink URL: expected {expected}, got {scheme}:// without a host")

@@ -1,7 +1,7 @@
 """One connection of an :class:`~tryon.media.uplink.Uplink`: the encoders and the relay child.
 
 :class:`RelayOutput` encodes on the caller's thread (the uplink's worker; libx264 and the muxer run
-without the GIL) into a NUT stream held in memory, and writes it to a child process
+without the GIL) into an FLV stream held in memory, and writes it to a child process
 (:mod:`tryon.media.uplink_relay`) that sends it to the platform. Every connection has fresh
 encoders, so it starts with a keyframe, and its own timeline from 0.
 """
@@ -33,8 +33,10 @@ logger = logging.getLogger(__name__)
 
 RELAY = Path(__file__).with_name("uplink_relay.py")
 _MS = Fraction(1, 1000)
+PIPE_FORMAT = "flv"
+"""The container on the pipe to the relay."""
 _AAC_FRAME = 1024
-_PIPE_BYTES = 1 << 20
+_PIPE_BYTES = 1 << 18
 _F_SETPIPE_SZ = 1031
 SILENCE_AFTER_S = 0.5
 """Silence fills the audio track when the source's audio is this far behind the video."""
@@ -99,7 +101,7 @@ class RelayOutput:
         self._sink = _Sink()
         self._sink.data += settings.url.encode() + b"\n"
         self.container: Any = av.open(
-            self._sink, "w", format="nut", options={"flush_packets": "1"}, buffer_size=4096
+            self._sink, "w", format=PIPE_FORMAT, options={"flush_packets": "1"}, buffer_size=4096
         )
         self._add_streams()
 
@@ -140,19 +142,16 @@ class RelayOutput:
 
     # -- media --------------------------------------------------------------------------------
 
-    def _start(self, t: float) -> float:
-        if self._t0 is None:
-            self._t0 = t
-        return self._t0
-
     def send_video(self, rgb: NDArray[np.uint8], t: float) -> bool:
         """Encode and send one frame; ``False`` if its time is not after the previous frame's."""
-        t0 = self._start(t)
+        if self._t0 is None:
+            self._t0 = t
+        t0 = self._t0
         ms = round((t - t0) * 1000)
         if ms <= self._last_ms:
             return False
         self._last_ms = ms
-        frame = VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame = VideoFrame.from_numpy_buffer(rgb, format="rgb24")  # no copy while holding the GIL
         width, height = self.s.size
         frame = frame.reformat(width=width, height=height, format="yuv420p")
         frame.pts, frame.time_base = ms, _MS
@@ -166,7 +165,9 @@ class RelayOutput:
         """Encode the source's audio starting at ``t`` (seconds, the video's clock)."""
         if self.audio is None or self.resampler is None:
             return
-        t0 = self._start(t)
+        t0 = self._t0
+        if t0 is None:  # the stream starts with the video's keyframe: the relay probes it first
+            return
         start = round((t - t0) * self.s.audio_rate)
         if start < 0:
             return

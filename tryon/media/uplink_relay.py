@@ -1,6 +1,6 @@
 """The network side of an :class:`~tryon.media.uplink.Uplink`, run as a child process.
 
-Reads the destination URL (one line) and then a NUT stream of already encoded packets from stdin,
+Reads the destination URL (one line) and then an FLV stream of already encoded packets from stdin,
 and remuxes them (no decoding) to the URL with PyAV: FLV over RTMP(S), MPEG-TS over SRT. It writes
 ``live`` to stdout once the first packet went out, and ``error <reason>`` before exiting on a
 failure (the reason never contains the URL: it carries the platform's stream key).
@@ -19,6 +19,9 @@ import sys
 from typing import Any
 
 import av
+
+PROBE = {"probesize": "1000000", "analyzeduration": "1000000", "fpsprobesize": "0"}
+"""Read until both streams' parameters are known (the first packets), at most 1 s of media."""
 
 
 def _reason(exc: BaseException, url: str) -> str:
@@ -43,7 +46,7 @@ def relay(fmt: str) -> int:
     target = url.decode().strip()
     try:
         # The raw (unbuffered) reader: a buffered one would wait for a full buffer before probing.
-        source = av.open(raw, "r", format="nut", options={"probesize": "32", "analyzeduration": "0"})
+        source = av.open(raw, "r", format="flv", options=PROBE)
         out = av.open(target, "w", format=fmt)
         streams = {s.index: out.add_stream_from_template(s) for s in source.streams}
         live = False
