@@ -208,6 +208,85 @@ def janus(tmp_path: Path, *, start_timeout: float = 15.0) -> Iterator[LocalJanus
         yield server
 
 
+FFMPEG = "/usr/bin/ffmpeg"
+
+
+@dataclass
+class MediaReceiver:
+    """Debian's ffmpeg listening for one RTMP or SRT stream and copying it to ``output`` (MPEG-TS,
+    readable even when the receiver is killed)."""
+
+    url: str
+    """Where to push: ``rtmp://127.0.0.1:PORT/live/KEY`` or ``srt://127.0.0.1:PORT``."""
+    port: int
+    output: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def wait(self, timeout: float = 10.0) -> int:
+        """Wait (bounded) for the receiver to end, as it does when the stream ends; else stop it."""
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            stop_process(self.process)
+            return self.process.returncode
+
+    def kill(self) -> None:
+        """End the receiver abruptly, as a crashed or unreachable server would."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+
+
+def _listening(port: int, udp: bool) -> bool:
+    """Whether a socket on this machine is bound to ``port`` (TCP: listening), from /proc/net."""
+    for table in ("udp", "udp6") if udp else ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and (udp or fields[3] == "0A"):
+                return True
+    return False
+
+
+@contextlib.contextmanager
+def media_receiver(
+    tmp_path: Path, *, protocol: str = "rtmp", port: int | None = None, start_timeout: float = 10.0
+) -> Iterator[MediaReceiver]:
+    """``ffmpeg -listen 1`` (RTMP) or an SRT listener on 127.0.0.1 and ``port`` (a free one by
+    default), copying the stream it receives to an MPEG-TS file. Readiness is seen in /proc/net
+    (connecting to probe it would take the receiver's one connection)."""
+    binary = require_binary(FFMPEG, "ffmpeg not installed (apt-get install ffmpeg)")
+    udp = protocol == "srt"
+    port = port or free_port(udp=udp, tcp=not udp)
+    folder = tmp_path / f"{protocol}-{port}-{secrets.token_hex(3)}"
+    folder.mkdir(parents=True)
+    output, log = folder / "received.ts", folder / "ffmpeg.log"
+    if udp:
+        url = f"srt://{LOOPBACK}:{port}"
+        source = ["-i", f"{url}?mode=listener"]
+    else:
+        url = f"rtmp://{LOOPBACK}:{port}/live/{secrets.token_hex(8)}"
+        source = ["-listen", "1", "-i", url]
+    command = [str(binary), "-nostdin", "-loglevel", "error", *source, "-c", "copy", "-f", "mpegts", "-y"]
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [*command, str(output)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
+    try:
+        wait_until(lambda: _listening(port, udp), proc, start_timeout, f"ffmpeg {protocol} receiver", log)
+        yield MediaReceiver(url, port, output, proc, log)
+    finally:
+        stop_process(proc)
+
+
 @contextlib.contextmanager
 def postgres(*, fsync: bool = True, start_timeout: float = 30.0) -> Iterator[LocalPostgres]:
     """Debian's PostgreSQL on a unix socket in a fresh temporary folder, no TCP
