@@ -374,3 +374,20 @@ def wait_for(test: Callable[[], bool], timeout: float = 20.0) -> None:
             pass  # not listening yet
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def test_a_microphone_through_ffmpeg_delivers_timed_sound() -> None:
+    from tryon.errors import MediaError
+    from tryon.media.capture import Microphone
+
+    mic = Microphone("lavfi:sine=frequency=440")  # a generator standing in for a sound card
+    got: list[tuple[int, float]] = []
+    stop = threading.Event()
+    mic.start(time.monotonic(), lambda frame, t: got.append((frame.samples, t)), stop)
+    time.sleep(0.5)
+    stop.set()
+    mic.stop()
+    assert 0.3 < sum(n for n, _ in got) / 48000 < 0.8  # paced in real time
+    assert [t for _, t in got] == sorted(t for _, t in got)
+    with pytest.raises(MediaError, match="no microphone"):
+        Microphone("alsa:no-such-device-x")
