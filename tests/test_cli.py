@@ -72,7 +72,7 @@ def test_error_exit_code_and_message(capsys: pytest.CaptureFixture[str]) -> None
     assert err.startswith("tryon: error: unknown model 'no_such_model'")
 
 
-def test_serve_prints_its_address_and_serves(store: ModelStore) -> None:
+def test_serve_prints_its_address_and_serves(store: ModelStore, tmp_path: Path) -> None:
     import socket
     import urllib.request
 
@@ -85,7 +85,10 @@ def test_serve_prints_its_address_and_serves(store: ModelStore) -> None:
         stderr=subprocess.PIPE,
         text=True,
         cwd=REPO,
-        env={k: v for k, v in os.environ.items() if k != "TRYON_HOST_KEY"},
+        env={
+            **{k: v for k, v in os.environ.items() if k != "TRYON_HOST_KEY"},
+            "XDG_DATA_HOME": str(tmp_path),
+        },
     )
     try:
         assert proc.stdout is not None
@@ -110,6 +113,8 @@ def test_serve_prints_its_address_and_serves(store: ModelStore) -> None:
         with urllib.request.urlopen(request, timeout=10) as r:
             assert r.status == 201
             assert json.loads(r.read())["viewer_url"].startswith("/show/")
+        # Engagement events go to the embedded SQLite store by default, in the user's data folder.
+        assert (tmp_path / "tryon" / "events.db").is_file()
     finally:
         proc.terminate()
         proc.wait(10)

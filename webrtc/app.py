@@ -21,6 +21,7 @@ from pathlib import Path
 from aiohttp import web
 from aiortc import RTCSessionDescription
 
+from tryon.analytics.events import Event
 from tryon.catalog import Catalog
 from tryon.catalog.kinds import catalog_groups, kind_names
 from tryon.errors import TryOnError
@@ -41,6 +42,8 @@ from webrtc.offer import OfferRefusedError, parse_offer
 from webrtc.photo import PhotoService
 from webrtc.responses import json_error, png_download
 from webrtc.session import Session
+from webrtc.show.analytics import Analytics, LookTracker, load_promotions, open_sink, spec_parts
+from webrtc.show.audience import AudienceService
 from webrtc.show.service import ShowService
 from webrtc.show.whip import WhipService
 from webrtc.track import FramePipeline
@@ -68,6 +71,7 @@ class Server:
         # Building a pipeline opens model sessions: off the event loop, not on the encoders' pool.
         self.setup_executor = ThreadPoolExecutor(2, thread_name_prefix="tryon-setup")
         self.photos = PhotoService(config, catalog, self.metrics)
+        self.analytics = Analytics(catalog, self.metrics, rules=load_promotions(config, catalog))
         self.shows = ShowService(self)
 
     def resolve(self, spec: str) -> LookItem:
@@ -119,7 +123,14 @@ class Server:
         except OfferRefusedError as r:
             self.metrics.offers_rejected.labels(r.reason).inc()
             return json_error(r.status, r.message)
-        return await self.start_session(offer, items)
+        # A shopper's session (or a show viewer's "Try it on me", counted in that show).
+        show = self.shows.show_of_viewer(request.headers.get("X-Viewer-Token"))
+        return await self.start_session(offer, items, lambda s: self._shopper(s, show))
+
+    def _shopper(self, session: Session, show: str | None) -> None:
+        session.show_id = show
+        session.on_look = LookTracker(self.analytics.record, show, session.pseudonym)
+        self.analytics.promotions_to(session.pseudonym, session.send_promotion)
 
     async def start_session(
         self,
@@ -167,7 +178,7 @@ class Server:
         config = self.config
         try:
             # A show's viewer trying the showing product on ("Try it on me") needs no offer token.
-            viewer = self.shows.is_viewer(request.headers.get("X-Viewer-Token"))
+            viewer = self.shows.show_of_viewer(request.headers.get("X-Viewer-Token")) is not None
             body = await client_body(
                 request, config, JSON_TYPES, config.max_offer_bytes, "offer", check_token=not viewer
             )
@@ -177,6 +188,7 @@ class Server:
         return parse_offer(body, self.resolve, config.max_look)
 
     def _closed(self, session: Session) -> None:
+        self.analytics.promotions_to(session.pseudonym, None)
         if self.sessions.pop(session.id, None) is not None:
             self.metrics.sessions.dec()
         # Once the session's pipeline is gone (its last references drop as close() returns),
@@ -203,6 +215,11 @@ class Server:
                 pts = session.track.pts_of_rtp(int(rtp))
         try:
             image, exact = session.processor.snapshot(pair, pts)
+            for spec in session.look_specs():
+                product, shade = spec_parts(spec)
+                self.analytics.record(
+                    Event(session.show_id, session.pseudonym, "snapshot", time.time(), product, shade)
+                )
         except TryOnError as exc:
             return json_error(409, str(exc))
         response = await png_download(image, self.setup_executor, "tryon-pair" if pair else "tryon")
@@ -226,8 +243,13 @@ class Server:
             }
         )
 
+    async def startup(self, app: web.Application) -> None:
+        if self.config.db:
+            self.analytics.sink = await open_sink(self.config.db, self.config.retention_days)
+
     async def shutdown(self, app: web.Application) -> None:
         await self.shows.shutdown()
+        await self.analytics.close()
         await asyncio.gather(*(s.close("server shutting down") for s in list(self.sessions.values())))
         self.setup_executor.shutdown(wait=False, cancel_futures=True)
         self.photos.shutdown()
@@ -276,5 +298,7 @@ def create_app(
     r.add_get("/healthz", server.healthz)
     server.shows.routes(r)
     WhipService(server.shows).routes(r)
+    AudienceService(server.shows).routes(r)
+    app.on_startup.append(server.startup)
     app.on_shutdown.append(server.shutdown)
     return app

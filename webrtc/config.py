@@ -161,6 +161,13 @@ class ServerConfig:
     max_show_viewers: int = 2000
     """Push channels (viewer pages) per show; the next gets 503."""
     max_comment_chars: int = 200
+    db: str | None = None
+    """Where engagement events are stored: ``sqlite:///path`` or ``postgresql://...``; ``None``:
+    nowhere (the live board still works). ``tryon serve`` defaults to a SQLite file."""
+    retention_days: float = 90.0
+    """Stored events older than this are purged."""
+    promotions: str | None = None
+    """A JSON file of promotion rules (``tryon.analytics.promotions``), validated at start."""
 
     def __post_init__(self) -> None:
         for name in ("camera_size", "output_size"):

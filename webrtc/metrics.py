@@ -57,6 +57,11 @@ class Metrics:
         self.show_refusals = Counter(
             "tryon_show_refusals", "Show requests refused, by reason", ["reason"], registry=r
         )
+        self.events = Counter("tryon_events", "Engagement events recorded, by type", ["type"], registry=r)
+        self.events_rejected = Counter(
+            "tryon_events_rejected", "Engagement events refused, by reason", ["reason"], registry=r
+        )
+        self.promotions = Counter("tryon_promotions_sent", "Promotions shown, by rule", ["rule"], registry=r)
         self.show_push_dropped = Counter(
             "tryon_show_push_dropped", "Push channels closed because their page fell behind", registry=r
         )

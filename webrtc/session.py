@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,7 @@ from webrtc.control import (
 )
 from webrtc.ice import filter_offer, use_policy
 from webrtc.metrics import Metrics
+from webrtc.show.state import TokenBucket
 from webrtc.track import CountingTrack, FramePipeline, LiveProcessor, SessionCounters, TryOnTrack
 from webrtc.turn import new_session_tag
 
@@ -83,6 +85,14 @@ class Session:
         self.on_audio: Callable[[MediaStreamTrack], None] | None = None
         """Set before :meth:`accept` to receive the peer's microphone track (a show's host: the
         show passes it on); it must be consumed. Without it, audio is drained and dropped."""
+        self.show_id: str | None = None
+        """The show a viewer's "Try it on me" session belongs to (its analytics go to that show)."""
+        self.pseudonym = secrets.token_hex(8)
+        """This session in analytics: random, unrelated to its id (a capability in URLs)."""
+        self.event_rate = TokenBucket(20.0, 60.0)
+        self.on_look: Callable[[list[str]], None] | None = None
+        """Called with the look's specs whenever it changes (first look, each change, ``[]`` at
+        the end): the server's analytics turn that into try events."""
         self.ingest = False
         """Nothing is sent back to the peer (a WHIP publisher): the processed track goes only to
         :attr:`on_output`, and the offer's camera may be send-only."""
@@ -123,6 +133,7 @@ class Session:
             raise NegotiationError(f"{type(exc).__name__}: {exc}"[:300]) from None
         self._spawn(self._watch(), "watchdog")
         self._spawn(self._control(), "control")
+        self._look_changed()
         answer: RTCSessionDescription = pc.localDescription
         return answer
 
@@ -221,6 +232,7 @@ class Session:
             except TryOnError as exc:
                 raise ControlError(str(exc), request.id) from None
             self.intensity = intensity
+            self._look_changed()
             return reply("ack", request.id, request="look", look=self.look_specs(), intensity=intensity)
         if isinstance(request, SplitRequest):
             p.split = None if request.position is None else (request.position, request.before)
@@ -230,6 +242,17 @@ class Session:
             return reply("ack", request.id, request="pause", paused=request.paused)
         assert isinstance(request, PingRequest)
         return reply("pong", request.id, time=time.time())
+
+    def _look_changed(self, specs: list[str] | None = None) -> None:
+        if self.on_look is not None:
+            try:
+                self.on_look(self.look_specs() if specs is None else specs)
+            except Exception:  # analytics never break a session
+                logger.exception("session %s: look analytics failed", self.id[:6])
+
+    def send_promotion(self, promotion: dict[str, Any]) -> None:
+        """A promotion for this shopper, on the control channel."""
+        self._send(json.dumps({"type": "promotion", **promotion}))
 
     def look_specs(self) -> list[str]:
         return [item.spec for item in self.processor.pipeline.look]
@@ -334,6 +357,7 @@ class Session:
                 task.cancel()
         if self.track is not None:
             self.track.stop()
+        self._look_changed([])
         with contextlib.suppress(Exception):
             await self.pc.close()
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -100,6 +100,16 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--host-key-file", help="file holding the server host key that creates live shows (or TRYON_HOST_KEY)"
     )
+    p.add_argument(
+        "--db",
+        default=None,
+        help="where engagement events are stored: sqlite:///path or postgresql://user@host/db "
+        "(default: sqlite in $XDG_DATA_HOME/tryon/events.db; 'none' stores nothing)",
+    )
+    p.add_argument(
+        "--retention-days", type=float, default=d.retention_days, help="stored events kept this long"
+    )
+    p.add_argument("--promotions", default=None, help="JSON file of promotion rules (validated at start)")
     p.add_argument("--assets", default=None, help="catalog folder (default: the repository's assets/)")
     p.set_defaults(func=run)
 
@@ -119,6 +129,15 @@ def read_secret(env: str, file: str | None, what: str) -> str | None:
         return text
     value = os.environ.get(env, "").strip()
     return value or None
+
+
+def event_store_url(given: str | None) -> str | None:
+    """``--db``: as given, ``None`` for ``none``, else a SQLite file in the user's data folder."""
+    if given is not None:
+        return None if given.lower() == "none" else given
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "tryon"
+    base.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{base / 'events.db'}"
 
 
 def build_config(args: argparse.Namespace) -> Any:
@@ -170,6 +189,9 @@ def build_config(args: argparse.Namespace) -> Any:
         offer_token=token,
         open_offers=args.open_offers,
         host_key=host_key,
+        db=event_store_url(args.db),
+        retention_days=args.retention_days,
+        promotions=args.promotions,
         sfu=args.sfu,
         relay_viewers=args.relay_viewers,
     )

@@ -19,6 +19,7 @@ from aiortc.contrib.media import MediaRelay
 
 from webrtc.ice import IcePolicy, filter_offer, use_policy
 from webrtc.sfu.base import RoomFullError, SfuError, Subscription
+from webrtc.show.track import BoundedTrack
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class RelayRoom:
         pc = self._new_peer(sid)
         pc.addTransceiver(self._relay.subscribe(track, buffered=False), direction="sendonly")
         if self._audio is not None:
-            pc.addTransceiver(self._relay.subscribe(self._audio), direction="sendonly")
+            pc.addTransceiver(BoundedTrack(self._relay.subscribe(self._audio)), direction="sendonly")
         try:
             with use_policy(self._policy):
                 await pc.setLocalDescription(await pc.createOffer())

@@ -22,17 +22,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from aiortc import RTCSessionDescription
 
+from tryon.analytics.events import Event
 from tryon.errors import TryOnError
 from webrtc.control import LookRequest
 from webrtc.guard import JSON_TYPES, BodyError, bearer_token, check_content_type, read_body, token_matches
-from webrtc.ice import filter_offer
 from webrtc.offer import OfferRefusedError, parse_offer
 from webrtc.responses import json_error
-from webrtc.sfu.base import RoomFullError, Sfu, SfuError
+from webrtc.sfu.base import Sfu, SfuError
 from webrtc.sfu.relay import RelaySfu
-from webrtc.show.state import RateLimitedError, Show, Showing
+from webrtc.show.state import Show, Showing
 from webrtc.show.track import ShowTrack
 
 if TYPE_CHECKING:
@@ -96,9 +95,13 @@ class ShowService:
             self._sfu = make_sfu(self.server)
         return self._sfu
 
-    def is_viewer(self, token: str | None) -> bool:
-        """Whether ``token`` is a viewer token of a live show."""
-        return bool(token) and any(show.viewer(token) is not None for show in self.shows.values())
+    def show_of_viewer(self, token: str | None) -> str | None:
+        """The live show whose viewer token ``token`` is, or ``None``."""
+        if token:
+            for show in self.shows.values():
+                if show.viewer(token) is not None:
+                    return show.id
+        return None
 
     def routes(self, router: web.UrlDispatcher) -> None:
         r = router
@@ -110,12 +113,6 @@ class ShowService:
         r.add_post("/api/shows/{id}/publish", self.guarded(self.publish))
         r.add_put("/api/shows/{id}/look", self.guarded(self.look))
         r.add_put("/api/shows/{id}/showing", self.guarded(self.set_showing))
-        r.add_get("/api/shows/{id}/events", self.guarded(self.events))
-        r.add_post("/api/shows/{id}/watch", self.guarded(self.watch))
-        r.add_post("/api/shows/{id}/watch/{wid}", self.guarded(self.watch_answer))
-        r.add_delete("/api/shows/{id}/watch/{wid}", self.guarded(self.watch_end))
-        r.add_post("/api/shows/{id}/comments", self.guarded(self.comment))
-        r.add_post("/api/shows/{id}/likes", self.guarded(self.like))
 
     def guarded(self, handler: Handler) -> Handler:
         async def run(request: web.Request) -> web.StreamResponse:
@@ -172,17 +169,6 @@ class ShowService:
             )
         return msg
 
-    def viewer_of(self, show: Show, request: web.Request) -> Any:
-        token = request.headers.get("X-Viewer-Token")
-        if not token:
-            raise ShowRefusedError(401, "expected X-Viewer-Token (from the show's event stream)", "no_viewer")
-        viewer = show.viewer(token)
-        if viewer is None:
-            raise ShowRefusedError(
-                403, "unknown viewer token; reopen the show's event stream", "wrong_viewer"
-            )
-        return viewer
-
     # -- pages ---------------------------------------------------------------------------------
 
     async def studio_page(self, request: web.Request) -> web.StreamResponse:
@@ -237,6 +223,7 @@ class ShowService:
             logger.warning("show not created: %s", exc)
             raise ShowRefusedError(502, f"the SFU refused the show's stream: {exc}", "sfu") from None
         self.spawn(show.drain_audio())
+        self.server.analytics.open_board(sid)
         self.shows[sid] = show
         self.metrics.shows.set(len(self.shows))
         self._start_ticker()
@@ -259,6 +246,9 @@ class ShowService:
         if self.shows.pop(show.id, None) is None:
             return
         show.end()
+        self.server.analytics.close_board(show.id)
+        for viewer in show.viewers.values():
+            self.server.analytics.promotions_to(viewer.pseudonym, None)
         self.ended[show.id] = (time.monotonic(), show.public_state())
         self.metrics.shows.set(len(self.shows))
         host, show.host = show.host, None
@@ -331,6 +321,7 @@ class ShowService:
         product, shade = msg.get("product"), msg.get("shade")
         if product is None:
             show.set_showing(None)
+            self._record_showing(show)
             return web.json_response(show.public_state())
         if not isinstance(product, str) or not (shade is None or isinstance(shade, str)):
             raise ShowRefusedError(400, "expected {product: id or null, shade?: variant id}", "malformed")
@@ -340,97 +331,15 @@ class ShowService:
         except TryOnError as exc:
             raise ShowRefusedError(400, str(exc), "product") from None
         show.set_showing(Showing(found, variant.id if variant else None))
+        self._record_showing(show)
         return web.json_response(show.public_state())
 
-    # -- the audience --------------------------------------------------------------------------
-
-    async def events(self, request: web.Request) -> web.StreamResponse:
-        show = self.show(request)
-        host = "Authorization" in request.headers
-        if host:
-            self.require_key(request, show.key, "show key")
-        try:
-            channel, hello = show.open_channel(host)
-        except RateLimitedError as exc:
-            raise ShowRefusedError(503, str(exc), "viewers", exc.retry_after) from None
-        self.metrics.show_viewers.set(sum(s.watching for s in self.shows.values()))
-        try:
-            return await channel.serve(request, hello)
-        finally:
-            if channel.overflowed:
-                self.metrics.show_push_dropped.inc()
-            show.drop_channel(channel)
-            self.metrics.show_viewers.set(sum(s.watching for s in self.shows.values()))
-
-    async def watch(self, request: web.Request) -> web.StreamResponse:
-        show = self.show(request)
-        viewer = self.viewer_of(show, request)
-        await self.json_object(request, "watch")
-        try:
-            viewer.watches.take("watch requests")
-            subscription = await show.room.subscribe()
-        except RateLimitedError as exc:
-            raise ShowRefusedError(429, str(exc), "rate", exc.retry_after) from None
-        except RoomFullError as exc:
-            raise ShowRefusedError(503, str(exc), "room_full") from None
-        except SfuError as exc:
-            raise ShowRefusedError(502, f"the SFU could not add a viewer: {exc}", "sfu") from None
-        viewer.subscriptions.add(subscription.id)
-        offer = subscription.offer
-        return web.json_response({"watch": subscription.id, "type": offer.type, "sdp": offer.sdp}, status=201)
-
-    async def watch_answer(self, request: web.Request) -> web.StreamResponse:
-        show = self.show(request)
-        viewer = self.viewer_of(show, request)
-        wid = request.match_info["wid"]
-        msg = await self.json_object(request, "answer", self.config.max_offer_bytes)
-        if wid not in viewer.subscriptions:
-            raise ShowRefusedError(404, "no pending media subscription with this id", "unknown_watch")
-        sdp = msg.get("sdp")
-        if msg.get("type") != "answer" or not isinstance(sdp, str) or not sdp.strip():
-            raise ShowRefusedError(400, 'expected {"type": "answer", "sdp": the answer\'s SDP}', "malformed")
-        # The viewer's candidates go to the SFU, which will send to them: the same policy as offers.
-        sdp, report = filter_offer(sdp, self.config.ice_policy)
-        if report.dropped:
-            self.metrics.ice_candidates_dropped.inc(report.dropped)
-        try:
-            await show.room.answer(wid, RTCSessionDescription(sdp=sdp, type="answer"))
-        except SfuError as exc:
-            viewer.subscriptions.discard(wid)
-            raise ShowRefusedError(400, f"could not apply the answer: {exc}", "negotiation") from None
-        return web.Response(status=204)
-
-    async def watch_end(self, request: web.Request) -> web.StreamResponse:
-        show = self.show(request)
-        viewer = self.viewer_of(show, request)
-        wid = request.match_info["wid"]
-        if wid in viewer.subscriptions:
-            viewer.subscriptions.discard(wid)
-            await show.room.unsubscribe(wid)
-        return web.Response(status=204)
-
-    async def comment(self, request: web.Request) -> web.StreamResponse:
-        show = self.show(request)
-        viewer = self.viewer_of(show, request)
-        msg = await self.json_object(request, "comment")
-        try:
-            entry = show.comment(viewer, msg.get("text"), self.config.max_comment_chars)
-        except RateLimitedError as exc:
-            raise ShowRefusedError(429, str(exc), "rate", exc.retry_after) from None
-        except TryOnError as exc:
-            status = 413 if "at most" in str(exc) else 400
-            raise ShowRefusedError(status, str(exc), "comment") from None
-        return web.json_response(entry, status=202)
-
-    async def like(self, request: web.Request) -> web.StreamResponse:
-        show = self.show(request)
-        viewer = self.viewer_of(show, request)
-        await self.json_object(request, "like")
-        try:
-            likes = show.like(viewer)
-        except RateLimitedError as exc:
-            raise ShowRefusedError(429, str(exc), "rate", exc.retry_after) from None
-        return web.json_response({"likes": likes}, status=202)
+    def _record_showing(self, show: Show) -> None:
+        s = show.showing
+        event = Event(
+            show.id, "host", "showing", time.time(), s.product.id if s else None, s.shade if s else None
+        )
+        self.server.analytics.record(event)
 
     # -- timers and shutdown -------------------------------------------------------------------
 
@@ -454,13 +363,22 @@ class ShowService:
                     self._tick_show(show, now, host_due)
                 except Exception:
                     logger.exception("show %s: tick failed", show.id)
+            if host_due:
+                self.server.analytics.tick()
 
     def _tick_show(self, show: Show, now: float, host_due: bool) -> None:
         show.push_counts()
-        for wid in show.forget_viewers():
-            self.spawn(show.room.unsubscribe(wid))
+        forgotten, show.forgotten = show.forgotten + show.forget_viewers(), []
+        for pseudonym, wid in forgotten:
+            if wid is not None:
+                self.spawn(show.room.unsubscribe(wid))
+            else:
+                self.server.analytics.promotions_to(pseudonym, None)
         if host_due and show.host_channels:
             show.broadcast("host", self.host_stats(show, now), viewers=False)
+            board = self.server.analytics.board(show.id, show.watching, show.peak)
+            if board is not None:
+                show.broadcast("board", board, viewers=False)
 
     def host_stats(self, show: Show, now: float) -> dict[str, Any]:
         host = show.host

@@ -13,6 +13,7 @@ import secrets
 import time
 import unicodedata
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ from tryon.errors import InputError
 from webrtc.sfu.base import Room
 from webrtc.sfu.relay import RelayRoom
 from webrtc.show.push import PushChannel, encode
-from webrtc.show.track import ShowAudioTrack, ShowTrack
+from webrtc.show.track import BoundedTrack, ShowAudioTrack, ShowTrack
 
 if TYPE_CHECKING:
     from webrtc.session import Session
@@ -39,6 +40,8 @@ COMMENTS = (1 / 3, 3.0)
 """Comments: one every 3 seconds, bursts of 3, per viewer."""
 WATCHES = (1 / 5, 3.0)
 """Media subscriptions: one every 5 seconds, bursts of 3, per viewer."""
+EVENTS = (20.0, 60.0)
+"""Engagement events a page sends: 20 a second, bursts of 60."""
 
 
 class RateLimitedError(InputError):
@@ -74,6 +77,9 @@ class Viewer:
     likes: TokenBucket = field(default_factory=lambda: TokenBucket(*LIKES))
     comments: TokenBucket = field(default_factory=lambda: TokenBucket(*COMMENTS))
     watches: TokenBucket = field(default_factory=lambda: TokenBucket(*WATCHES))
+    events: TokenBucket = field(default_factory=lambda: TokenBucket(*EVENTS))
+    pseudonym: str = field(default_factory=lambda: secrets.token_hex(8))
+    """The viewer in analytics: random, unrelated to the token and the displayed author."""
     channels: int = 0
     left_at: float = 0.0
     subscriptions: set[str] = field(default_factory=set)
@@ -145,6 +151,8 @@ class Show:
         self.channels: set[PushChannel] = set()
         self.host_channels: set[PushChannel] = set()
         self.dropped_channels = 0
+        self.forgotten: list[tuple[str, str | None]] = []
+        """Viewers forgotten while opening a channel: the ticker ends what they held."""
         self._next_comment = 1
         self._counts_sent: tuple[int, int, int] | None = None
 
@@ -177,8 +185,8 @@ class Show:
         return self.tee.subscribe(self.track, buffered=False)
 
     def audio_output(self) -> MediaStreamTrack:
-        """A new subscription of the show's sound (every frame, in order: its reader keeps up)."""
-        return self.tee.subscribe(self.audio, buffered=True)
+        """A new subscription of the show's sound (every frame in order, at most 200 ms behind)."""
+        return BoundedTrack(self.tee.subscribe(self.audio, buffered=True))
 
     async def drain_audio(self) -> None:
         """Pull the show's sound for the show's life, so the host's microphone is always read
@@ -216,7 +224,7 @@ class Show:
             channel = PushChannel(None)
             self.host_channels.add(channel)
             return channel, encode("hello", {"viewer": None, "state": self.public_state()})
-        self.forget_viewers()
+        self.forgotten.extend(self.forget_viewers())
         if len(self.viewers) >= self.max_viewers:
             raise RateLimitedError(f"the show is full ({self.max_viewers} viewers); try again later", 30.0)
         token = secrets.token_urlsafe(18)
@@ -241,16 +249,24 @@ class Show:
                 viewer.channels -= 1
                 viewer.left_at = time.monotonic()
 
-    def forget_viewers(self) -> list[str]:
-        """Drop viewer records whose pages left more than :data:`VIEWER_GRACE` ago; returns the
-        media subscriptions they still held (the caller ends them)."""
+    def forget_viewers(self) -> list[tuple[str, str | None]]:
+        """Drop viewer records whose pages left more than :data:`VIEWER_GRACE` ago; returns
+        ``(pseudonym, media subscription or None)`` for each, so the caller ends what they held."""
         now = time.monotonic()
         gone = [v for v in self.viewers.values() if v.channels <= 0 and now - v.left_at > VIEWER_GRACE]
-        subscriptions: list[str] = []
+        out: list[tuple[str, str | None]] = []
         for viewer in gone:
             del self.viewers[viewer.token]
-            subscriptions.extend(viewer.subscriptions)
-        return subscriptions
+            out.append((viewer.pseudonym, None))
+            out.extend((viewer.pseudonym, wid) for wid in viewer.subscriptions)
+        return out
+
+    def push_to(self, token: str, event: str, data: Any) -> None:
+        """An event for one viewer's pages only (a promotion)."""
+        message = encode(event, data)
+        for channel in [c for c in self.channels if c.viewer == token]:
+            if not channel.push(message):
+                self.drop_channel(channel)
 
     def viewer(self, token: str | None) -> Viewer | None:
         return self.viewers.get(token) if token else None
@@ -262,11 +278,21 @@ class Show:
         self.likes += 1
         return self.likes
 
-    def comment(self, viewer: Viewer, text: object, max_chars: int) -> dict[str, Any]:
+    def comment(
+        self,
+        viewer: Viewer,
+        text: object,
+        max_chars: int,
+        understood: Callable[[str], dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """A viewer's comment, pushed to every page; ``understood(text)`` adds its analysis
+        (language, products, question) for the host's board."""
         cleaned = clean_comment(text, max_chars)
         viewer.comments.take("comments")
-        entry = {"id": self._next_comment, "text": cleaned, "author": viewer.author}
+        entry: dict[str, Any] = {"id": self._next_comment, "text": cleaned, "author": viewer.author}
         entry["at"] = round(time.time(), 3)
+        if understood is not None:
+            entry.update(understood(cleaned))
         self._next_comment += 1
         self.comments.append(entry)
         self.broadcast("comment", entry)

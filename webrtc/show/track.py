@@ -18,11 +18,13 @@ import contextlib
 import fractions
 import logging
 import time
+from collections import deque
 
 import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
+from av.frame import Frame
 
 logger = logging.getLogger(__name__)
 
@@ -182,4 +184,52 @@ class ShowAudioTrack(MediaStreamTrack):
 
     def stop(self) -> None:
         self._source = None
+        super().stop()
+
+
+class BoundedTrack(MediaStreamTrack):
+    """Every frame of ``source`` in order, but never more than ``keep`` behind: when its reader
+    falls back (an encoder on a loaded machine), the oldest frames are dropped and counted, so the
+    sound's delay stays bounded (``keep`` 20 ms frames: 200 ms by default)."""
+
+    def __init__(self, source: MediaStreamTrack, keep: int = 10) -> None:
+        super().__init__()
+        self.kind = source.kind
+        self.dropped = 0
+        self._source = source
+        self._frames: deque[Frame] = deque()
+        self._keep = keep
+        self._ready = asyncio.Event()
+        self._ended = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def _pull(self) -> None:
+        try:
+            while True:
+                frame = await self._source.recv()
+                if not isinstance(frame, Frame):
+                    continue
+                self._frames.append(frame)
+                if len(self._frames) > self._keep:
+                    self._frames.popleft()
+                    self.dropped += 1
+                self._ready.set()
+        except MediaStreamError:
+            self._ended = True
+            self._ready.set()
+
+    async def recv(self) -> Frame:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._pull())
+        while not self._frames:
+            if self._ended or self.readyState != "live":
+                raise MediaStreamError
+            self._ready.clear()
+            await self._ready.wait()
+        return self._frames.popleft()
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self._source.stop()
         super().stop()
