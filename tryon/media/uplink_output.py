@@ -41,6 +41,9 @@ _F_SETPIPE_SZ = 1031
 SILENCE_AFTER_S = 0.5
 """Silence fills the audio track when the source's audio is this far behind the video."""
 AUDIO_SLACK_S = 0.1
+SILENCE_LEAD_S = 0.1
+"""Silence runs this far ahead of the video (past the AAC encoder's delay), so that the muxers,
+which interleave by time, never hold a video frame waiting for audio."""
 """A gap in the source's audio larger than this is filled with silence."""
 
 
@@ -157,7 +160,7 @@ class RelayOutput:
         frame.pts, frame.time_base = ms, _MS
         self._mux(self.video.encode(frame))
         if self.audio is not None and self._audio_t < t - SILENCE_AFTER_S:
-            self._silence_until(round((t - t0) * self.s.audio_rate))
+            self._silence_until(round((t - t0 + SILENCE_LEAD_S) * self.s.audio_rate))
         self.flush()
         return True
 
