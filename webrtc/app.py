@@ -44,6 +44,7 @@ from webrtc.responses import json_error, png_download
 from webrtc.session import Session
 from webrtc.show.analytics import Analytics, LookTracker, load_promotions, open_sink, spec_parts
 from webrtc.show.audience import AudienceService
+from webrtc.show.outputs import OutputsService
 from webrtc.show.service import ShowService
 from webrtc.show.whip import WhipService
 from webrtc.track import FramePipeline
@@ -299,6 +300,7 @@ def create_app(
     server.shows.routes(r)
     WhipService(server.shows).routes(r)
     AudienceService(server.shows).routes(r)
+    OutputsService(server.shows).routes(r)
     app.on_startup.append(server.startup)
     app.on_shutdown.append(server.shutdown)
     return app

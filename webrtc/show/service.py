@@ -78,6 +78,10 @@ class ShowService:
         self._ticker: asyncio.Task[None] | None = None
         self._last_out: dict[str, tuple[float, int]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
+        self.on_finish: list[Callable[[Show], Awaitable[None]]] = []
+        """Called when a show ends (its outputs stop)."""
+        self.host_extras: list[Callable[[Show], dict[str, Any]]] = []
+        """More numbers for the host's stats (its outputs')."""
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -251,6 +255,11 @@ class ShowService:
             self.server.analytics.promotions_to(viewer.pseudonym, None)
         self.ended[show.id] = (time.monotonic(), show.public_state())
         self.metrics.shows.set(len(self.shows))
+        for stop in self.on_finish:
+            try:
+                await stop(show)
+            except Exception:
+                logger.exception("show %s: stopping failed", show.id)
         host, show.host = show.host, None
         show.track.stop()
         show.audio.stop()
@@ -391,6 +400,8 @@ class ShowService:
             stats.update(latency_ms=round(host.counters.latency_ms, 1), frames_out=out)
             stats["look"] = host.look_specs()
         stats["dropped_channels"] = show.dropped_channels
+        for extra in self.host_extras:
+            stats.update(extra(show))
         failed = getattr(show.room, "failed", None)  # Janus's rooms: set when Janus went away
         stats["sfu"] = "failed" if isinstance(failed, asyncio.Event) and failed.is_set() else "ok"
         return stats
