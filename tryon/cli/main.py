@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from tryon.cli import apply, assets, catalog, doctor, host, landmarks, models, serve
+from tryon.cli import analytics, apply, assets, catalog, doctor, host, landmarks, models, serve
 from tryon.errors import TryOnError
 
 logger = logging.getLogger("tryon")
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply.register(sub)
     serve.register(sub)
     host.register(sub)
+    analytics.register(sub)
     return parser
 
 
