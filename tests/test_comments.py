@@ -2,8 +2,13 @@
 tricky cases one by one.
 
 The measure: ``tests/data/comments.jsonl`` (191 comments in English, French and Chinese, written
-before the analyzer) and ``tests/data/comments_holdout.jsonl`` (66, written after it; its first
-run is in the commit that added the analyzer's tests). Each line is ``{"text", "language",
+before the analyzer; the products' ``synonyms`` were written after it and some with it in view,
+so its numbers are optimistic) and ``tests/data/comments_holdout.jsonl`` (66, written after the
+analyzer's first draft). The holdout's first run scored every precision 1.0; mention recall en
+0.964, fr 0.880, zh 1.0; question recall en 1.0, fr 0.667, zh 1.0; languages all right. Four
+general fixes followed (overlapping phrases: "en or rose" is rose gold; French availability and
+intonation questions without "?"; a number before an ambiguous noun, "3 polishes"; -ches/-shes
+plurals): since then it is no longer blind. Each line is ``{"text", "language",
 "products", "kinds", "question"}``: the products a name, brand or shade name pins, the kinds the
 comment names (with the pinned products' kinds), and whether it asks the host something
 (interrogative form, question mark, or a bare request for price, link or size; requests to do
