@@ -254,11 +254,17 @@ def _listening(port: int, udp: bool) -> bool:
 
 @contextlib.contextmanager
 def media_receiver(
-    tmp_path: Path, *, protocol: str = "rtmp", port: int | None = None, start_timeout: float = 10.0
+    tmp_path: Path,
+    *,
+    protocol: str = "rtmp",
+    port: int | None = None,
+    passphrase: str | None = None,
+    start_timeout: float = 10.0,
 ) -> Iterator[MediaReceiver]:
     """``ffmpeg -listen 1`` (RTMP) or an SRT listener on 127.0.0.1 and ``port`` (a free one by
-    default), copying the stream it receives to an MPEG-TS file. Readiness is seen in /proc/net
-    (connecting to probe it would take the receiver's one connection)."""
+    default; SRT: encrypted with ``passphrase`` if given), copying the stream it receives to an
+    MPEG-TS file. Readiness is seen in /proc/net (connecting to probe it would take the receiver's
+    one connection)."""
     binary = require_binary(FFMPEG, "ffmpeg not installed (apt-get install ffmpeg)")
     udp = protocol == "srt"
     port = port or free_port(udp=udp, tcp=not udp)
@@ -268,6 +274,8 @@ def media_receiver(
     if udp:
         url = f"srt://{LOOPBACK}:{port}"
         source = ["-i", f"{url}?mode=listener"]
+        if passphrase:
+            source = ["-passphrase", passphrase, *source]
     else:
         url = f"rtmp://{LOOPBACK}:{port}/live/{secrets.token_hex(8)}"
         source = ["-listen", "1", "-i", url]

@@ -221,6 +221,39 @@ def test_host_goes_live_over_rtmp_without_showing_the_key(
     assert np.abs(sound).max() > 0.2
 
 
+def test_host_goes_live_over_srt_without_showing_the_secrets(
+    clip: Path,
+    tmp_path: Path,
+    camera_scene: NDArray[np.uint8],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from services import media_receiver
+
+    from tryon.media.uplink import _srt_available
+    from tryon.media.uplink_ffmpeg import ffmpeg_has_srt
+
+    if not (_srt_available() or ffmpeg_has_srt()):
+        pytest.skip("neither PyAV's FFmpeg nor /usr/bin/ffmpeg has SRT")
+    caplog.set_level(logging.DEBUG)
+    passphrase = "Sesame-" + "7" * 12
+    with media_receiver(tmp_path, protocol="srt", passphrase=passphrase) as rx:
+        url = f"{rx.url}?passphrase={passphrase}&streamid=SECRETKEY&latency=120000"
+        argv = ["host", "--input", str(clip), "--product", LIPSTICK, "--srt", url, "--duration", "2"]
+        assert main(argv) == 0
+        rx.wait(10)
+    err = capsys.readouterr().err
+    assert "srt://127.0.0.1" in err
+    for secret in (passphrase, "SECRETKEY"):
+        assert secret not in err
+        assert secret not in caplog.text
+    frames, sound, codecs = decode(rx.output)
+    assert codecs == {"video": "h264", "audio": "aac"}
+    assert len(frames) >= 20
+    assert wearing_lipstick(lips(frames[-8::4], camera_scene))
+    assert np.abs(sound).max() > 0.2
+
+
 live = pytest_asyncio.fixture(live_fixture(host_key=HOST_KEY, relay_viewers=2))
 
 

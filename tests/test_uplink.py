@@ -9,9 +9,9 @@ import asyncio
 import fractions
 import socket
 import statistics
-import subprocess
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +25,12 @@ from aiortc.mediastreams import MediaStreamError
 from conftest import moving_frame
 from live_helpers import LIPSTICK, lip_mask
 from numpy.typing import NDArray
-from services import FFMPEG, LOOPBACK, MediaReceiver, media_receiver
+from services import LOOPBACK, MediaReceiver, media_receiver
 
 from tryon.errors import InputError, MediaError
 from tryon.media.uplink import Backoff, Uplink, UplinkStats, redact
 from tryon.media.uplink import _srt_available as pyav_has_srt
+from tryon.media.uplink_ffmpeg import ffmpeg_has_srt
 from webrtc.egress import TrackUplink
 from webrtc.probe import SyntheticCamera, draw_counter, read_counter
 
@@ -324,29 +325,122 @@ def test_a_server_that_stops_answering_is_left_and_retried(camera_scene: NDArray
 # -- SRT out ---------------------------------------------------------------------------------------
 
 
-def test_srt_out(tmp_path: Path, camera_scene: NDArray[np.uint8]) -> None:
-    if not pyav_has_srt():
-        with pytest.raises(MediaError, match="libsrt"):
-            Uplink("srt://127.0.0.1:9000", size=SIZE)
-        pytest.skip("PyAV's FFmpeg is built without libsrt: srt:// is refused with a MediaError")
-    if Path(FFMPEG).exists():
-        protocols = subprocess.run(
-            [FFMPEG, "-hide_banner", "-protocols"], capture_output=True, text=True
-        ).stdout
-        if "srt" not in protocols.split():
-            pytest.skip("Debian's ffmpeg is built without libsrt")
+def srt_or_skip() -> None:
+    """Skip unless PyAV's FFmpeg or Debian's ffmpeg has SRT; without either, srt:// is refused."""
+    if pyav_has_srt() or ffmpeg_has_srt():
+        return
+    with pytest.raises(MediaError, match="libsrt"):
+        Uplink("srt://127.0.0.1:9000", size=SIZE)
+    pytest.skip("neither PyAV's FFmpeg nor /usr/bin/ffmpeg has SRT: srt:// is refused with a MediaError")
+
+
+def child_command_lines(port: int) -> list[str]:
+    """The command lines of this machine's processes that name ``port`` (what ``ps`` shows anyone)."""
+    lines = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if f":{port}" in text:
+            lines.append(text)
+    return lines
+
+
+def test_srt_out_carries_the_counter_and_the_audio(tmp_path: Path, camera_scene: NDArray[np.uint8]) -> None:
+    srt_or_skip()
     with media_receiver(tmp_path, protocol="srt") as receiver:
-        uplink = Uplink(receiver.url, size=SIZE, fps=FPS).start()
-        with Pusher(uplink, lambda i: moving_frame(camera_scene, i), audio=True):
+        uplink = Uplink(f"{receiver.url}?latency=120000", size=SIZE, fps=FPS).start()
+        with Pusher(uplink, lambda i: moving_frame(camera_scene, i), audio=True) as pusher:
             wait_for(lambda: uplink.state == "live", 10, "live", lambda: uplink.stats)
-            time.sleep(2.0)
+            time.sleep(2.5)
         uplink.close()
-        receiver.wait()
+        assert receiver.wait() == 0, receiver.log.read_text()
         got = decode(receiver.output)
+    stats = uplink.stats
     assert (got.codec, got.size, got.audio_codec) == ("h264", SIZE, "aac")
     seen = counters(got)
-    assert len(seen) >= 45
+    assert len(seen) >= 0.95 * len(got.frames), "frame counters must read back from the video"
+    assert seen == sorted(set(seen)), "frames in order, none twice"
+    assert len(seen) >= 0.9 * pusher.index, f"{len(seen)} of {pusher.index} frames arrived"
+    assert (stats.state, stats.reconnects, stats.last_error) == ("closed", 0, None)
+    steady = got.audio[RATE // 2 : -RATE // 2]
+    assert float(np.sqrt(np.mean(steady**2))) > 0.1, "the tone must be audible"
+    assert abs(dominant_hz(steady) - TONE_HZ) < 5
+    assert_never_blocked(pusher.push_s)
+
+
+def test_srt_secrets_stay_off_the_command_line_and_out_of_errors(
+    tmp_path: Path, camera_scene: NDArray[np.uint8]
+) -> None:
+    """The passphrase and the streamid (the stream key) reach the receiver (an encrypted listener
+    accepts the stream) but never the child's command line, which every user can read; a wrong
+    passphrase is retried with a reason that shows neither."""
+    srt_or_skip()
+    if pyav_has_srt():
+        pytest.skip("PyAV's FFmpeg has SRT: no ffmpeg child to check")
+    passphrase, stream_id = "Sesame-" + "9" * 12, "#!::r=live/SECRETKEY,m=publish"
+    query = f"passphrase={passphrase}&streamid={urllib.parse.quote(stream_id, safe='')}&latency=120000"
+    with media_receiver(tmp_path, protocol="srt", passphrase=passphrase) as receiver:
+        uplink = Uplink(f"{receiver.url}?{query}", size=SIZE, fps=FPS).start()
+        with Pusher(uplink, lambda i: moving_frame(camera_scene, i), audio=True):
+            wait_for(lambda: uplink.state == "live", 10, "live", lambda: uplink.stats)
+            shown = [line for line in child_command_lines(receiver.port) if "pipe:0" in line]
+            time.sleep(1.0)
+        uplink.close()
+        assert receiver.wait() == 0, receiver.log.read_text()
+        got = decode(receiver.output)
+    assert len(shown) == 1, shown
+    assert "srt://127.0.0.1" in shown[0]
+    assert "latency=120000" in shown[0]
+    assert passphrase not in shown[0]
+    assert "SECRETKEY" not in shown[0]
+    assert "SECRETKEY" not in urllib.parse.unquote(shown[0])
+    assert len(counters(got)) >= 30, "the encrypted stream was received and decoded"
+
+    with media_receiver(tmp_path, protocol="srt", passphrase=passphrase) as receiver:
+        wrong = f"{receiver.url}?passphrase=Wrong-{'8' * 12}&streamid=SECRETKEY"
+        uplink = Uplink(wrong, size=SIZE, fps=FPS, reconnect=FAST).start()
+        with Pusher(uplink, lambda i: moving_frame(camera_scene, i)):
+            wait_for(lambda: uplink.stats.last_error is not None, 15, "a failure", lambda: uplink.stats)
+            time.sleep(0.5)  # retrying: frames are dropped and counted
+        uplink.close()
+    stats = uplink.stats
+    assert stats.reconnects == 0
+    assert stats.frames_dropped > 0
+    error = stats.last_error or ""
+    assert "Wrong-" not in error
+    assert "SECRETKEY" not in error
+    assert error.startswith("ffmpeg: "), error
+    assert "passphrase" in error.lower(), f"the receiver's reason is passed on: {error}"
+
+
+def test_srt_out_reconnects_after_its_receiver_dies(tmp_path: Path, camera_scene: NDArray[np.uint8]) -> None:
+    """SRT notices a dead peer after its idle timeout (5 s by default); then the same backoff and
+    counters as RTMP."""
+    srt_or_skip()
+    with media_receiver(tmp_path, protocol="srt") as first:
+        uplink = Uplink(first.url, size=SIZE, fps=FPS, reconnect=FAST).start()
+        with Pusher(uplink, lambda i: moving_frame(camera_scene, i)) as pusher:
+            wait_for(lambda: uplink.state == "live", 10, "live", lambda: uplink.stats)
+            first.kill()
+            killed_at = pusher.index
+            wait_for(lambda: uplink.state == "retrying", 10, "retrying", lambda: uplink.stats)
+            with media_receiver(tmp_path, protocol="srt", port=first.port) as second:
+                wait_for(lambda: uplink.state == "live", 10, "live again", lambda: uplink.stats)
+                time.sleep(1.5)
+                uplink.close()
+                second.wait()
+                got = decode(second.output)
+    stats = uplink.stats
+    assert stats.reconnects >= 1
+    assert stats.frames_dropped > 0
+    assert (stats.last_error or "").startswith("ffmpeg: "), stats
+    seen = counters(got)
+    assert len(seen) >= 30, "frames flow again"
+    assert min(seen) > killed_at, "the new stream starts after the break"
     assert seen == sorted(set(seen))
+    assert_never_blocked(pusher.push_s)
 
 
 # -- aiortc tracks in ------------------------------------------------------------------------------

@@ -5,8 +5,10 @@ from the try-on path: they never block (a bounded queue of ``queue_s`` seconds; 
 oldest frames are dropped and counted). A worker thread encodes (libx264 ``veryfast`` /
 ``zerolatency``, a fixed keyframe interval, the given bitrate; AAC) and a relay child process
 (:mod:`tryon.media.uplink_relay`) does the network side, so that FFmpeg's blocking network calls
-can never stall this process. Without audio from the source the audio track carries silence, as
-platforms that require one expect.
+can never stall this process. PyAV's FFmpeg has no SRT: ``srt://`` goes out through Debian's
+``/usr/bin/ffmpeg`` as the child instead (:mod:`tryon.media.uplink_ffmpeg`), which keeps the SRT
+``passphrase`` and ``streamid`` off its command line. Without audio from the source the audio
+track carries silence, as platforms that require one expect.
 
 On a network error (refused, reset, timed out, stalled) the state goes to ``"retrying"``: frames
 are dropped and counted while the uplink waits (exponential backoff with jitter), then it
@@ -33,6 +35,7 @@ from av.audio.frame import AudioFrame
 from numpy.typing import NDArray
 
 from tryon.errors import InputError, MediaError
+from tryon.media.uplink_ffmpeg import ffmpeg_has_srt, split_srt_secrets
 from tryon.media.uplink_output import EncoderSettings, OutputFailedError, RelayOutput
 
 logger = logging.getLogger(__name__)
@@ -111,8 +114,12 @@ def parse_target(url: str) -> tuple[str, str]:
     if scheme == "srt":
         if port is None:
             raise InputError(f"uplink URL {where}: expected srt://host:port, got no port")
-        if not _srt_available():
-            raise MediaError("srt:// needs FFmpeg built with libsrt; PyAV's FFmpeg has no SRT protocol")
+        split_srt_secrets(url.strip())  # InputError for a secret the child could not be given
+        if not _srt_available() and not ffmpeg_has_srt():
+            raise MediaError(
+                "srt:// needs FFmpeg built with libsrt: PyAV's FFmpeg has no SRT protocol, and "
+                "/usr/bin/ffmpeg is missing or has none either (apt-get install ffmpeg)"
+            )
     elif len([p for p in parts.path.split("/") if p]) < 2:
         raise InputError(
             f"uplink URL {where}: expected {scheme}://host[:port]/app/stream-key, got no app or key"
@@ -121,6 +128,7 @@ def parse_target(url: str) -> tuple[str, str]:
 
 
 def _srt_available() -> bool:
+    """Whether PyAV's own FFmpeg has the SRT protocol."""
     meta: dict[str, dict[str, object]] = getattr(av, "library_meta", {})
     config = meta.get("libavformat", {}).get("configuration", "")
     return "--enable-libsrt" in str(config)
@@ -161,6 +169,7 @@ class Uplink:
         self.settings = EncoderSettings(
             url.strip(), muxer, (width, height), float(fps), int(video_bitrate), keyframe_interval_s,
             audio, audio_rate, stall_timeout_s,
+            "ffmpeg" if muxer == "mpegts" and not _srt_available() else "pyav",
         )  # fmt: skip
         self.backoff = reconnect or Backoff()
         self._max_video = max(1, math.ceil(queue_s * fps))

@@ -3,7 +3,8 @@
 :class:`RelayOutput` encodes on the caller's thread (the uplink's worker; libx264 and the muxer run
 without the GIL) into an FLV stream held in memory, and writes it to a child process
 (:mod:`tryon.media.uplink_relay`) that sends it to the platform. Every connection has fresh
-encoders, so it starts with a keyframe, and its own timeline from 0.
+encoders, so it starts with a keyframe, and its own timeline from 0. For SRT when PyAV's FFmpeg
+lacks it, the child is Debian's ffmpeg (:mod:`tryon.media.uplink_ffmpeg`) on the same pipe.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import av
 import numpy as np
@@ -28,6 +29,8 @@ from av.audio.frame import AudioFrame
 from av.audio.resampler import AudioResampler
 from av.video.frame import VideoFrame
 from numpy.typing import NDArray
+
+from tryon.media.uplink_ffmpeg import FfmpegRelay
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,8 @@ class EncoderSettings:
     audio: bool
     audio_rate: int
     stall_timeout_s: float
+    relay: Literal["pyav", "ffmpeg"] = "pyav"
+    """The child: ``uplink_relay.py`` (PyAV) or ``/usr/bin/ffmpeg`` (SRT without libsrt in PyAV)."""
 
 
 class _Sink:
@@ -86,23 +91,29 @@ class RelayOutput:
         self._last_ms = -1
         self._audio_pos = 0
         self._audio_t = -1.0e9
-        self.proc = subprocess.Popen(
-            [sys.executable, "-P", str(RELAY), settings.muxer],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        self._sink = _Sink()
+        self._ffmpeg: FfmpegRelay | None = None
+        if settings.relay == "ffmpeg":
+            self._ffmpeg = FfmpegRelay(settings.url, self.live)
+            self.proc = self._ffmpeg.proc
+            self._reader = self._ffmpeg.reader
+        else:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-P", str(RELAY), settings.muxer],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            assert self.proc.stdout is not None
+            self._reader = threading.Thread(target=self._read_status, args=(self.proc.stdout,), daemon=True)
+            self._reader.start()
+            self._sink.data += settings.url.encode() + b"\n"
         assert self.proc.stdin is not None
-        assert self.proc.stdout is not None
         self._fd = self.proc.stdin.fileno()
         with contextlib.suppress(OSError):  # a bigger pipe where the system allows it
             fcntl.fcntl(self._fd, _F_SETPIPE_SZ, _PIPE_BYTES)
         os.set_blocking(self._fd, False)
-        self._reader = threading.Thread(target=self._read_status, args=(self.proc.stdout,), daemon=True)
-        self._reader.start()
-        self._sink = _Sink()
-        self._sink.data += settings.url.encode() + b"\n"
         self.container: Any = av.open(
             self._sink, "w", format=PIPE_FORMAT, options={"flush_packets": "1"}, buffer_size=4096
         )
@@ -236,6 +247,8 @@ class RelayOutput:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(0.5)
         self._reader.join(0.5)  # the child's last words
+        if self._ffmpeg is not None:
+            self.error = self._ffmpeg.reason()
         return self.error or fallback
 
     def finish(self, timeout: float = 3.0) -> None:
