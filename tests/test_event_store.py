@@ -308,3 +308,19 @@ async def test_outage_buffers_bounded_and_drains(
     assert "300 dropped" in lines[1]
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert max(gaps) < 0.5, max(gaps)
+
+
+async def test_overloaded_sink_drops_the_oldest(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The store answers but more comes than it takes: the buffer stays bounded, the oldest go."""
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    async with EventStore(f"sqlite:///{tmp_path}/events.db") as store:
+        sink = EventSink(store, batch=50, interval_s=0.01, max_buffer=100)
+        acks = [sink.submit([Event("x", f"n{i}", "like", T0 + i)] * 50) for i in range(8)]  # no yield
+        assert sink.stats.buffered == 100
+        assert sink.stats.dropped == 300
+        assert await asyncio.gather(*acks) == [False] * 6 + [True] * 2
+        assert [e.session for e in await store.events("x")] == ["n6"] * 50 + ["n7"] * 50
+        await sink.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    assert len(lines) == 1, lines
+    assert "dropping the oldest" in lines[0]

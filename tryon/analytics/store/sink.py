@@ -94,6 +94,7 @@ class EventSink:
         self._down_dropped = 0
         self._wake = asyncio.Event()
         self._closing = False
+        self._overloaded = False
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -130,19 +131,38 @@ class EventSink:
         self._bound()
         if self.down:
             submit.resolve(False)
-        if self._task is None:
+        if self._task is None or self._task.done():
             self._task = loop.create_task(self._run(), name="event-sink")
+            self._task.add_done_callback(self._writer_ended)
         # Wake the writer for a full batch, or for the first events (their interval starts).
         if len(self._buffer) >= self.batch or len(self._buffer) == len(events) or not self.interval_s:
             self._wake.set()
         return future
 
     def _bound(self) -> None:
+        if len(self._buffer) <= self.max_buffer:
+            return
+        if not self.down and not self._overloaded:  # the store answers but slower than events come
+            self._overloaded = True
+            logger.warning(
+                "event sink: %d events waiting, more than the store takes: dropping the oldest",
+                len(self._buffer),
+            )
         while len(self._buffer) > self.max_buffer:
             _, submit = self._buffer.popleft()
             submit.resolve(False)
             self._dropped += 1
             self._down_dropped += 1
+
+    def _writer_ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        logger.error("event sink: the writer failed; events waiting are dropped", exc_info=task.exception())
+        for _, submit in (*self._taken, *self._buffer):
+            submit.resolve(False)
+        self._dropped += len(self._buffer) + len(self._taken)
+        self._buffer.clear()
+        self._taken = []
 
     async def _run(self) -> None:
         backoff = self.retry_s[0]
@@ -189,6 +209,8 @@ class EventSink:
             self._taken = []
             self._refusals = 0
             backoff = self.retry_s[0]
+            if self._overloaded and len(self._buffer) < self.max_buffer // 2:
+                self._overloaded = False
             self._written += len(taken)
             self._batches += 1
             for _, submit in taken:
