@@ -66,7 +66,7 @@ async def test_a_viewers_try_like_and_question_reach_the_board_and_the_store(liv
     )
     assert status == 202
     assert entry["question"] is True
-    assert entry["products"] == [LIP]  # "it": the product showing
+    assert entry["products"] == []  # no product named...
     status, result, _ = await api.call(
         "POST",
         "/api/events",
@@ -77,13 +77,19 @@ async def test_a_viewers_try_like_and_question_reach_the_board_and_the_store(liv
     assert result["accepted"] == 2
     assert result["stored"] is True
     board = await host.wait(
-        "board", lambda b: any(r["product"] == LIP and r["tries"] == 1 for r in b["products"]), timeout=10
+        "board",
+        lambda b: any(r["product"] == LIP and r["tries"] == 1 and r["buys"] == 1 for r in b["products"]),
+        timeout=10,
     )
     row = next(r for r in board["products"] if r["product"] == LIP)
     assert row["buys"] == 1
     assert row["conversion"] == 1.0
     assert row["likes_showing"] == 1
     assert board["top"][0] == LIP
+    # ... so the question waits as one about the product showing ("does it come in...").
+    assert [(q["text"], q["products"]) for q in board["questions"]] == [
+        ("does it come in a darker red?", [LIP])
+    ]
     # The promotion: worn over a second, not bought... but this viewer bought: none for them.
     # A second try-on session (another shopper, no show) wears it without buying: promoted.
     shopper = ProbeClient(live.url, live.frame, fps=15)

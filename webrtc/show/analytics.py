@@ -140,6 +140,7 @@ class Analytics:
         self.promotions = PromotionEngine(rules, self._kind_of)
         self._analyzer: Any = None
         self._analysis_failed = False
+        self._warming: asyncio.Future[None] | None = None
         self._pending: set[asyncio.Future[bool]] = set()
         self._targets: dict[str, Callable[[dict[str, Any]], None]] = {}
 
@@ -178,6 +179,19 @@ class Analytics:
 
             self._analyzer = CommentAnalyzer(self.catalog)
         return self._analyzer
+
+    async def ready(self) -> None:
+        """Load the comment analyzer's models once, off the event loop (~1-4 s the first time),
+        so that analysing a comment on the loop takes well under a millisecond."""
+        if self._warming is None:
+            loop = asyncio.get_running_loop()
+            self._warming = loop.run_in_executor(None, lambda: self.analyzer().warm_up())
+        try:
+            await asyncio.shield(self._warming)
+        except Exception:
+            if not self._analysis_failed:
+                self._analysis_failed = True
+                logger.exception("analytics: the comment analyzer could not load; comments go on unanalysed")
 
     # -- events in -----------------------------------------------------------------------------
 

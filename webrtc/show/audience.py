@@ -131,6 +131,8 @@ class AudienceService:
         viewer = self.viewer_of(show, request)
         msg = await self.core.json_object(request, "comment")
 
+        await self.analytics.ready()
+
         def understood(text: str) -> dict[str, Any]:
             return self.analytics.comment(show.id, viewer.pseudonym, text, viewer.author, None)
 
