@@ -184,8 +184,8 @@ class EventSink:
             try:
                 await self.store.add([event for event, _ in taken])
             except (sa_exc.IntegrityError, sa_exc.DataError) as e:
-                # Refused, not unreachable: once more (a show deleted while its events were being
-                # written is created again), then the batch is dropped rather than retried forever.
+                # Refused, not unreachable (a constraint, a value the database rejects): once more,
+                # then the batch is dropped rather than retried forever.
                 self._taken = []
                 self._refusals += 1
                 if self._refusals == 1:

@@ -126,7 +126,6 @@ class EventStore:
         for pragma in (
             "PRAGMA journal_mode=WAL",
             f"PRAGMA synchronous={self._options['synchronous'].upper()}",
-            "PRAGMA foreign_keys=ON",
             f"PRAGMA busy_timeout={int(self._connect_timeout_s * 1000)}",
         ):
             cursor.execute(pragma)

@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
         ),
-        sa.Column("show", sa.String(64), sa.ForeignKey("shows.id", ondelete="CASCADE"), nullable=True),
+        sa.Column("show", sa.String(64), nullable=True),
         sa.Column("session", sa.String(64), nullable=False),
         sa.Column("type", sa.String(16), nullable=False),
         sa.Column("at", sa.Double, nullable=False),
