@@ -9,9 +9,13 @@
 //   live.js   camera mode: camera, RTCPeerConnection, "control" data channel, stats polling
 //   photo.js  photo mode: POST /api/photo
 //   view.js   stage, controls, messages and the stats overlay, drawn from `app`
-import { LANGS, applyTranslations, getLang, pickLang, setLang } from "/static/i18n.js";
-import { app, el, params } from "/static/state.js";
-import { download, errorText } from "/static/util.js";
+//   engage.js engagement events (impression when a product's details open, buy_click) sent while a live
+//             session exists (X-TryOn-Session), promotions from the control channel as a banner
+//
+// The details panel also shows "Tried this, also tried" and "Popular now" (GET /api/recommendations).
+import { LANGS, applyTranslations, getLang, pickLang, setLang, t } from "/static/i18n.js";
+import { app, el, params, tryon } from "/static/state.js";
+import { download, errorText, h, safeColor } from "/static/util.js";
 import {
   loadCatalog, lookChanged, removeFromLook, renderDetail, renderFilters, renderLook, renderProducts, selectProduct, selectShade,
   updateCards,
@@ -21,8 +25,12 @@ import { choosePhoto, leavePhoto, schedulePhoto, startPhoto } from "/static/phot
 import {
   clearMessage, layoutStage, renderMessage, renderStats, setState, showMessage, updateSplitView, updateUI,
 } from "/static/view.js";
+import { EventQueue, promotions, renderPromotion, showPromotion } from "/static/engage.js";
 
 const LANG_KEY = "tryon.lang";
+const RECS_TTL_MS = 20000;
+const RECS_SHOWN = 3;
+const RECS_DELAY_MS = 400;
 
 // -- language ------------------------------------------------------------------------------------------
 
@@ -38,6 +46,79 @@ function applyLang(lang, save) {
   renderMessage();
   renderStats();
   updateUI();
+  renderPromotion();
+}
+
+// -- engagement: impressions, Buy, promotions, recommendations ------------------------------------------
+
+// Sent as the live session (its id, from the offer's answer); without one they wait (a bounded few).
+const events = new EventQueue({ headers: () => (app.cam?.session ? { "X-TryOn-Session": app.cam.session } : null) });
+const impressed = new Set(); // one impression per product on this page
+const variantIn = (id) => app.look.find((i) => i.productId === id)?.variantId ?? null;
+
+function onDetail(p) {
+  if (p && !impressed.has(p.id)) {
+    impressed.add(p.id);
+    events.add("impression", { product: p.id });
+  }
+  renderRecs(p);
+}
+
+/** The shop opens in a new tab: the click is counted first (keepalive: it outlives this page too). */
+function buyClicked(id) {
+  if (!app.catalog.has(id)) return;
+  events.add("buy_click", { product: id, shade: variantIn(id) });
+  events.flush({ keepalive: true });
+}
+
+// The recommendations of the product shown, for the look worn (what the session tried changes them).
+const recs = { key: null, product: null, data: null, at: 0, timer: null, controller: null };
+const recsKey = (id) => `${id} ${app.look.map((i) => i.productId).join(",")}`;
+
+/** Fetch them a moment later: the look that was just sent on the control channel arrives first. */
+function fetchRecs(id) {
+  recs.controller?.abort();
+  clearTimeout(recs.timer);
+  // The same product's recommendations stay on screen until the new ones come.
+  Object.assign(recs, { key: recsKey(id), product: id, data: recs.product === id ? recs.data : null, at: Date.now(), controller: null });
+  const key = recs.key;
+  recs.timer = setTimeout(async () => {
+    const controller = (recs.controller = new AbortController());
+    try {
+      const resp = await fetch(`/api/recommendations?product=${encodeURIComponent(id)}`, { cache: "no-store", signal: controller.signal });
+      if (!resp.ok) throw new Error(await errorText(resp));
+      const data = await resp.json();
+      if (recs.key !== key) return;
+      Object.assign(recs, { data, at: Date.now() });
+    } catch (err) {
+      if (!controller.signal.aborted) console.warn("no recommendations", err);
+      return;
+    }
+    renderRecs(app.catalog.get(app.focusedId) ?? null);
+  }, RECS_DELAY_MS);
+}
+
+function recItem(id) {
+  const p = app.catalog.get(id);
+  const thumb = h("span", { class: "rec-thumb", "aria-hidden": "true" });
+  if (p.thumbnail) thumb.append(h("img", { src: p.thumbnail, alt: "", loading: "lazy", decoding: "async" }));
+  else thumb.style.background = safeColor(p.variants?.[0]?.color);
+  const button = h("button", { type: "button", class: "rec", "data-product-id": id, title: p.name }, thumb, h("span", { class: "rec-name", text: p.name }));
+  return h("li", {}, button);
+}
+
+/** "Tried this, also tried" and "Popular now" for product `p` (3 each at most; a click selects one). */
+function renderRecs(p) {
+  if (!p) { el.recs.hidden = true; return el.recs.replaceChildren(); }
+  if (recs.key !== recsKey(p.id) || (recs.data && Date.now() - recs.at > RECS_TTL_MS)) fetchRecs(p.id);
+  const usable = (ids) => (Array.isArray(ids) ? ids : []).filter((id) => id !== p.id && app.catalog.get(id)?.renderable).slice(0, RECS_SHOWN);
+  const data = recs.product === p.id ? recs.data : null;
+  const groups = [["also_tried", "recs.alsoTried"], ["popular_now", "recs.popular"]]
+    .map(([field, key]) => [field, key, usable(data?.[field])]).filter(([, , ids]) => ids.length);
+  el.recs.replaceChildren(...groups.map(([field, key, ids]) => h("div", { class: "recs-group", "data-recs": field },
+    h("h3", { class: "recs-title", text: t(key) }), h("ul", { class: "recs-list" }, ...ids.map(recItem)))));
+  el.recs.hidden = groups.length === 0;
+  tryon.recs = Object.fromEntries(groups.map(([field, , ids]) => [field, ids]));
 }
 
 // -- actions on either mode: stop, snapshot -------------------------------------------------------------
@@ -99,8 +180,8 @@ function bindEvents() {
   on(el.products, "click", (e) => {
     // Clicks anywhere on a card land on its stretched .card-select button (Enter/Space on it click too);
     // the Buy link sits above it and only opens the shop.
-    if (e.target.closest("a.buy")) return;
     const card = e.target.closest(".product-card");
+    if (e.target.closest("a.buy")) return card && buyClicked(card.dataset.productId);
     const select = card?.querySelector(".card-select");
     if (select && select.getAttribute("aria-disabled") !== "true") selectProduct(card.dataset.productId);
   });
@@ -127,6 +208,10 @@ function bindEvents() {
       renderDetail();
     }
   });
+  on(el.recs, "click", (e) => {
+    const rec = e.target.closest(".rec");
+    if (rec) selectProduct(rec.dataset.productId);
+  });
   on(el.lookClear, "click", () => {
     app.look = [];
     lookChanged();
@@ -152,7 +237,7 @@ function bindEvents() {
     on(node, type, layoutStage);
   }
   if (window.ResizeObserver) new ResizeObserver(layoutStage).observe(el.stage);
-  const leave = () => { app.gen += 1; teardownCamera(); };
+  const leave = () => { events.flush({ keepalive: true }); app.gen += 1; teardownCamera(); };
   on(window, "pagehide", leave);
   on(window, "beforeunload", leave);
   on(window, "pageshow", (e) => { if (e.persisted && app.mode === "camera" && !app.cam) { app.mode = "none"; setState("idle"); } });
@@ -162,6 +247,9 @@ function bindEvents() {
 function init() {
   for (const node of document.querySelectorAll("[id]")) el[node.id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = node;
   app.intensity = Number(el.intensity.value) / 100;
+  app.onDetail = onDetail;
+  app.onPromotion = (promo) => showPromotion(promo, { productName: (id) => app.catalog.get(id)?.name ?? null });
+  Object.assign(tryon, { events: events.stats, promotions });
   if (params.get("debug") === "1") el.statsToggle.checked = true;
   let stored = null;
   try { stored = localStorage.getItem(LANG_KEY); } catch { /* storage blocked */ }

@@ -223,6 +223,8 @@ function onChannelMessage(cam, e) {
   } else if (msg?.type === "stats") {
     app.lastStats = tryon.lastStats = msg;
     renderStats();
+  } else if (msg?.type === "promotion") {
+    app.onPromotion?.(msg); // the shopper's page shows it (engage.js); elsewhere: nothing
   } // "ack", "pong" and unknown types: nothing to do
 }
 

@@ -195,6 +195,7 @@ export function renderDetail(force = false) {
     el.productDetail.replaceChildren(h("p", { class: "muted", text: t("detail.hint") }));
     el.shades.replaceChildren();
     el.shades.removeAttribute("aria-label");
+    app.onDetail?.(null);
     return delete el.shades.dataset.productId;
   }
   const v = shownVariant(p);
@@ -217,6 +218,7 @@ export function renderDetail(force = false) {
   }
   const chosen = lookItem(p.id)?.variantId;
   for (const sw of el.shades.querySelectorAll(".swatch")) sw.setAttribute("aria-pressed", String(sw.dataset.variantId === chosen));
+  app.onDetail?.(p);
 }
 
 export function renderLook(focusIndex = -1) {

@@ -34,6 +34,8 @@ export const app = {
   // Never on the shopper's page: a shopper's audio is not sent anywhere.
   microphone: false,
   onMicrophone: null, // (state, track, error) once the microphone was asked for: "on" (track sent) | "refused" | "none"
+  onDetail: null, // (product or null) whenever the details panel is drawn (the shopper's page: impressions, recommendations)
+  onPromotion: null, // (promotion) one came on the control channel (the shopper's page shows it)
   cam: null, // the live session: {stream, pc, dc, session, offered, gotFrame, timers, closing}
   photo: null, // photo mode: {file, originalUrl, resultUrl, resultBlob, seq, timer, controller, busy, faces}
   message: null, messageTimer: null, snapshotBusy: false,

@@ -4,6 +4,9 @@
 //
 // The host's microphone goes with the camera (live.js, app.microphone): the show's sound, with a mute toggle.
 // "Stream from OBS": the WHIP URL with the show's key as bearer token (masked until revealed), the WHEP URL.
+// The live board (the host channel's `board` event, every 2 s; docs/show.md "Engagement analytics"): per
+// product tries, median dwell, buys, conversion, likes while it showed, mentions, trend and a sparkline of
+// tries per minute; the questions waiting, each ticked off with "Answered".
 //
 // The keys: the server's host key is only sent once (POST /api/shows) and never kept; the show's own key
 // lives in this tab's sessionStorage and travels only in the Authorization header (docs/show.md), never in
@@ -25,9 +28,11 @@ const MAX_COMMENTS = 50;
 const RECONNECT_MS = 2000;
 
 // The show this tab hosts. `state` is the server's public state (docs/show.md), kept up to date by the events.
-const show = { id: null, key: null, title: "", state: null, host: null, comments: [], ended: false, stream: null, retry: null };
+const show = { id: null, key: null, title: "", state: null, host: null, comments: [], ended: false, stream: null, retry: null,
+  board: null, boardAt: 0, answered: new Set() };
 // What tests and tools read (never the key).
-const studio = (window.studio = { id: null, status: "none", showing: null, counts: {}, host: null, comments: [], events: 0, mic: null });
+const studio = (window.studio = { id: null, status: "none", showing: null, counts: {}, host: null, comments: [], events: 0, mic: null,
+  board: null, questions: [] });
 
 const api = (path = "") => `/api/shows/${encodeURIComponent(show.id)}${path}`;
 const bearer = (key, headers = {}) => ({ ...headers, Authorization: `Bearer ${key}` });
@@ -70,7 +75,7 @@ async function startShow(e) {
 }
 
 function openShow({ id, key, title, viewerUrl }) {
-  Object.assign(show, { id, key, title, state: null, host: null, comments: [], ended: false });
+  Object.assign(show, { id, key, title, state: null, host: null, comments: [], ended: false, board: null, answered: new Set() });
   try { sessionStorage.setItem(SHOW_KEY, JSON.stringify({ id, key, title })); } catch { /* storage blocked */ }
   app.endpoint = { url: api("/publish"), headers: (hs) => bearer(key, hs) };
   el.viewerLink.value = new URL(viewerUrl || `/show/${encodeURIComponent(id)}`, location.origin).href;
@@ -113,7 +118,7 @@ function showEnded() {
 
 /** Back to the key form, for a new show. */
 function leaveShow() {
-  Object.assign(show, { id: null, key: null, title: "", state: null, host: null, comments: [], ended: false });
+  Object.assign(show, { id: null, key: null, title: "", state: null, host: null, comments: [], ended: false, board: null, answered: new Set() });
   renderShow();
   el.keyInput.focus();
 }
@@ -157,11 +162,153 @@ function onEvent(type, data) {
     show.comments.splice(0, show.comments.length - MAX_COMMENTS);
   } else if (type === "host") {
     show.host = data;
+  } else if (type === "board") {
+    show.board = data;
+    show.boardAt = Date.now();
+    return renderBoard();
   } else if (type === "ended") {
     return showEnded();
   }
   if (show.state?.ended) return showEnded();
   renderShow();
+}
+
+// -- the live board -------------------------------------------------------------------------------------------
+
+const BOARD_ROWS = 8;
+const SVG_NS = "http://www.w3.org/2000/svg";
+const TREND_ARROWS = { up: "▲", flat: "▬", down: "▼" };
+
+const fmtNumber = (x) => (typeof x === "number" ? new Intl.NumberFormat(LOCALES[getLang()]).format(x) : "–");
+const fmtPercent = (x) => (typeof x === "number" ? new Intl.NumberFormat(LOCALES[getLang()], { style: "percent", maximumFractionDigits: 0 }).format(x) : "–");
+
+function fmtDwell(s) {
+  if (typeof s !== "number") return "–";
+  if (s < 60) return `${Math.round(s)} s`;
+  const m = Math.floor(s / 60);
+  return `${m}:${String(Math.round(s - m * 60)).padStart(2, "0")}`;
+}
+
+/** Seconds ago, in the page's language ("2 min ago", "il y a 2 min", "2分钟前"). */
+function fmtAgo(seconds) {
+  const rtf = new Intl.RelativeTimeFormat(LOCALES[getLang()], { numeric: "auto", style: "short" });
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return rtf.format(-s, "second");
+  if (s < 3600) return rtf.format(-Math.floor(s / 60), "minute");
+  return rtf.format(-Math.floor(s / 3600), "hour");
+}
+
+const productName = (id) => app.catalog.get(id)?.name ?? id;
+
+/** The product's picture: the catalog's thumbnail, else a dot of its first shade. */
+function boardThumb(id) {
+  const p = app.catalog.get(id);
+  const src = typeof p?.thumbnail === "string" && p.thumbnail.startsWith("/") && !p.thumbnail.startsWith("//") ? p.thumbnail : null;
+  if (src) return h("img", { class: "board-thumb", src, alt: "", loading: "lazy", decoding: "async" });
+  const dot = h("span", { class: "board-thumb board-dot", "aria-hidden": "true" });
+  dot.style.background = safeColor(p?.variants?.[0]?.color);
+  return dot;
+}
+
+/** Tries per minute over the last 15 minutes (oldest first) as a small inline SVG line. */
+function sparkline(values) {
+  const counts = Array.isArray(values) ? values.map((x) => (Number.isFinite(x) ? Math.max(0, x) : 0)) : [];
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("class", "spark");
+  svg.setAttribute("viewBox", "0 0 60 20");
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("aria-hidden", "true");
+  if (counts.length < 2) return svg;
+  const top = Math.max(1, ...counts);
+  const pts = counts.map((c, i) => [(i / (counts.length - 1)) * 58 + 1, 18.5 - (c / top) * 17]);
+  const line = document.createElementNS(SVG_NS, "polyline");
+  line.setAttribute("class", "spark-line");
+  line.setAttribute("points", pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" "));
+  const dot = document.createElementNS(SVG_NS, "circle");
+  dot.setAttribute("class", "spark-dot");
+  dot.setAttribute("cx", pts.at(-1)[0].toFixed(1));
+  dot.setAttribute("cy", pts.at(-1)[1].toFixed(1));
+  dot.setAttribute("r", "1.8");
+  svg.append(line, dot);
+  return svg;
+}
+
+function boardRow(r, showing) {
+  const id = String(r.product);
+  const label = r.trend_label in TREND_ARROWS ? r.trend_label : "flat";
+  const cell = (name, text, title) => h("td", { class: `board-num board-${name}`, "data-stat": name, title }, h("span", { class: "board-value", text }));
+  return h("tr", { class: id === showing ? "board-row is-showing" : "board-row", "data-product-id": id },
+    h("th", { scope: "row", class: "board-product" },
+      h("span", { class: "board-item" }, boardThumb(id),
+        h("span", { class: "board-name-wrap" },
+          h("span", { class: "board-name", text: productName(id) }),
+          id === showing && h("span", { class: "board-live", text: t("board.showing") })))),
+    cell("tries", fmtNumber(r.tries)),
+    cell("buys", fmtNumber(r.buys)),
+    cell("conversion", fmtPercent(r.conversion)),
+    cell("dwell", fmtDwell(r.median_dwell_s)),
+    cell("likes", fmtNumber(r.likes_showing)),
+    cell("mentions", fmtNumber(r.mentions)),
+    h("td", { class: `board-trend trend-${label}`, "data-trend": label, title: t(`board.trend.${label}`) },
+      h("span", { class: "trend-arrow", "aria-label": t(`board.trend.${label}`), role: "img", text: TREND_ARROWS[label] }),
+      sparkline(r.spark)));
+}
+
+function renderBoard() {
+  const b = show.board;
+  const rows = show.id && Array.isArray(b?.products) ? b.products.slice(0, BOARD_ROWS) : [];
+  el.boardRows.replaceChildren(...rows.map((r) => boardRow(r, b.showing)));
+  el.board.hidden = rows.length === 0;
+  el.boardEmpty.hidden = rows.length > 0;
+  el.boardTotals.textContent = show.id && b ? t("board.totals", { likes: fmtNumber(b.likes), comments: fmtNumber(b.comments) }) : "";
+  renderQuestions();
+  studio.board = show.id && b ? { showing: b.showing, top: b.top, products: rows, likes: b.likes, comments: b.comments } : null;
+}
+
+/** The questions waiting, oldest first; items are kept (not rebuilt) so a button keeps its focus. */
+function renderQuestions() {
+  const b = show.board;
+  const waiting = show.id && Array.isArray(b?.questions) ? b.questions.filter((q) => !show.answered.has(q.id)) : [];
+  const now = (b?.at ?? 0) + (Date.now() - show.boardAt) / 1000; // the server's clock, moved on since the board came
+  const byId = new Map([...el.questions.children].map((li) => [li.dataset.questionId, li]));
+  const items = waiting.map((q) => {
+    const li = byId.get(String(q.id)) ?? questionItem(q);
+    li.querySelector(".question-ago").textContent = typeof q.at === "number" ? fmtAgo(now - q.at) : "";
+    return li;
+  });
+  // Only the order and the membership change: move what moved, drop what left.
+  items.forEach((li, i) => { if (el.questions.children[i] !== li) el.questions.insertBefore(li, el.questions.children[i] ?? null); });
+  while (el.questions.children.length > items.length) el.questions.lastElementChild.remove();
+  el.questionsEmpty.hidden = waiting.length > 0;
+  el.questionsCount.hidden = waiting.length === 0;
+  el.questionsCount.textContent = fmtNumber(waiting.length);
+  studio.questions = waiting.map((q) => ({ id: q.id, text: q.text, products: q.products }));
+}
+
+function questionItem(q) {
+  const about = (Array.isArray(q.products) ? q.products : []).map((id) => h("span", { class: "question-product", "data-product-id": id, text: productName(id) }));
+  const done = h("button", { type: "button", class: "btn btn-secondary btn-small question-done", text: t("board.answered") });
+  done.addEventListener("click", () => answerQuestion(q.id, done));
+  return h("li", { class: "question", "data-question-id": String(q.id) },
+    h("p", { class: "question-text", text: String(q.text ?? "") }),
+    h("p", { class: "question-meta" }, ...about),
+    h("span", { class: "question-ago muted" }),
+    done);
+}
+
+async function answerQuestion(id, button) {
+  if (!show.id || !show.key) return;
+  button.disabled = true;
+  try {
+    const resp = await fetch(api(`/questions/${encodeURIComponent(id)}/answered`), { method: "POST", headers: bearer(show.key) });
+    // 404: it already left the queue (answered from another tab).
+    if (!resp.ok && resp.status !== 404) throw new Error(await errorText(resp));
+    show.answered.add(id);
+    renderQuestions();
+  } catch (err) {
+    button.disabled = false;
+    showMessage({ kind: "error", lines: [{ key: "board.err.answered" }], detail: err?.message });
+  }
 }
 
 // -- the microphone: the show's sound -----------------------------------------------------------------------
@@ -347,7 +494,9 @@ function renderNumbers() {
 }
 
 function renderComments() {
-  el.comments.replaceChildren(...show.comments.slice(-20).map((c) => h("li", { class: "comment", "data-comment-id": c.id },
+  // A question (the server's analysis) gets a marker: the host may want to answer it on camera.
+  el.comments.replaceChildren(...show.comments.slice(-20).map((c) => h("li", { class: c.question === true ? "comment is-question" : "comment", "data-comment-id": c.id },
+    c.question === true && h("span", { class: "question-mark", role: "img", title: t("board.question"), "aria-label": t("board.question"), text: "?" }),
     h("span", { class: "comment-author", text: String(c.author ?? "") }), " ", h("span", { class: "comment-text", text: String(c.text ?? "") }))));
   el.commentsEmpty.hidden = show.comments.length > 0;
   el.comments.scrollTop = el.comments.scrollHeight;
@@ -379,6 +528,7 @@ function renderShow() {
   renderComments();
   renderMic();
   renderObs(active);
+  renderBoard();
   Object.assign(studio, { id: show.id, status: st, showing: show.state?.showing ?? null, host: show.host,
     counts: { viewers: show.state?.viewers, peak: show.state?.peak, likes: show.state?.likes }, comments: show.comments.map((c) => c.text) });
 }
@@ -398,6 +548,7 @@ function applyLang(lang, save) {
   renderStats();
   updateUI();
   fillShowingPicker();
+  el.questions.replaceChildren(); // rebuilt in the new language
   renderShow();
 }
 
@@ -506,7 +657,7 @@ function init() {
   let saved = null;
   try { saved = JSON.parse(sessionStorage.getItem(SHOW_KEY) || "null"); } catch { /* storage blocked or garbled */ }
   if (saved?.id && saved?.key) openShow(saved);
-  setInterval(() => { pollBrowserStats(); renderNumbers(); }, 1000);
+  setInterval(() => { pollBrowserStats(); renderNumbers(); renderQuestions(); }, 1000);
   setInterval(pollMic, MIC_POLL_MS);
 }
 

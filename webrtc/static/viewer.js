@@ -6,16 +6,21 @@
 //   "Try it on me"     tryme.js: the viewer's own camera wearing the product now showing; the show goes on
 //                      in a picture-in-picture corner, its sound muted meanwhile
 //   the show's sound   the video plays muted (autoplay); "Tap for sound" unmutes it (a user gesture)
+//   engagement         engage.js: impression (the card shows a product, once each), buy_click, share, a watch
+//                      heartbeat every 30 s while the show plays in sight, batched to POST /api/events;
+//                      promotions (push event `promotion`, or the try-on's control channel) as a banner
 import { LANGS, LOCALES, applyTranslations, getLang, pickLang, setLang, t } from "/static/i18n.js";
 import { errorText, h, safeColor } from "/static/util.js";
 import { WatchRefused, watchShow } from "/static/watch.js";
 import { TryError, tryOn } from "/static/tryme.js";
+import { EventQueue, promotions, renderPromotion, showPromotion } from "/static/engage.js";
 
 const LANG_KEY = "tryon.lang";
 const MAX_COMMENTS = 20;
 const MAX_COMMENT_CHARS = 200;
 const RETRY_MS = { lost: 2000, failed: 3000, full: 10000, events: 3000 };
 const TOAST_MS = 6000;
+const WATCH_HEARTBEAT_MS = 30000;
 
 const el = {};
 const showId = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
@@ -29,10 +34,13 @@ const v = {
   tryHandle: null, tryAttempt: null, tryState: "none", tryLook: [],
   sound: false, // the viewer asked for the show's sound
   toastTimer: null,
+  seen: new Set(), // products the card has shown (one impression each)
 };
+// What only this page sees, sent as the viewer (the push channel's token).
+const events = new EventQueue({ headers: () => (v.token ? { "X-Viewer-Token": v.token } : null) });
 // What tests and tools read.
 const show = (window.show = { id: showId, status: "loading", watch: "none", showing: null, counts: {}, comments: [],
-  answer: null, tryState: "none", tryHello: null, tryAcks: [], sound: false });
+  answer: null, tryState: "none", tryHello: null, tryAcks: [], sound: false, events: events.stats, promotions });
 
 // -- small helpers ---------------------------------------------------------------------------------------------
 
@@ -81,6 +89,7 @@ function openEvents() {
   on("counts", (d) => { if (v.state) Object.assign(v.state, d); render(); });
   on("comment", (d) => { v.comments.push(d); v.comments.splice(0, v.comments.length - MAX_COMMENTS); renderComments(); });
   on("ended", () => { if (v.state) v.state.ended = true; ended(); });
+  on("promotion", promote);
   es.onerror = () => {
     // EventSource reconnects by itself after a dropped connection; a refused one (closed) is retried here.
     if (v.events === es && es.readyState === EventSource.CLOSED && status() !== "ended") {
@@ -217,6 +226,7 @@ async function tryIt() {
         if (v.tryAttempt !== attempt) return;
         if (msg.type === "hello") show.tryHello = msg;
         else if (msg.type === "ack") show.tryAcks.push(msg);
+        else if (msg.type === "promotion") promote(msg);
         else if (msg.type === "error") toast("err.server", { kind: "error", detail: String(msg.message ?? "") });
       },
       onState: (state) => {
@@ -242,6 +252,49 @@ function backToShow() {
   v.tryLook = [];
   render();
   el.tryOn.focus?.();
+}
+
+// -- engagement: buy, share, watching, promotions --------------------------------------------------------------------
+
+const showingFields = (s = v.state?.showing) => (s?.product ? { product: s.product, shade: s.shade ?? null } : null);
+
+/** Buy opens the shop in a new tab: the click is counted first (keepalive: it outlives this page too). */
+function buyClicked() {
+  const fields = showingFields();
+  if (!fields) return;
+  events.add("buy_click", fields);
+  events.flush({ keepalive: true });
+}
+
+/** Share the show: the system's share sheet where there is one, else its link copied. */
+async function share() {
+  const fields = showingFields();
+  const url = location.href.split("#")[0];
+  const title = v.state?.title || t("show.pageTitle");
+  if (fields) events.add("share", fields);
+  if (navigator.share) {
+    try { await navigator.share({ title, url }); } catch { /* closed without sharing */ }
+    return;
+  }
+  try {
+    await navigator.clipboard.writeText(url);
+    toast("show.linkCopied");
+  } catch {
+    toast("show.shareLink", { detail: url });
+  }
+}
+
+/** Every 30 s while the show plays in sight: one heartbeat (the server counts watching time). */
+function heartbeat() {
+  const video = el.showVideo;
+  if (status() !== "live" || v.watchState !== "playing" || v.tryState !== "none") return;
+  if (document.visibilityState !== "visible" || video.paused) return;
+  events.add("watch", showingFields() ?? {});
+}
+
+function promote(promo) {
+  const name = (id) => (id && v.state?.showing?.product === id ? v.state.showing.name ?? null : null);
+  showPromotion(promo, { productName: name });
 }
 
 // -- the show's sound ----------------------------------------------------------------------------------------------
@@ -282,6 +335,10 @@ function renderCard() {
   el.showingCard.hidden = !s?.product;
   if (!s?.product) return;
   el.showingCard.dataset.productId = s.product;
+  if (!v.seen.has(s.product)) { // the card shows a product: one impression per product on this page
+    v.seen.add(s.product);
+    events.add("impression", showingFields(s));
+  }
   el.showingName.textContent = s.name ?? s.product;
   el.showingBrand.textContent = s.brand ?? "";
   el.showingBrand.hidden = !s.brand;
@@ -366,6 +423,7 @@ function applyLang(lang, save) {
   applyTranslations();
   el.commentInput.placeholder = t("show.commentPlaceholder");
   render();
+  renderPromotion();
 }
 
 async function loadConfig() {
@@ -404,8 +462,12 @@ function init() {
   on(el.tryOn, "click", tryIt);
   on(el.backToShow, "click", backToShow);
   on(el.sound, "click", toggleSound);
+  on(el.buy, "click", buyClicked);
+  on(el.share, "click", share);
+  on(document, "visibilitychange", () => document.visibilityState === "hidden" && events.flush({ keepalive: true }));
+  setInterval(heartbeat, WATCH_HEARTBEAT_MS);
   on(document, "keydown", (e) => { if (e.key === "Escape") clearToast(); });
-  on(window, "pagehide", () => { stopWatch(true); v.tryHandle?.close(); v.events?.close(); });
+  on(window, "pagehide", () => { events.flush({ keepalive: true }); stopWatch(true); v.tryHandle?.close(); v.events?.close(); });
   applyLang(LANGS.includes(stored) ? stored : pickLang(navigator.languages?.length ? navigator.languages : [navigator.language]), false);
   // The config (ICE servers, camera size) before the first watch; the show's state meanwhile.
   loadConfig().then(loadShow);
