@@ -96,7 +96,7 @@ const ICONS = {
 };
 const CHECK_SVG = '<svg viewBox="0 0 16 16" aria-hidden="true" focusable="false"><path d="M3.5 8.5l3 3 6-7" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round"/></svg>';
 
-function fillThumb(thumb, p) {
+export function fillThumb(thumb, p) {
   if (p.thumbnail) {
     if (!thumb.firstChild) thumb.append(h("img", { src: p.thumbnail, alt: "", loading: "lazy", decoding: "async" }));
     return;

@@ -15,7 +15,7 @@ import { LANGS, LOCALES, applyTranslations, getLang, pickLang, setLang, t } from
 import { app, el, params } from "/static/state.js";
 import { errorText, h, num, safeColor } from "/static/util.js";
 import {
-  loadCatalog, lookChanged, removeFromLook, renderDetail, renderFilters, renderLook, renderProducts, selectProduct, selectShade,
+  fillThumb, loadCatalog, lookChanged, removeFromLook, renderDetail, renderFilters, renderLook, renderProducts, selectProduct, selectShade,
   updateCards,
 } from "/static/rail.js";
 import { intensityThrottled, pollBrowserStats, sendPause, sendSplit, splitThrottled, startCamera, teardownCamera } from "/static/live.js";
@@ -200,14 +200,12 @@ function fmtAgo(seconds) {
 
 const productName = (id) => app.catalog.get(id)?.name ?? id;
 
-/** The product's picture: the catalog's thumbnail, else a dot of its first shade. */
+/** The product's picture, as on its card: the catalog's thumbnail, else its kind's icon in its shade. */
 function boardThumb(id) {
   const p = app.catalog.get(id);
-  const src = typeof p?.thumbnail === "string" && p.thumbnail.startsWith("/") && !p.thumbnail.startsWith("//") ? p.thumbnail : null;
-  if (src) return h("img", { class: "board-thumb", src, alt: "", loading: "lazy", decoding: "async" });
-  const dot = h("span", { class: "board-thumb board-dot", "aria-hidden": "true" });
-  dot.style.background = safeColor(p?.variants?.[0]?.color);
-  return dot;
+  const thumb = h("span", { class: "board-thumb", "aria-hidden": "true" });
+  if (p) fillThumb(thumb, p);
+  return thumb;
 }
 
 /** Tries per minute over the last 15 minutes (oldest first) as a small inline SVG line. */
