@@ -53,6 +53,7 @@ from webrtc.turn import new_session_tag
 logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).with_name("static")
+PROMOTION_TICK_S = 2.0
 TRIM_DELAY = 0.5
 """Seconds after a session ends before the freed heap is handed back."""
 PipelineFactory = Callable[[Sequence[LookItem]], FramePipeline]
@@ -74,6 +75,7 @@ class Server:
         self.photos = PhotoService(config, catalog, self.metrics)
         self.analytics = Analytics(catalog, self.metrics, rules=load_promotions(config, catalog))
         self.shows = ShowService(self)
+        self._promoter: asyncio.Task[None] | None = None
 
     def resolve(self, spec: str) -> LookItem:
         return resolve_item(self.catalog, spec)
@@ -247,8 +249,21 @@ class Server:
     async def startup(self, app: web.Application) -> None:
         if self.config.db:
             self.analytics.sink = await open_sink(self.config.db, self.config.retention_days)
+        if self.analytics.promotions.rules:
+            self._promoter = asyncio.ensure_future(self._promote())
+
+    async def _promote(self) -> None:
+        """Send the promotions that fall due, every 2 s, to shoppers and viewers alike."""
+        while True:
+            await asyncio.sleep(PROMOTION_TICK_S)
+            try:
+                self.analytics.tick()
+            except Exception:
+                logger.exception("promotions failed")
 
     async def shutdown(self, app: web.Application) -> None:
+        if self._promoter is not None:
+            self._promoter.cancel()
         await self.shows.shutdown()
         await self.analytics.close()
         await asyncio.gather(*(s.close("server shutting down") for s in list(self.sessions.values())))

@@ -228,6 +228,7 @@ class ShowService:
             raise ShowRefusedError(502, f"the SFU refused the show's stream: {exc}", "sfu") from None
         self.spawn(show.drain_audio())
         self.server.analytics.open_board(sid)
+        self.spawn(self.server.analytics.ready())  # comments come with shows: load the analyzer now
         self.shows[sid] = show
         self.metrics.shows.set(len(self.shows))
         self._start_ticker()
@@ -372,8 +373,6 @@ class ShowService:
                     self._tick_show(show, now, host_due)
                 except Exception:
                     logger.exception("show %s: tick failed", show.id)
-            if host_due:
-                self.server.analytics.tick()
 
     def _tick_show(self, show: Show, now: float, host_due: bool) -> None:
         show.push_counts()
