@@ -125,6 +125,19 @@ async def test_a_viewers_try_like_and_question_reach_the_board_and_the_store(liv
     assert "127.0.0.1" not in text
     await viewer.close()
     await host.close()
+    # Deleting a show deletes its events: the server host key, once the show has ended.
+    path = f"/api/analytics/shows/{sid}"
+    status, _, _ = await api.call("DELETE", path, None, bearer(key))
+    assert status == 403
+    status, _, _ = await api.call("DELETE", path, None, bearer(HOST_KEY))
+    assert status == 409  # still live
+    status, _, _ = await api.call("DELETE", f"/api/shows/{sid}", None, bearer(key))
+    assert status == 204
+    await asyncio.sleep(0.3)  # the end's own events (the try-on's try_stop) reach the store
+    status, body, _ = await api.call("DELETE", path, None, bearer(HOST_KEY))
+    assert status == 200
+    assert body["deleted"] >= len(events)
+    assert await store.count(sid) == 0
 
 
 async def test_page_events_are_checked_and_rate_limited(live: Live) -> None:

@@ -41,6 +41,7 @@ class AudienceService:
         r.add_post("/api/shows/{id}/questions/{qid}/answered", g(self.answered))
         r.add_post("/api/events", g(self.page_events))
         r.add_get("/api/recommendations", g(self.recommendations))
+        r.add_delete("/api/analytics/shows/{id}", g(self.forget_show))
 
     def viewer_of(self, show: Show, request: web.Request) -> Any:
         token = request.headers.get("X-Viewer-Token")
@@ -201,6 +202,24 @@ class AudienceService:
             raise ShowRefusedError(400, str(exc), "events") from None
         body = {"accepted": accepted, "rejected": rejected, "stored": stored}
         return web.json_response(body, status=202 if accepted else 400)
+
+    async def forget_show(self, request: web.Request) -> web.StreamResponse:
+        """Delete a show's stored events (the server host key): ``{"deleted": n}``."""
+        self.core.require_key(request, self.core.config.host_key, "server host key")
+        sid = request.match_info["id"]
+        if sid in self.core.shows:
+            raise ShowRefusedError(409, "the show is live: end it first", "live")
+        sink = self.analytics.sink
+        store = getattr(sink, "store", None)
+        if store is None:
+            raise ShowRefusedError(409, "no event store is configured (tryon serve --db)", "no_store")
+        try:
+            deleted = await store.delete_show(sid)
+        except Exception as exc:
+            raise ShowRefusedError(
+                503, f"the event store is unavailable: {type(exc).__name__}", "store"
+            ) from None
+        return web.json_response({"deleted": deleted})
 
     async def recommendations(self, request: web.Request) -> web.StreamResponse:
         """``?product=ID``: also tried with it, and popular now (public: no one's data)."""
