@@ -21,6 +21,7 @@ from tryon.analytics.board import Board
 from tryon.analytics.events import Event, EventRejectedError, parse_event
 from tryon.analytics.promotions import Promotion, PromotionEngine, load_rules
 from tryon.analytics.recommend import Recommender
+from tryon.analytics.report import resolve_mentions
 from tryon.catalog import Catalog
 from tryon.catalog.kinds import kind_names
 
@@ -234,9 +235,7 @@ class Analytics:
                 self._analysis_failed = True
                 logger.exception("analytics: comment analysis failed; comments go on unanalysed")
             found, kinds, question = [], set(), False
-        mentions = [p for p in found if p in self.catalog.products]
-        if not mentions and showing and self._kind_of(showing) in kinds:
-            mentions = [showing]  # "the lipstick" while the lipstick shows
+        mentions = resolve_mentions(found, kinds, showing, self.catalog.products.__contains__, self._kind_of)
         event = Event(show, session, "comment", time.time(), None, None, None, language, text)
         self.record(event, mentions, question, author)
         return {"language": language, "products": mentions, "question": question}
