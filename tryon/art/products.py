@@ -15,6 +15,8 @@ Everything here is deterministic: the same code writes the same bytes, which
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypedDict, TypeVar
@@ -121,6 +123,16 @@ def image_asset(
     return entry
 
 
+@functools.cache
+def product_names() -> dict[str, dict[str, Any]]:
+    """``assets/product_names.json``: per product id, its ``names`` (fr, zh) and ``synonyms``."""
+    path = ASSETS_DIR / "product_names.json"
+    if not path.is_file():
+        return {}
+    data: dict[str, dict[str, Any]] = json.loads(path.read_text())
+    return data
+
+
 def product_document(
     listing: Listing,
     *,
@@ -135,17 +147,21 @@ def product_document(
     link ``SHOP/<section>/<id>`` (``section`` defaults to ``kind``), then ``sizes`` and ``params``
     where given (an empty ``params`` is written), the variants and the assets."""
     pid = listing["id"]
-    doc: dict[str, Any] = {
-        "id": pid,
-        "name": listing["name"],
-        "brand": listing["brand"],
-        "kind": kind,
-        "price": listing["price"],
-        "currency": CURRENCY,
-        "buy_url": f"{SHOP}/{section or kind}/{pid}",
-        "description": listing["description"],
-        "tags": list(listing["tags"]),
-    }
+    doc: dict[str, Any] = {"id": pid, "name": listing["name"]}
+    # The product's names in other languages and the words viewers use for it: one data file for
+    # every product, kept by translators (assets/product_names.json).
+    doc.update(product_names().get(pid, {}))
+    doc.update(
+        {
+            "brand": listing["brand"],
+            "kind": kind,
+            "price": listing["price"],
+            "currency": CURRENCY,
+            "buy_url": f"{SHOP}/{section or kind}/{pid}",
+            "description": listing["description"],
+            "tags": list(listing["tags"]),
+        }
+    )
     if sizes is not None:
         doc["sizes"] = [dict(row) for row in sizes]
     if params is not None:
