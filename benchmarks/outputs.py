@@ -62,7 +62,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from tryon.media.uplink import _srt_available
+from tryon.media.uplink import pyav_has_srt
 from tryon.media.uplink_ffmpeg import ffmpeg_has_srt
 from webrtc.ice import IcePolicy
 from webrtc.probe import ProbeViewer, SyntheticCamera, ToneTrack, counter_box, read_counter
@@ -416,9 +416,9 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                     await asyncio.sleep(args.warmup)
                     rows.append(await measure(show, server, None, args.window, "WHEP only"))
                     rows.append(await with_output(show, server, "rtmp", folder, args))
-                    if not (_srt_available() or ffmpeg_has_srt()):
+                    if not (pyav_has_srt() or ffmpeg_has_srt()):
                         console.print("[yellow]no SRT in PyAV's FFmpeg nor /usr/bin/ffmpeg: SRT skipped[/]")
-                    for srt_ms in args.srt_latency_ms if _srt_available() or ffmpeg_has_srt() else []:
+                    for srt_ms in args.srt_latency_ms if pyav_has_srt() or ffmpeg_has_srt() else []:
                         await asyncio.sleep(1.0)
                         rows.append(await with_output(show, server, "srt", folder, args, srt_ms))
                 finally:
@@ -490,7 +490,7 @@ def main() -> None:
             "window_s": args.window,
             "warmup_s": args.warmup,
             "srt_latency_ms": args.srt_latency_ms,
-            "srt_relay": "pyav" if _srt_available() else "ffmpeg",
+            "srt_relay": "pyav" if pyav_has_srt() else "ffmpeg",
             "rows": rows,
         },
     )

@@ -28,8 +28,7 @@ from numpy.typing import NDArray
 from services import LOOPBACK, MediaReceiver, media_receiver
 
 from tryon.errors import InputError, MediaError
-from tryon.media.uplink import Backoff, Uplink, UplinkStats, redact
-from tryon.media.uplink import _srt_available as pyav_has_srt
+from tryon.media.uplink import Backoff, Uplink, UplinkStats, pyav_has_srt, redact
 from tryon.media.uplink_ffmpeg import ffmpeg_has_srt
 from webrtc.egress import TrackUplink
 from webrtc.probe import SyntheticCamera, draw_counter, read_counter

@@ -115,7 +115,7 @@ def parse_target(url: str) -> tuple[str, str]:
         if port is None:
             raise InputError(f"uplink URL {where}: expected srt://host:port, got no port")
         split_srt_secrets(url.strip())  # InputError for a secret the child could not be given
-        if not _srt_available() and not ffmpeg_has_srt():
+        if not pyav_has_srt() and not ffmpeg_has_srt():
             raise MediaError(
                 "srt:// needs FFmpeg built with libsrt: PyAV's FFmpeg has no SRT protocol, and "
                 "/usr/bin/ffmpeg is missing or has none either (apt-get install ffmpeg)"
@@ -127,7 +127,7 @@ def parse_target(url: str) -> tuple[str, str]:
     return MUXERS[scheme], where
 
 
-def _srt_available() -> bool:
+def pyav_has_srt() -> bool:
     """Whether PyAV's own FFmpeg has the SRT protocol."""
     meta: dict[str, dict[str, object]] = getattr(av, "library_meta", {})
     config = meta.get("libavformat", {}).get("configuration", "")
@@ -169,7 +169,7 @@ class Uplink:
         self.settings = EncoderSettings(
             url.strip(), muxer, (width, height), float(fps), int(video_bitrate), keyframe_interval_s,
             audio, audio_rate, stall_timeout_s,
-            "ffmpeg" if muxer == "mpegts" and not _srt_available() else "pyav",
+            "ffmpeg" if muxer == "mpegts" and not pyav_has_srt() else "pyav",
         )  # fmt: skip
         self.backoff = reconnect or Backoff()
         self._max_video = max(1, math.ceil(queue_s * fps))
