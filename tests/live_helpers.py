@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import time
@@ -92,19 +93,28 @@ def shared_catalog() -> Catalog:
     return Catalog.load()
 
 
-def live_fixture(**config: Any) -> Callable[..., AsyncIterator[Live]]:
-    async def fixture(camera_scene: NDArray[np.uint8], request: pytest.FixtureRequest) -> AsyncIterator[Live]:
-        factory = getattr(request, "param", None)
-        settings = ServerConfig(**config)
-        app = create_app(settings, catalog=shared_catalog(), pipeline_factory=factory)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server(**runner_options(settings))
+@contextlib.asynccontextmanager
+async def live_server(
+    settings: ServerConfig, scene: NDArray[np.uint8], factory: Any = None
+) -> AsyncIterator[Live]:
+    """The server with ``settings`` on loopback and an HTTP client; its probe peers closed after."""
+    app = create_app(settings, catalog=shared_catalog(), pipeline_factory=factory)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server(**runner_options(settings))
+    try:
         async with aiohttp.ClientSession() as http:
-            live = Live(server, http, camera_scene)
+            live = Live(server, http, scene)
             yield live
             for c in live.clients:
                 await c.close()
+    finally:
         await server.close()
+
+
+def live_fixture(**config: Any) -> Callable[..., AsyncIterator[Live]]:
+    async def fixture(camera_scene: NDArray[np.uint8], request: pytest.FixtureRequest) -> AsyncIterator[Live]:
+        async with live_server(ServerConfig(**config), camera_scene, getattr(request, "param", None)) as live:
+            yield live
 
     return fixture
 

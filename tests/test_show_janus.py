@@ -11,20 +11,17 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import aiohttp
 import numpy as np
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
-from live_helpers import LIPSTICK, Live, shared_catalog
+from live_helpers import LIPSTICK, Live, live_server
 from services import janus
 from show_helpers import HOST_KEY, ShowClient, bearer
 from test_show_live import lip_shift, publish, wait_kept
 
 from tryon.cli.doctor import check_sfu
-from webrtc import ServerConfig, create_app
+from webrtc import ServerConfig
 from webrtc.app import SERVER_KEY
-from webrtc.guard import runner_options
 from webrtc.probe import ProbeViewer
 from webrtc.sfu.janus import JanusSfu
 from webrtc.sfu.janus_local import LocalJanus
@@ -40,16 +37,8 @@ def local(tmp_path: Path) -> Iterator[LocalJanus]:
 
 @pytest_asyncio.fixture
 async def live(local: LocalJanus, camera_scene: np.ndarray) -> AsyncIterator[Live]:
-    settings = ServerConfig(host_key=HOST_KEY, sfu=f"janus:{local.url}")
-    app = create_app(settings, catalog=shared_catalog())
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server(**runner_options(settings))
-    async with aiohttp.ClientSession() as http:
-        live = Live(server, http, camera_scene)
+    async with live_server(ServerConfig(host_key=HOST_KEY, sfu=f"janus:{local.url}"), camera_scene) as live:
         yield live
-        for c in live.clients:
-            await c.close()
-    await server.close()
 
 
 async def test_viewers_watch_the_try_on_through_janus(live: Live, local: LocalJanus) -> None:
