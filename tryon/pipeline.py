@@ -22,7 +22,7 @@ from tryon.catalog import Catalog
 from tryon.catalog.kinds import REGISTRY, kinds_of
 from tryon.errors import InputError
 from tryon.frame import validate_frame
-from tryon.look import LookItem, check_intensity
+from tryon.look import LookItem, check_intensity, opaque_unless_makeup
 from tryon.perception import Perception, PerceptionConfig
 from tryon.render.makeup import makeup_params
 from tryon.render.registry import Layer, LayerRequest, load_renderers, renderer_of
@@ -40,9 +40,11 @@ STAGE_NAMES = tuple(sorted({s for spec in REGISTRY.values() for s in spec.stages
 
 
 def resolve_item(catalog: Catalog, spec: str | LookItem, intensity: float = 1.0) -> LookItem:
-    """``"ID[:variant]"`` as a look item of a kind this version renders, or a clear error."""
+    """``"ID[:variant]"`` as a look item of a kind this version renders, or a clear error. Only
+    makeup takes the intensity (:func:`~tryon.look.opaque_unless_makeup`): garments and
+    accessories are always drawn opaque."""
     if isinstance(spec, LookItem):
-        return replace(spec, intensity=check_intensity(spec.intensity))
+        return opaque_unless_makeup(replace(spec, intensity=check_intensity(spec.intensity)))
     if not isinstance(spec, str):
         raise InputError(f'product: expected "ID[:variant]", got {spec!r}')
     product, variant = catalog.resolve(spec)
@@ -50,7 +52,7 @@ def resolve_item(catalog: Catalog, spec: str | LookItem, intensity: float = 1.0)
         raise InputError(
             f"product {product.id!r} is a {product.kind}; this version renders {', '.join(RENDERED_KINDS)}"
         )
-    return LookItem(product, variant, check_intensity(intensity))
+    return opaque_unless_makeup(LookItem(product, variant, check_intensity(intensity)))
 
 
 def item_layer(item: LookItem) -> Layer:
@@ -62,7 +64,15 @@ def build_layers(items: Sequence[LookItem], people: Mapping[tuple[int, str], Loo
     """The look as layers, back to front by the kinds' registry layers: one per item, one for all
     items of a grouped renderer (makeup), one per kind of a per-person renderer (garments, with
     the people dressed in their own, by pose track id)."""
-    layered: list[tuple[int, int, Layer]] = []
+    return [layer for _, layer in named_layers(items, people)]
+
+
+def named_layers(
+    items: Sequence[LookItem], people: Mapping[tuple[int, str], LookItem]
+) -> list[tuple[str, Layer]]:
+    """:func:`build_layers` with each layer's name in the timings (``render.<name>``): its kind,
+    or its renderer's module for a grouped renderer (``makeup``)."""
+    layered: list[tuple[int, int, str, Layer]] = []
     grouped: dict[int, tuple[int, list[LookItem]]] = {}
     per_person: set[str] = {kind for _, kind in people}
     for item in items:
@@ -74,16 +84,17 @@ def build_layers(items: Sequence[LookItem], people: Mapping[tuple[int, str], Loo
         elif renderer.per_person:
             per_person.add(kind)
         else:
-            layered.append((REGISTRY[kind].layer, len(layered), renderer.build(LayerRequest((item,)))))
+            layered.append((REGISTRY[kind].layer, len(layered), kind, renderer.build(LayerRequest((item,)))))
     for layer, members in grouped.values():
-        build = renderer_of(members[0].product.kind).build
-        layered.append((layer, len(layered), build(LayerRequest(tuple(members)))))
+        renderer = renderer_of(members[0].product.kind)
+        name = renderer.module.rsplit(".", 1)[-1]
+        layered.append((layer, len(layered), name, renderer.build(LayerRequest(tuple(members)))))
     for kind in sorted(per_person, key=lambda k: REGISTRY[k].layer):
         own = {pid: item for (pid, k), item in people.items() if k == kind}
         default = tuple(i for i in items if i.product.kind == kind)[:1]
         request = LayerRequest(default, own)
-        layered.append((REGISTRY[kind].layer, len(layered), renderer_of(kind).build(request)))
-    return [layer for _, _, layer in sorted(layered, key=lambda t: (t[0], t[1]))]
+        layered.append((REGISTRY[kind].layer, len(layered), kind, renderer_of(kind).build(request)))
+    return [(name, layer) for _, _, name, layer in sorted(layered, key=lambda t: (t[0], t[1]))]
 
 
 def stages_for(kinds: set[str]) -> set[str]:
@@ -145,7 +156,7 @@ class TryOnPipeline:
         self.last_result: FrameResult | None = None
         self._lock = threading.Lock()
         self._look: tuple[LookItem, ...] = ()
-        self._layers: tuple[Layer, ...] = ()
+        self._layers: tuple[tuple[str, Layer], ...] = ()
         self._stages: dict[str, bool] = {}
         self._people: dict[tuple[int, str], LookItem] = {}
         self._configured_stages = perception.stages
@@ -184,7 +195,7 @@ class TryOnPipeline:
         self._apply(self._look, people)
 
     def _apply(self, items: tuple[LookItem, ...], people: dict[tuple[int, str], LookItem]) -> None:
-        layers = build_layers(items, people)
+        layers = named_layers(items, people)
         needed = stages_for({i.product.kind for i in items} | {kind for _, kind in people})
         # Stages the look needs are switched on; those configured on stay on.
         stages = {stage: stage in self._configured_stages or stage in needed for stage in STAGE_NAMES}
@@ -219,8 +230,9 @@ class TryOnPipeline:
         if layers and (result.faces or result.hands or result.poses):
             try:
                 with timed(timings, "render"):
-                    for layer in layers:
-                        out = layer(out, result)
+                    for name, layer in layers:
+                        with timed(timings, f"render.{name}"):
+                            out = layer(out, result)
             except Exception:
                 return self._failed("render", image, timings, t0)
         self.stats.processed += 1
@@ -253,6 +265,7 @@ __all__ = [
     "check_intensity",
     "item_layer",
     "makeup_params",
+    "named_layers",
     "resolve_item",
     "stages_for",
 ]

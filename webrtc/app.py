@@ -23,7 +23,7 @@ from aiortc import RTCSessionDescription
 
 from tryon.analytics.events import Event
 from tryon.catalog import Catalog
-from tryon.catalog.kinds import catalog_groups, kind_names
+from tryon.catalog.kinds import catalog_groups, catalog_slots, intensity_kinds, kind_names
 from tryon.errors import TryOnError
 from tryon.pipeline import RENDERED_KINDS, LookItem, PipelineConfig, TryOnPipeline, resolve_item
 from tryon.runtime.allocator import trim_free_memory
@@ -104,6 +104,8 @@ class Server:
                 "kinds": list(RENDERED_KINDS),
                 "groups": catalog_groups(),
                 "kind_names": kind_names(),
+                "slots": catalog_slots(),
+                "intensity_kinds": list(intensity_kinds()),
             }
         )
 

@@ -11,6 +11,7 @@ from aiortc import RTCSessionDescription
 from aiortc.sdp import SessionDescription
 
 from tryon.errors import TryOnError
+from tryon.look import resolve_look
 from tryon.pipeline import LookItem
 
 
@@ -58,7 +59,9 @@ def parse_offer(
         items = [resolve(p) for p in products]
     except TryOnError as exc:
         raise malformed(str(exc)[:300], "product") from None
-    return RTCSessionDescription(sdp=sdp, type="offer"), items
+    # Products worn in the same place: the later one (the session's hello says the look worn).
+    kept, _ = resolve_look(items)
+    return RTCSessionDescription(sdp=sdp, type="offer"), kept
 
 
 def check_offer_sdp(sdp: str, directions: tuple[str, ...] = ("sendrecv",)) -> None:

@@ -24,6 +24,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 
 from tryon.errors import TryOnError
+from tryon.look import opaque_unless_makeup, replaced_json, resolve_look
 from tryon.pipeline import LookItem, check_intensity
 from webrtc.config import ServerConfig
 from webrtc.control import (
@@ -225,7 +226,10 @@ class Session:
                     item = self._resolve(spec)
                 except TryOnError as exc:
                     raise ControlError(str(exc), request.id) from None
-                items.append(replace(item, intensity=item_intensity * intensity))
+                # Only makeup takes an intensity: garments and accessories stay opaque.
+                items.append(opaque_unless_makeup(replace(item, intensity=item_intensity * intensity)))
+            # Two products worn in one place (a dress and a top, glasses and sunglasses): the later one.
+            items, replaced = resolve_look(items)
             try:
                 # On the session's worker, between frames: a product's first use reads its images.
                 await asyncio.get_running_loop().run_in_executor(self._executor, p.pipeline.set_look, items)
@@ -233,7 +237,16 @@ class Session:
                 raise ControlError(str(exc), request.id) from None
             self.intensity = intensity
             self._look_changed()
-            return reply("ack", request.id, request="look", look=self.look_specs(), intensity=intensity)
+            return reply(
+                "ack",
+                request.id,
+                request="look",
+                look=self.look_specs(),
+                intensity=intensity,
+                # Each item as drawn: garments and accessories at 1.0 whatever they were sent with.
+                items=[{"product": i.spec, "intensity": i.intensity} for i in p.pipeline.look],
+                replaced=replaced_json(replaced),
+            )
         if isinstance(request, SplitRequest):
             p.split = None if request.position is None else (request.position, request.before)
             return reply("ack", request.id, request="split", position=request.position, before=request.before)
@@ -290,7 +303,16 @@ class Session:
             "stages": {k: round(v, 2) for k, v in self.processor.pipeline.stats.timings.items()},
             "look": self.look_specs(),
             "paused": self.processor.paused,
+            "seen": self.seen(),
         }
+
+    def seen(self) -> dict[str, int]:
+        """What perception found on the last frame processed (faces, hands, bodies): the page hints
+        "show your hand" or "step back" from it. A stage the look does not need finds nothing."""
+        result = getattr(self.processor.pipeline, "last_result", None)
+        if result is None:
+            return {"faces": 0, "hands": 0, "bodies": 0}
+        return {"faces": len(result.faces), "hands": len(result.hands), "bodies": len(result.poses)}
 
     async def _watch(self) -> None:
         interval = self.config.stats_interval
@@ -343,9 +365,10 @@ class Session:
         self.close_reason = reason
         c = self.counters
         logger.info(
-            "session %s closed (%s): %d frames in, %d out, %d dropped, %d failed",
+            "session %s closed (%s) after %.1f s: %d frames in, %d out, %d dropped, %d failed",
             self.id[:6],
             reason,
+            time.monotonic() - self.created_at,
             c.frames_in,
             c.frames_out,
             c.dropped,

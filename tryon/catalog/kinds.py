@@ -24,6 +24,15 @@ LOCALES = ("en", "fr", "zh")
 STAGES = ("faces", "poses", "hands", "segmentation")
 """Perception stages (:mod:`tryon.perception`); faces run for every look."""
 
+SLOTS = (
+    *("lips", "lip-gloss", "cheeks", "eyeshadow", "eyeliner", "brows", "complexion"),
+    *("eyes-wear", "head", "ear-left", "ear-right", "neck", "nails"),
+    *("upper", "lower", "outer", "watch", "bracelet"),
+)
+"""Where products are worn. Each makeup kind has its own (a lip gloss layers over a lipstick);
+glasses and sunglasses share the eyewear; a dress fills the upper and lower body (it replaces a
+top, a top replaces it); a jacket is the outer layer, worn over a top or a dress."""
+
 
 @dataclass(frozen=True)
 class ParamSpec:
@@ -102,6 +111,9 @@ class KindSpec:
     synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Other words for the kind per locale, as viewers write them (singular; comment analysis
     folds plurals, case and accents): "lippie", "gloss", "唇膏"."""
+    slots: tuple[str, ...] = ()
+    """Where on the body the kind is worn (:data:`SLOTS`): two products whose kinds share a slot
+    are not worn together, the later one replaces the earlier (:func:`tryon.look.resolve_look`)."""
 
     def __post_init__(self) -> None:
         problems = [
@@ -112,6 +124,7 @@ class KindSpec:
             f"synonym locales {sorted(set(self.synonyms) - set(LOCALES))}"
             * (not set(self.synonyms) <= set(LOCALES)),
             "empty synonyms" * any(not w.strip() for ws in self.synonyms.values() for w in ws),
+            f"slots {self.slots}" * (not self.slots or not set(self.slots) <= set(SLOTS)),
         ]
         if any(problems):
             raise ValueError(f"kind {self.name!r}: unknown or missing {'; '.join(p for p in problems if p)}")
@@ -119,6 +132,12 @@ class KindSpec:
     @property
     def makeup(self) -> bool:
         return self.family == "makeup"
+
+    @property
+    def takes_intensity(self) -> bool:
+        """Whether a look item of this kind is drawn at an intensity (makeup); the others are
+        always drawn opaque."""
+        return "intensity" in self.params
 
 
 INTENSITY = ParamSpec("number", 1.0, 0.0, 1.0)
@@ -151,6 +170,7 @@ def _makeup(
     layer: int,
     finishes: str,
     synonyms: Mapping[str, tuple[str, ...]],
+    slot: str,
     **params: ParamSpec,
 ) -> KindSpec:
     return KindSpec(
@@ -163,11 +183,16 @@ def _makeup(
         params={"intensity": INTENSITY, **params},
         finishes=frozenset(finishes.split()),
         synonyms=synonyms,
+        slots=(slot,),
     )
 
 
 def _garment(
-    name: str, names: Mapping[str, str], layer: int, synonyms: Mapping[str, tuple[str, ...]]
+    name: str,
+    names: Mapping[str, str],
+    layer: int,
+    synonyms: Mapping[str, tuple[str, ...]],
+    slots: tuple[str, ...],
 ) -> KindSpec:
     return KindSpec(
         name,
@@ -184,6 +209,7 @@ def _garment(
         params=FIT,
         per_person=True,
         synonyms=synonyms,
+        slots=slots,
     )
 
 
@@ -196,6 +222,7 @@ _ROWS: tuple[KindSpec, ...] = (
         5,
         "matte satin cream gloss shimmer metallic",
         _words("lippie|lip colour|lip color|lip stick", "rouge a levre|rouge à lèvre", "唇膏|唇膏笔"),
+        "lips",
     ),
     _makeup(
         "lip_gloss",
@@ -204,6 +231,7 @@ _ROWS: tuple[KindSpec, ...] = (
         6,
         "gloss shimmer",
         _words("gloss|lipgloss|lip glaze", "brillant à lèvres|gloss à lèvres", "唇釉|唇蜜|唇油"),
+        "lip-gloss",
     ),
     _makeup(
         "blush",
@@ -212,6 +240,7 @@ _ROWS: tuple[KindSpec, ...] = (
         1,
         "matte satin shimmer",
         _words("blusher|cheek colour|cheek color", "fard à joues", "胭脂"),
+        "cheeks",
     ),
     _makeup(
         "eyeshadow",
@@ -220,6 +249,7 @@ _ROWS: tuple[KindSpec, ...] = (
         3,
         "matte satin shimmer metallic",
         _words("eye shadow|shadow|eyeshadow palette", "ombre à paupières|fard|fard à paupière", "眼影盘"),
+        "eyeshadow",
     ),
     _makeup(
         "eyeliner",
@@ -228,6 +258,7 @@ _ROWS: tuple[KindSpec, ...] = (
         4,
         "matte gloss",
         _words("eye liner|liner", "eyeliner|eye liner|liner", "眼线笔|眼线液|眼线胶笔"),
+        "eyeliner",
         wing=ParamSpec("bool", False),
         thickness=ParamSpec("number", 1.0, 0.3, 3.0),
     ),
@@ -242,6 +273,7 @@ _ROWS: tuple[KindSpec, ...] = (
             "crayon à sourcils|sourcil|crayon sourcils",
             "眉毛|眉粉",
         ),
+        "brows",
     ),
     _makeup(
         "foundation",
@@ -250,6 +282,7 @@ _ROWS: tuple[KindSpec, ...] = (
         0,
         "matte satin natural",
         _words("liquid foundation", "fond de teint liquide|fdt", "粉底液|粉底霜"),
+        "complexion",
     ),
     KindSpec(
         "glasses",
@@ -264,6 +297,7 @@ _ROWS: tuple[KindSpec, ...] = (
         synonyms=_words(
             "eyeglasses|frames|specs|optical glasses", "lunettes de vue|monture", "镜框|近视眼镜|眼镜框"
         ),
+        slots=("eyes-wear",),
     ),
     KindSpec(
         "sunglasses",
@@ -276,6 +310,7 @@ _ROWS: tuple[KindSpec, ...] = (
         sizes_mm=("width",),
         lens=True,
         synonyms=_words("sunnies|sun glasses", "lunette de soleil", "墨镜|太阳眼镜"),
+        slots=("eyes-wear",),
     ),
     KindSpec(
         "earrings",
@@ -292,6 +327,7 @@ _ROWS: tuple[KindSpec, ...] = (
             "boucle d'oreille|clou d'oreille|puce d'oreille|pendant d'oreille|créole",
             "耳钉|耳坠|耳饰|耳圈",
         ),
+        slots=("ear-left", "ear-right"),
     ),
     KindSpec(
         "hat",
@@ -304,6 +340,7 @@ _ROWS: tuple[KindSpec, ...] = (
         sizes_mm=("width",),
         params={"sit": ParamSpec("number", 0.4, 0.0, 1.0)},
         synonyms=_words("cap|headwear", "casquette", "帽"),
+        slots=("head",),
     ),
     KindSpec(
         "necklace",
@@ -316,6 +353,7 @@ _ROWS: tuple[KindSpec, ...] = (
         anchors=("left_end", "right_end"),
         sizes_mm=("width",),
         synonyms=_words("pendant|chain|choker", "pendentif|chaîne|chaine|ras de cou", "吊坠|颈链"),
+        slots=("neck",),
     ),
     KindSpec(
         "nails",
@@ -329,6 +367,7 @@ _ROWS: tuple[KindSpec, ...] = (
         synonyms=_words(
             "polish|nail varnish|nail lacquer|varnish|lacquer", "vernis|vernis à ongle", "甲油|美甲"
         ),
+        slots=("nails",),
     ),
     _garment(
         "top",
@@ -339,13 +378,21 @@ _ROWS: tuple[KindSpec, ...] = (
             "t-shirt|tee-shirt|tshirt|chemise|pull|pullover|tricot|marinière|pyjama|haut de pyjama|blouse",
             "T恤|衬衫|毛衣|睡衣|针织衫|卫衣",
         ),
+        ("upper",),
     ),
-    _garment("dress", {"en": "Dress", "fr": "Robe", "zh": "连衣裙"}, 10, _words("frock", "", "裙子|裙")),
+    _garment(
+        "dress",
+        {"en": "Dress", "fr": "Robe", "zh": "连衣裙"},
+        10,
+        _words("frock", "", "裙子|裙"),
+        ("upper", "lower"),
+    ),
     _garment(
         "jacket",
         {"en": "Jacket", "fr": "Veste", "zh": "夹克"},
         12,
         _words("coat|outerwear", "blouson|manteau", "外套"),
+        ("outer",),
     ),
     # Wrist: layer 13, over the garments (10-12: a watch is worn over a sleeve's cuff that ends
     # at the wrist) and under the nails (18: a hand held over the other wrist keeps its polish on
@@ -362,6 +409,7 @@ _ROWS: tuple[KindSpec, ...] = (
         anchors=("band_left", "band_right", "face_centre"),
         sizes_mm=("width",),
         synonyms=_words("wristwatch|timepiece", "montre bracelet", "腕表|表"),
+        slots=("watch",),
     ),
     KindSpec(
         "bracelet",
@@ -374,6 +422,7 @@ _ROWS: tuple[KindSpec, ...] = (
         anchors=("band_left", "band_right"),
         sizes_mm=("width",),
         synonyms=_words("bangle|wristband", "jonc|gourmette", "手镯|手环"),
+        slots=("bracelet",),
     ),
 )
 
@@ -413,3 +462,13 @@ def kind_words() -> dict[str, dict[str, tuple[str, ...]]]:
     return {
         k: {loc: (s.names[loc], *s.synonyms.get(loc, ())) for loc in LOCALES} for k, s in REGISTRY.items()
     }
+
+
+def catalog_slots() -> dict[str, list[str]]:
+    """Each kind's slots (``GET /api/catalog``): kinds sharing a slot are not worn together."""
+    return {k: list(s.slots) for k, s in REGISTRY.items()}
+
+
+def intensity_kinds() -> tuple[str, ...]:
+    """The kinds drawn at an intensity (makeup); every other kind is drawn opaque."""
+    return tuple(k for k, s in REGISTRY.items() if s.takes_intensity)

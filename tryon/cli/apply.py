@@ -12,8 +12,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tryon.errors import InputError, MediaError
+from tryon.look import resolve_look
 from tryon.media import is_image, is_video, read_image, transcode_video, write_image
-from tryon.pipeline import PipelineConfig, TryOnPipeline, check_intensity
+from tryon.pipeline import PipelineConfig, TryOnPipeline, check_intensity, resolve_item
 from tryon.render.compare import side_by_side
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,12 @@ def register(sub: Any) -> None:
         metavar="ID[:variant]",
         help="a product and optionally its shade; repeat for a full look",
     )
-    p.add_argument("--intensity", type=float, default=1.0, help="0 (none) to 1 (full), for every product")
+    p.add_argument(
+        "--intensity",
+        type=float,
+        default=1.0,
+        help="0 (none) to 1 (full), for the makeup (the rest is opaque)",
+    )
     p.add_argument("--compare", action="store_true", help="write before | after side by side")
     p.add_argument("--max-faces", type=int, default=4, help="faces to make up (default 4)")
     p.add_argument(
@@ -77,7 +83,11 @@ def run(args: argparse.Namespace) -> int:
         face_detector="full" if args.full_range or not video else "short",
         static_image_mode=not video,
     )
-    pipeline = TryOnPipeline(args.product, intensity=args.intensity, catalog=catalog, config=config)
+    # Two products worn in the same place (glasses and sunglasses, a dress and a top): the later one.
+    look, replaced = resolve_look([resolve_item(catalog, spec, args.intensity) for spec in args.product])
+    for old, by in replaced:
+        logger.warning("%s replaced by %s: they are worn in the same place", old.spec, by.spec)
+    pipeline = TryOnPipeline(look, intensity=args.intensity, catalog=catalog, config=config)
 
     def step(frame: NDArray[np.uint8], timestamp: float | None) -> NDArray[np.uint8]:
         out = pipeline.process(frame, timestamp)

@@ -320,10 +320,10 @@ class ShowService:
         if len(request_.products) != len(products):
             raise ShowRefusedError(400, 'products: expected "ID[:variant]" strings', "malformed")
         try:
-            await show.host.apply(request_)
+            ack = json.loads(await show.host.apply(request_))
         except TryOnError as exc:
             raise ShowRefusedError(400, str(exc), "product") from None
-        return web.json_response({"look": show.host.look_specs()})
+        return web.json_response({"look": show.host.look_specs(), "replaced": ack.get("replaced", [])})
 
     async def set_showing(self, request: web.Request) -> web.StreamResponse:
         show = self.host_show(request)
