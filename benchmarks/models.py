@@ -67,7 +67,7 @@ def bench_model(
     cfg = RuntimeConfig(providers=("cpu",), threads=threads, optimization=opt, allow_spinning=True)
     sess = ort.InferenceSession(str(onnx_path), session_options(cfg), providers=["CPUExecutionProvider"])
     inp = sess.get_inputs()[0]
-    x = _input_for(spec, tuple(inp.shape))
+    x = _input_for(spec, tuple(d if isinstance(d, int) else 1 for d in inp.shape))  # batch 1
     lite = Interpreter(model_path=str(mediapipe_root() / spec.source), num_threads=threads)
     lite.allocate_tensors()
     lite_in = lite.get_input_details()[0]["index"]

@@ -133,3 +133,52 @@ def test_garbage_is_not_a_tflite_model() -> None:
 
     with pytest.raises(ConversionError, match="junk"):
         convert_tflite(b"\x00\x01 definitely not a flatbuffer", "junk")
+
+
+def test_manifest_records_the_dynamic_batch_of_the_batched_models(tmp_path: Path) -> None:
+    """Format 2: a batched model's tensors start with the symbolic ``"batch"``; the detectors keep
+    1; ``"batch"`` anywhere else is refused, and a format-1 manifest (all integers) still reads."""
+    manifest = Manifest.load(REPO_MANIFEST)
+    for spec in MODEL_SPECS:
+        entry = manifest.models[spec.name]
+        assert entry.dynamic_batch == spec.batch, spec.name
+        first = {t.shape[0] for t in entry.inputs + entry.outputs}
+        assert first == ({"batch"} if spec.batch else {1}), spec.name
+    assert {s.name for s in MODEL_SPECS if s.batch} == {
+        "face_landmark",
+        "iris_landmark",
+        "pose_landmark_full",
+        "hand_landmark_full",
+        "selfie_segmentation",
+        "selfie_segmentation_landscape",
+    }
+    doc = json.loads(REPO_MANIFEST.read_text())
+    path = tmp_path / "manifest.json"
+    doc["models"]["iris_landmark"]["inputs"][0]["shape"] = [1, "batch", 64, 3]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelError, match=r"malformed manifest.*dimension 1"):
+        Manifest.load(path)
+    doc = json.loads(REPO_MANIFEST.read_text())
+    doc["format"] = 1
+    for m in doc["models"].values():
+        for t in m["inputs"] + m["outputs"]:
+            t["shape"] = [1 if d == "batch" else d for d in t["shape"]]
+    path.write_text(json.dumps(doc))
+    assert not Manifest.load(path).models["iris_landmark"].dynamic_batch
+
+
+def test_a_model_built_by_an_older_converter_is_rebuilt(tmp_path: Path) -> None:
+    """``make models`` (``tryon models build``) converts what is stale: a file whose hash is not
+    the manifest's (a batch-1 model from before the dynamic batch) is converted again."""
+    store = _store_copy(tmp_path, auto_build=False)
+    from tryon.convert import ConversionOptions, convert_tflite
+    from tryon.runtime.store import mediapipe_root
+
+    spec = next(s for s in MODEL_SPECS if s.name == "iris_landmark")
+    old = convert_tflite((mediapipe_root() / spec.source).read_bytes(), spec.name, ConversionOptions())
+    target = store.models_dir / spec.filename
+    target.write_bytes(old.model.SerializeToString())
+    assert store.status(spec.name).state == "hash-mismatch"
+    (report,) = store.build([spec.name])
+    assert report.built
+    assert store.status(spec.name).state == "ok"

@@ -8,10 +8,15 @@ exception, ``pose_landmark_full``'s segmentation logits (``Identity_2``): its 25
 amplifies float32 rounding so much that LiteRT's own XNNPACK and reference kernels disagree by
 1e-4 to 6e-4 relative on these inputs (asserted below, so the exception stays justified). For it
 the bound is 2e-3 relative, and after the sigmoid the mask differs by at most 5e-3.
+
+Models converted with a dynamic batch (``ModelSpec.batch``) run the same inputs as one batch of 4
+and as batches of 1; every sample of both must meet the same bounds against LiteRT, which runs
+each sample alone (its models have batch 1).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +27,14 @@ import pytest
 from numpy.typing import NDArray
 from tflite_builder import assert_parity
 
+from tryon.runtime.providers import CPU, normalize
 from tryon.runtime.specs import MODEL_SPECS, SPECS_BY_NAME, ModelSpec
 from tryon.runtime.store import ModelStore
 
 NOISY_OUTPUTS = {("pose_landmark_full", "Identity_2"): 2e-3}
+PROVIDERS = [normalize(p) for p in os.environ.get("TRYON_PARITY_PROVIDERS", "cpu").split(",")]
+"""Execution providers the converted models run on here (``TRYON_PARITY_PROVIDERS=cuda``, or
+``tensorrt,cuda``, on a GPU machine: ``benchmarks/gpu_check.sh``); CPU by default."""
 
 
 def sigmoid(v: NDArray[Any]) -> NDArray[np.float64]:
@@ -73,20 +82,36 @@ def test_model_matches_litert(
 ) -> None:
     so = ort.SessionOptions()
     so.log_severity_level = 3
-    sess = ort.InferenceSession(str(store.path(spec.name)), so, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(str(store.path(spec.name)), so, providers=list(dict.fromkeys([*PROVIDERS, CPU])))
+    assert sess.get_providers()[0] == PROVIDERS[0], f"{PROVIDERS[0]} is not available here"
     entry = store.entry(spec.name)
     assert [i.name for i in sess.get_inputs()] == [t.name for t in entry.inputs]
     assert [o.name for o in sess.get_outputs()] == [t.name for t in entry.outputs]
+    assert entry.dynamic_batch == spec.batch
+    assert sess.get_inputs()[0].shape[0] == ("batch" if spec.batch else 1)
     it = litert(mp_root / spec.source)
     input_name = sess.get_inputs()[0].name
-    shape = tuple(entry.inputs[0].shape)
-    for x in model_inputs(spec, shape, astronaut):
-        want = invoke(it, x)
-        got = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {input_name: x}), strict=True))
+    names = [o.name for o in sess.get_outputs()]
+    shape = (1, *(int(d) for d in entry.inputs[0].shape[1:]))
+    feeds = model_inputs(spec, shape, astronaut)
+    wants = [invoke(it, x) for x in feeds]
+    for x, want in zip(feeds, wants, strict=True):
+        got = dict(zip(names, sess.run(None, {input_name: x}), strict=True))
         assert set(got) == set(want)
         for name in want:
             rtol = NOISY_OUTPUTS.get((spec.name, name), 1e-4)
             assert_parity([got[name]], [want[name]], rtol=rtol)
+    if not spec.batch:
+        return
+    for start in sorted({0, len(feeds) - 4}):
+        batch = np.concatenate(feeds[start : start + 4])
+        outs = dict(zip(names, sess.run(None, {input_name: batch}), strict=True))
+        for k in range(4):
+            want = wants[start + k]
+            for name in want:
+                assert outs[name].shape[0] == 4
+                rtol = NOISY_OUTPUTS.get((spec.name, name), 1e-4)
+                assert_parity([outs[name][k : k + 1]], [want[name]], rtol=rtol)
 
 
 def test_pose_segmentation_logits_noise_floor(

@@ -10,7 +10,7 @@ import onnx
 from onnx import TensorProto, helper
 
 import tryon.convert.ops  # noqa: F401  (registers the handlers)
-from tryon.convert.graph import ConversionOptions, GraphBuilder
+from tryon.convert.graph import BATCH_DIM, ConversionOptions, GraphBuilder
 from tryon.convert.layout import identity
 from tryon.convert.optimize import drop_unused_initializers, fold_pads_into_convs
 from tryon.convert.registry import HANDLERS
@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 
 OPSET = 17
 IR_VERSION = 8
-CONVERTER_VERSION = "1"
+CONVERTER_VERSION = "2"
+"""2: a symbolic batch dimension where asked (``ConversionOptions.dynamic_batch``)."""
 
 _ONNX_TYPES = {"float32": TensorProto.FLOAT, "int32": TensorProto.INT32, "int64": TensorProto.INT64}
 
@@ -61,7 +62,12 @@ def convert_model(model: TFLiteModel, options: ConversionOptions | None = None) 
         t = g.tensor(index)
         if t.dtype.name not in _ONNX_TYPES:
             raise g.error(f"graph input/output {t.name!r}: unsupported type {t.dtype}")
-        return helper.make_tensor_value_info(name, _ONNX_TYPES[t.dtype.name], list(t.shape))
+        shape: list[int | str] = list(t.shape)
+        if g.options.dynamic_batch:
+            if not shape or shape[0] != 1:
+                raise g.error(f"dynamic batch: graph input/output {t.name!r} has no batch of 1 ({t.shape})")
+            shape[0] = BATCH_DIM
+        return helper.make_tensor_value_info(name, _ONNX_TYPES[t.dtype.name], shape)
 
     graph = helper.make_graph(
         nodes,

@@ -37,6 +37,15 @@ class ConversionOptions:
     cpu_friendly: bool = True
     """Lower PRelu, channel Pad and Clip-after-non-convolution into convolutions that ONNX
     Runtime's blocked CPU layout keeps (see :mod:`tryon.convert.ops.lowering`)."""
+    dynamic_batch: bool = False
+    """Give the graph's inputs and outputs a symbolic first dimension (``batch``): the TFLite
+    model's batch of 1 becomes any batch. Shape constants that carry the batch (reshapes, resize
+    sizes) take it from the data instead; samples stay independent (a layout change that would
+    move the batch axis is a Transpose, never a Reshape)."""
+
+
+BATCH_DIM = "batch"
+"""Name of the symbolic batch dimension of a converted model's inputs and outputs."""
 
 
 class GraphBuilder:
@@ -158,14 +167,42 @@ class GraphBuilder:
         rel = relative(src_perm, perm)
         src_shape = permute_shape(self.shape(index), src_perm)
         name = self._value_name(index, perm)
-        if is_memory_noop(src_shape, rel):
-            target = np.asarray(permute_shape(self.shape(index), perm), dtype=np.int64)
-            shape_name = self.const(target, f"{name}__shape")
+        if is_memory_noop(src_shape, rel) and (not self.options.dynamic_batch or rel[:1] == (0,)):
+            shape_name = self.shape_const(permute_shape(self.shape(index), perm), f"{name}__shape")
             self.node("Reshape", [src_name, shape_name], [name])
         else:
             self.node("Transpose", [src_name], [name], perm=list(rel))
             self.transpose_count += 1
         layouts[perm] = name
+        return name
+
+    def shape_const(self, shape: tuple[int, ...] | list[int], hint: str) -> str:
+        """A Reshape target: ``shape``, except that with a dynamic batch a leading 1 (the batch)
+        becomes -1, so the batch is whatever the data holds."""
+        target = np.asarray(shape, dtype=np.int64)
+        if self.options.dynamic_batch and target.size and target[0] == 1:
+            target[0] = -1
+        return self.const(target, hint)
+
+    def resize_sizes(self, src: str, sizes: tuple[int, ...], hint: str) -> str:
+        """``sizes`` input of a Resize of ``src``; with a dynamic batch, ``src``'s own batch size
+        followed by ``sizes[1:]``."""
+        if not self.options.dynamic_batch:
+            return self.const(np.asarray(sizes, dtype=np.int64), hint)
+        shape, batch, name = self.unique(f"{hint}__in"), self.unique(f"{hint}__n"), self.unique(hint)
+        self.node("Shape", [src], [shape])
+        self.node(
+            "Slice",
+            [
+                shape,
+                self.const(np.asarray([0], np.int64), "zero"),
+                self.const(np.asarray([1], np.int64), "one"),
+            ],
+            [batch],
+        )
+        self.node(
+            "Concat", [batch, self.const(np.asarray(sizes[1:], np.int64), f"{hint}__rest")], [name], axis=0
+        )
         return name
 
     # ----------------------------------------------------------------------------- nodes

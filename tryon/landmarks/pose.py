@@ -265,7 +265,7 @@ class PoseLandmarkModel:
         shape = model.inputs[self.input_name][0]
         if tuple(shape) != (1, INPUT_SIZE, INPUT_SIZE, 3):
             raise ModelError(f"{model.name}: expected input (1, 256, 256, 3), got {tuple(shape)}")
-        got = tuple(tuple(o.shape) for o in model.session.get_outputs())
+        got = model.output_shapes
         without_mask = tuple(_EXPECTED_OUTPUTS[i] for i in WITHOUT_MASK)
         if got not in (_EXPECTED_OUTPUTS, without_mask):
             raise ModelError(

@@ -10,13 +10,18 @@ from typing import Any
 
 from tryon.errors import ModelError
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
+"""2: a tensor's first dimension may be the symbolic ``"batch"`` (models converted with a dynamic
+batch); format 1 manifests (every dimension an integer) are still read."""
+READABLE_FORMATS = (1, 2)
+BATCH_DIM = "batch"
 
 
 @dataclass(frozen=True)
 class TensorInfo:
     name: str
-    shape: tuple[int, ...]
+    shape: tuple[int | str, ...]
+    """Dimensions; a dynamic batch is the string ``"batch"`` (first dimension only)."""
     dtype: str
     layout: str
     range: tuple[float, float] | None = None
@@ -33,6 +38,12 @@ class ModelEntry:
     inputs: tuple[TensorInfo, ...]
     outputs: tuple[TensorInfo, ...]
     description: str = ""
+
+    @property
+    def dynamic_batch(self) -> bool:
+        """Every input and output takes any batch (first dimension ``"batch"``)."""
+        tensors = self.inputs + self.outputs
+        return bool(tensors) and all(t.shape[:1] == (BATCH_DIM,) for t in tensors)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -78,9 +89,9 @@ class Manifest:
         except json.JSONDecodeError as exc:
             raise ModelError(f"{path}: not valid JSON ({exc})") from exc
         try:
-            if doc.get("format") != MANIFEST_FORMAT:
+            if doc.get("format") not in READABLE_FORMATS:
                 raise ModelError(
-                    f"{path}: field 'format': expected {MANIFEST_FORMAT}, got {doc.get('format')!r}"
+                    f"{path}: field 'format': expected one of {READABLE_FORMATS}, got {doc.get('format')!r}"
                 )
             models = {name: _entry(name, m) for name, m in doc["models"].items()}
             return cls(
@@ -99,11 +110,21 @@ def _tensor(d: dict[str, Any]) -> TensorInfo:
     rng = d.get("range")
     return TensorInfo(
         name=str(d["name"]),
-        shape=tuple(int(s) for s in d["shape"]),
+        shape=tuple(_dim(s, i) for i, s in enumerate(d["shape"])),
         dtype=str(d["dtype"]),
         layout=str(d["layout"]),
         range=(float(rng[0]), float(rng[1])) if rng is not None else None,
     )
+
+
+def _dim(value: Any, axis: int) -> int | str:
+    if value == BATCH_DIM and axis == 0:
+        return BATCH_DIM
+    if isinstance(value, str):
+        raise ValueError(
+            f"dimension {axis}: expected an integer or (first only) {BATCH_DIM!r}, got {value!r}"
+        )
+    return int(value)
 
 
 def _entry(name: str, m: dict[str, Any]) -> ModelEntry:
@@ -132,6 +153,6 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def layout_of(shape: tuple[int, ...]) -> str:
+def layout_of(shape: tuple[int | str, ...]) -> str:
     """Layout name of a TFLite tensor (channels-last images; batch-first vectors)."""
     return {4: "NHWC", 3: "NAC", 2: "NC", 1: "C"}.get(len(shape), "scalar")

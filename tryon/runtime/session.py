@@ -8,7 +8,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnx
@@ -20,6 +20,10 @@ from tryon.errors import InputError, RuntimeSetupError
 from tryon.runtime.providers import CPU, CUDA, GPU_PROVIDERS, TENSORRT, choose_providers
 from tryon.runtime.prune import prune_outputs
 from tryon.runtime.store import ModelStore
+from tryon.timing import step
+
+if TYPE_CHECKING:
+    from tryon.runtime.batcher import BatchConfig
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,10 @@ class RuntimeConfig:
     ``SessionOptions.use_per_session_threads = False``. The pool's size is the first config's
     :meth:`thread_count`. Meant for processes that run pipelines and nothing else on the
     cores (batch jobs, benchmarks); the live server does not use it."""
+    batching: BatchConfig | None = None
+    """Run the dynamic-batch models (landmarks, segmentation) of every pipeline in the process
+    through one shared session each, batching the sessions' samples
+    (:mod:`tryon.runtime.batcher`); ``None``: each pipeline runs its own sessions at batch 1."""
     device_id: int = 0
     trt_cache_dir: Path | None = None
     extra_session_options: dict[str, str] = field(default_factory=dict)
@@ -165,12 +173,21 @@ class OnnxModel:
             logger.warning(
                 "model %s: %s could not be used, running on %s", name, wanted[0], self.providers[0]
             )
-        self.inputs = {
-            i.name: (tuple(i.shape), _NP_TYPES.get(i.type, np.float32)) for i in self.session.get_inputs()
-        }
+        graph_inputs = self.session.get_inputs()
+        self.dynamic_batch = bool(graph_inputs) and all(
+            i.shape and not isinstance(i.shape[0], int) for i in graph_inputs
+        )
+        """The model takes any batch (its first dimension is symbolic): ``run`` accepts ``(N, ...)``."""
+        self.inputs = {i.name: (_concrete(i.shape), _NP_TYPES.get(i.type, np.float32)) for i in graph_inputs}
+        """Input shapes for one sample (a symbolic batch reads 1) and dtypes."""
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.on_gpu = self.providers[0] in GPU_PROVIDERS
         self._binding: _GpuBinding | None = _GpuBinding(self) if self.on_gpu else None
+
+    @property
+    def output_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """The outputs' shapes for one sample (a symbolic batch reads 1)."""
+        return tuple(_concrete(o.shape) for o in self.session.get_outputs())
 
     @property
     def provider(self) -> str:
@@ -184,7 +201,10 @@ class OnnxModel:
         out = {}
         for key, arr in feeds.items():
             shape, dtype = self.inputs[key]
-            if tuple(arr.shape) != shape:
+            got = tuple(arr.shape)
+            if self.dynamic_batch and len(got) == len(shape) and got[:1] != (0,):
+                got = (1, *got[1:])
+            if got != shape:
                 raise InputError(
                     f"model {self.name!r} input {key!r}: expected shape {shape}, got {arr.shape}"
                 )
@@ -193,48 +213,66 @@ class OnnxModel:
 
     def run(self, feeds: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[np.float32]]:
         """Run one inference. Outputs are host arrays, keyed by the model's output names."""
-        checked = self.check_inputs(feeds)
-        if self._binding is not None:
-            return self._binding.run(checked)
-        values = self.session.run(self.output_names, checked)
-        return dict(zip(self.output_names, values, strict=True))
+        with step("model"):
+            checked = self.check_inputs(feeds)
+            if self._binding is not None:
+                return self._binding.run(checked)
+            values = self.session.run(self.output_names, checked)
+            return dict(zip(self.output_names, values, strict=True))
 
     def run_single(self, x: NDArray[np.float32]) -> dict[str, NDArray[np.float32]]:
         (name,) = self.inputs
         return self.run({name: x})
 
 
+def _concrete(shape: Sequence[Any]) -> tuple[int, ...]:
+    """A shape with its symbolic dimensions (a dynamic batch) read as 1."""
+    return tuple(d if isinstance(d, int) else 1 for d in shape)
+
+
 class _GpuBinding:
     """Persistent device input buffers and host output buffers: no allocation per frame.
 
     The input is copied host→device once into a reused device ``OrtValue``; outputs are written
-    by ONNX Runtime straight into preallocated host arrays (one device→host copy each).
+    by ONNX Runtime straight into preallocated host arrays (one device→host copy each). A model
+    with a dynamic batch keeps one set of buffers per batch size it has run.
     """
 
     def __init__(self, model: OnnxModel) -> None:
         self.model = model
-        self.binding = model.session.io_binding()
-        device = "cuda"
-        self.inputs = {
+        self._by_batch: dict[int, tuple[Any, dict[str, Any], dict[str, NDArray[np.float32]]]] = {}
+
+    def _buffers(self, batch: int) -> tuple[Any, dict[str, Any], dict[str, NDArray[np.float32]]]:
+        if batch in self._by_batch:
+            return self._by_batch[batch]
+        model = self.model
+        binding = model.session.io_binding()
+        inputs = {
             name: ort.OrtValue.ortvalue_from_shape_and_type(
-                list(shape), dtype, device, model.config.device_id
+                [batch, *shape[1:]], dtype, "cuda", model.config.device_id
             )
             for name, (shape, dtype) in model.inputs.items()
         }
-        for name, value in self.inputs.items():
-            self.binding.bind_ortvalue_input(name, value)
-        self.outputs: dict[str, NDArray[np.float32]] = {}
+        for name, value in inputs.items():
+            binding.bind_ortvalue_input(name, value)
+        outputs: dict[str, NDArray[np.float32]] = {}
         for o in model.session.get_outputs():
-            shape = [int(d) if isinstance(d, int) else 1 for d in o.shape]
+            shape = list(_concrete(o.shape))
+            if model.dynamic_batch:
+                shape[0] = batch
             buf = np.empty(shape, dtype=_NP_TYPES.get(o.type, np.float32))
-            self.outputs[o.name] = buf
-            self.binding.bind_output(o.name, "cpu", 0, buf.dtype, buf.shape, buf.ctypes.data)
+            outputs[o.name] = buf
+            binding.bind_output(o.name, "cpu", 0, buf.dtype, buf.shape, buf.ctypes.data)
+        self._by_batch[batch] = (binding, inputs, outputs)
+        return self._by_batch[batch]
 
     def run(self, feeds: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[np.float32]]:
+        batch = int(next(iter(feeds.values())).shape[0]) if self.model.dynamic_batch else 1
+        binding, inputs, outputs = self._buffers(batch)
         for name, arr in feeds.items():
-            self.inputs[name].update_inplace(arr)
-        self.model.session.run_with_iobinding(self.binding)
-        return {k: v.copy() for k, v in self.outputs.items()}
+            inputs[name].update_inplace(arr)
+        self.model.session.run_with_iobinding(binding)
+        return {k: v.copy() for k, v in outputs.items()}
 
 
 class ModelLoader:
@@ -245,8 +283,14 @@ class ModelLoader:
         self.config = config or RuntimeConfig()
 
     def load(self, name: str, outputs: Sequence[int] | None = None) -> OnnxModel:
-        """Open model ``name``; ``outputs``: the indices of the outputs to keep (``None``: all)."""
-        return OnnxModel(self.store.path(name), name, self.config, outputs)
+        """Open model ``name``; ``outputs``: the indices of the outputs to keep (``None``: all).
+        With ``config.batching``, a dynamic-batch model is the process's shared one, batched."""
+        path = self.store.path(name)
+        if self.config.batching is not None and self.store.entry(name).dynamic_batch:
+            from tryon.runtime.batcher import BatchedModel, shared_batcher
+
+            return BatchedModel(shared_batcher(path, name, self.config, outputs))
+        return OnnxModel(path, name, self.config, outputs)
 
 
 __all__ = [

@@ -15,6 +15,9 @@ class ModelSpec:
     input_range: tuple[float, float]
     """Value range of the image input MediaPipe feeds this model (ImageToTensor float range)."""
     description: str
+    batch: bool = False
+    """Converted with a symbolic batch dimension (the landmark and segmentation models, which
+    :mod:`tryon.runtime.batcher` runs for many sessions at once); the detectors keep batch 1."""
 
     @property
     def filename(self) -> str:
@@ -39,12 +42,14 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
         "mediapipe/modules/face_landmark/face_landmark.tflite",
         (0.0, 1.0),
         "Face mesh: 468 landmarks (x, y, z) and a face-presence score from a 192x192 ROI",
+        batch=True,
     ),
     ModelSpec(
         "iris_landmark",
         "mediapipe/modules/iris_landmark/iris_landmark.tflite",
         (0.0, 1.0),
         "Iris: 71 eye-contour and brow points and 5 iris points from a 64x64 eye ROI",
+        batch=True,
     ),
     ModelSpec(
         "pose_detection",
@@ -57,18 +62,21 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
         "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
         (0.0, 1.0),
         "BlazePose full: 33 landmarks with visibility and presence, heatmap, world landmarks, mask",
+        batch=True,
     ),
     ModelSpec(
         "selfie_segmentation",
         "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
         (0.0, 1.0),
         "Selfie segmentation, general model: 256x256 person mask",
+        batch=True,
     ),
     ModelSpec(
         "selfie_segmentation_landscape",
         "mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite",
         (0.0, 1.0),
         "Selfie segmentation, landscape model: 256x144 person mask",
+        batch=True,
     ),
     ModelSpec(
         "palm_detection_full",
@@ -81,6 +89,7 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
         "mediapipe/modules/hand_landmark/hand_landmark_full.tflite",
         (0.0, 1.0),
         "Hand landmarks: 21 points, presence, handedness and world landmarks from a 224x224 ROI",
+        batch=True,
     ),
 )
 

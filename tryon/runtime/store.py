@@ -13,6 +13,7 @@ from pathlib import Path
 import onnx
 
 from tryon.convert.converter import CONVERTER_VERSION, OPSET, convert_tflite
+from tryon.convert.graph import ConversionOptions
 from tryon.errors import ModelError, ModelHashMismatchError, ModelNotFoundError
 from tryon.runtime.manifest import (
     Manifest,
@@ -203,7 +204,7 @@ class ModelStore:
                 f"model {spec.name!r}: source {source} has sha256 {source_sha}, the manifest expects "
                 f"{expected.source_sha256}; install mediapipe=={MEDIAPIPE_VERSION}"
             )
-        result = convert_tflite(data, spec.name)
+        result = convert_tflite(data, spec.name, ConversionOptions(dynamic_batch=spec.batch))
         blob = result.model.SerializeToString()
         digest = sha256_bytes(blob)
         if expected is not None and not update_manifest and digest != expected.sha256:
@@ -245,7 +246,10 @@ def _entry_for(
     def infos(values: Iterable[onnx.ValueInfoProto], is_input: bool) -> tuple[TensorInfo, ...]:
         out = []
         for v in values:
-            shape = tuple(int(d.dim_value) for d in v.type.tensor_type.shape.dim)
+            shape = tuple(
+                d.dim_param if d.HasField("dim_param") else int(d.dim_value)
+                for d in v.type.tensor_type.shape.dim
+            )
             dtype = onnx.helper.tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type).name
             out.append(
                 TensorInfo(v.name, shape, dtype, layout_of(shape), spec.input_range if is_input else None)

@@ -37,5 +37,5 @@ def fully_connected(g: GraphBuilder, op: Operator) -> None:
         g.activation(o.FusedActivationFunction(), gemm + "__pre", gemm)
     else:
         g.node("Gemm", inputs, [gemm], transB=1)
-    target = g.const(np.asarray(out_shape, dtype=np.int64), "fc_out_shape")
+    target = g.shape_const(out_shape, "fc_out_shape")
     g.emit("Reshape", [gemm, target], out, identity(len(out_shape)))

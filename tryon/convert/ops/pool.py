@@ -50,7 +50,7 @@ def mean(g: GraphBuilder, op: Operator) -> None:
             return
         pooled = g.unique(f"{g.tensor(x).name}__gap")
         g.node("GlobalAveragePool", [g.get(x, perm)], [pooled])
-        shape = g.const(np.asarray(g.shape(op.outputs[0]), dtype=np.int64), "gap_shape")
+        shape = g.shape_const(g.shape(op.outputs[0]), "gap_shape")
         g.emit("Reshape", [pooled, shape], op.outputs[0], out_perm)
         return
     g.emit("ReduceMean", [g.get(x, perm)], op.outputs[0], out_perm, axes=axes, keepdims=int(keep))

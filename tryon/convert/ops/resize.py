@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from tryon.convert.graph import GraphBuilder
 from tryon.convert.layout import channels_first, permute_shape
 from tryon.convert.ops.common import options
@@ -29,7 +27,8 @@ def resize(g: GraphBuilder, op: Operator) -> None:
     o = options(g, op)
     nearest = op.opcode == "RESIZE_NEAREST_NEIGHBOR"
     out = op.outputs[0]
-    sizes = g.const(np.asarray(permute_shape(g.shape(out), CF4), dtype=np.int64), "resize_sizes")
+    src = g.get(op.inputs[0], CF4)
+    sizes = g.resize_sizes(src, permute_shape(g.shape(out), CF4), "resize_sizes")
     attrs: dict[str, Any] = {
         "mode": "nearest" if nearest else "linear",
         "coordinate_transformation_mode": coordinate_mode(
@@ -39,4 +38,4 @@ def resize(g: GraphBuilder, op: Operator) -> None:
     if nearest:
         # TFLite rounds half away from zero with align_corners, floors otherwise.
         attrs["nearest_mode"] = "round_prefer_ceil" if o.AlignCorners() else "floor"
-    g.emit("Resize", [g.get(op.inputs[0], CF4), "", "", sizes], out, CF4, **attrs)
+    g.emit("Resize", [src, "", "", sizes], out, CF4, **attrs)

@@ -42,7 +42,7 @@ def reshape(g: GraphBuilder, op: Operator) -> None:
     x = op.inputs[0]
     out = op.outputs[0]
     out_shape = g.shape(out)
-    target = g.const(np.asarray(out_shape, dtype=np.int64), f"{g.tensor(out).name}__shape")
+    target = g.shape_const(out_shape, f"{g.tensor(out).name}__shape")
     g.emit("Reshape", [g.get(x, identity(len(g.shape(x)))), target], out, identity(len(out_shape)))
 
 
@@ -156,5 +156,5 @@ def strided_slice(g: GraphBuilder, op: Operator) -> None:
     if axes:
         sliced = g.unique(f"{g.tensor(out).name}__slice")
         g.node("Slice", [src, *names], [sliced])
-    target = g.const(np.asarray(g.shape(out), dtype=np.int64), "slice_shape")
+    target = g.shape_const(g.shape(out), "slice_shape")
     g.emit("Reshape", [sliced, target], out, identity(len(g.shape(out))))
