@@ -27,7 +27,7 @@ from tryon.results import FrameResult
 from tryon.runtime.session import ModelLoader, RuntimeConfig
 from tryon.segment.selfie import MODELS as SEGMENTATION_MODELS
 from tryon.segment.selfie import SelfieSegmenter
-from tryon.timing import timed
+from tryon.timing import span, timed
 from tryon.track.bodies import BodyConfig, BodyTracker
 from tryon.track.faces import FaceTracker, FaceTrackerConfig
 from tryon.track.gate import GateConfig
@@ -314,14 +314,16 @@ class Perception:
         self.frames += 1
         h, w = image.shape[:2]
         result = FrameResult(width=w, height=h)
-        for name in BUILDERS:
-            built = self._built.get(name)
-            if built is None or name not in self._active:
-                continue
-            try:
-                built.process(image, ts, result)
-            except Exception:
-                self._fail(built, result)
+        with span("perception"):
+            for name in BUILDERS:
+                built = self._built.get(name)
+                if built is None or name not in self._active:
+                    continue
+                try:
+                    with span(name):
+                        built.process(image, ts, result)
+                except Exception:
+                    self._fail(built, result)
         result.timings["total"] = (time.perf_counter() - t0) * 1e3
         return result
 

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from tryon.cli import analytics, apply, assets, catalog, doctor, host, landmarks, models, serve
+from tryon.cli import analytics, apply, assets, catalog, doctor, host, landmarks, models, profile, serve
 from tryon.errors import TryOnError
 
 logger = logging.getLogger("tryon")
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.register(sub)
     assets.register(sub)
     apply.register(sub)
+    profile.register(sub)
     serve.register(sub)
     host.register(sub)
     analytics.register(sub)

@@ -16,6 +16,7 @@ from tryon.detect.anchors import AnchorOptions, generate_anchors
 from tryon.frame import Frame
 from tryon.geometry import Roi, crop, letterbox, remove_letterbox, to_tensor
 from tryon.runtime.session import OnnxModel
+from tryon.timing import step
 
 
 @dataclass(frozen=True)
@@ -158,11 +159,23 @@ class SsdDetector:
     def detect(self, frame: Frame, min_score: float | None = None) -> list[Detection]:
         """Detections in image pixels, best first (after weighted NMS)."""
         h, w = frame.shape[:2]
-        roi, padding = letterbox(Roi(w / 2, h / 2, w, h), self.tensor_w, self.tensor_h)
-        image = crop(
-            frame, roi, self.tensor_w, self.tensor_h, border=cv2.BORDER_CONSTANT, exact=self.exact_sampling
-        )
-        out = self.model.run({self.input_name: to_tensor(image, self.spec.value_range)})
+        with step("crop"):
+            roi, padding = letterbox(Roi(w / 2, h / 2, w, h), self.tensor_w, self.tensor_h)
+            size = (self.tensor_w, self.tensor_h)
+            image = crop(frame, roi, *size, border=cv2.BORDER_CONSTANT, exact=self.exact_sampling)
+            tensor = to_tensor(image, self.spec.value_range)
+        out = self.model.run({self.input_name: tensor})
+        with step("decode"):
+            return self._decode(out, min_score, padding, w, h)
+
+    def _decode(
+        self,
+        out: dict[str, NDArray[np.float32]],
+        min_score: float | None,
+        padding: tuple[float, float, float, float],
+        w: int,
+        h: int,
+    ) -> list[Detection]:
         raw, logits = (out[n] for n in self.model.output_names)
         scores = sigmoid_scores(logits)
         keep = scores >= (self.spec.min_score if min_score is None else min_score)

@@ -17,6 +17,7 @@ from tryon.detect.ssd import Detection
 from tryon.frame import Frame
 from tryon.geometry import Roi, apply_affine, crop, roi_from_box, rotation_between, tensor_to_image, to_tensor
 from tryon.runtime.session import OnnxModel
+from tryon.timing import step
 
 INPUT_SIZE = 192
 ROI_SCALE = 1.5
@@ -68,6 +69,8 @@ class FaceLandmarkModel:
         self.mesh_name, self.flag_name = model.output_names
 
     def run(self, frame: Frame, roi: Roi) -> FaceMeshOutput:
-        image = crop(frame, roi, INPUT_SIZE, INPUT_SIZE)
-        out = self.model.run({self.input_name: to_tensor(image, (0.0, 1.0))})
-        return decode(out[self.mesh_name], out[self.flag_name], roi)
+        with step("crop"):
+            tensor = to_tensor(crop(frame, roi, INPUT_SIZE, INPUT_SIZE), (0.0, 1.0))
+        out = self.model.run({self.input_name: tensor})
+        with step("decode"):
+            return decode(out[self.mesh_name], out[self.flag_name], roi)

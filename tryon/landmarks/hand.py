@@ -31,6 +31,7 @@ from tryon.geometry import (
 )
 from tryon.results import HAND_LANDMARKS
 from tryon.runtime.session import OnnxModel
+from tryon.timing import step
 
 INPUT_SIZE = 224
 NORMALIZE_Z = 0.4
@@ -170,13 +171,15 @@ class HandLandmarkModel:
         """Landmarks of the hand in ``roi`` (pixels of ``frame``)."""
         if not roi.valid:
             raise InputError(f"hand ROI: expected a finite, non-empty rectangle, got {roi}")
-        tensor, padded = preprocess(frame, roi, exact=self.exact_sampling)
+        with step("crop"):
+            tensor, padded = preprocess(frame, roi, exact=self.exact_sampling)
         out = self.model.run({self.input_name: tensor})
         raw, flag, handed, world = (out[n] for n in self.model.output_names)
-        return HandLandmarkOutput(
-            landmarks=decode_landmarks(raw.reshape(-1), padded),
-            world=decode_world(world.reshape(-1), roi.rotation),
-            presence=float(flag.reshape(-1)[0]),
-            left_score=float(handed.reshape(-1)[0]),
-            roi=roi,
-        )
+        with step("decode"):
+            return HandLandmarkOutput(
+                landmarks=decode_landmarks(raw.reshape(-1), padded),
+                world=decode_world(world.reshape(-1), roi.rotation),
+                presence=float(flag.reshape(-1)[0]),
+                left_score=float(handed.reshape(-1)[0]),
+                roi=roi,
+            )

@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from tryon.frame import Frame
 from tryon.geometry import Roi, apply_affine, crop, roi_from_box, rotation_between, tensor_to_image, to_tensor
 from tryon.runtime.session import OnnxModel
+from tryon.timing import step
 
 INPUT_SIZE = 64
 ROI_SCALE = 2.3
@@ -74,11 +75,14 @@ class IrisModel:
             (EYE_CORNERS[1], EYE_AROUND_263, True),
         ):
             roi = eye_roi(landmarks, outer, inner)
-            image = crop(frame, roi, INPUT_SIZE, INPUT_SIZE, half_pixel=True)
-            if mirrored:
-                image = np.ascontiguousarray(image[:, ::-1])
-            out = self.model.run({self.input_name: to_tensor(image, (0.0, 1.0))})
-            contour, iris = decode_eye(out[self.contour_name], out[self.iris_name], roi, mirrored)
+            with step("crop"):
+                image = crop(frame, roi, INPUT_SIZE, INPUT_SIZE, half_pixel=True)
+                if mirrored:
+                    image = np.ascontiguousarray(image[:, ::-1])
+                tensor = to_tensor(image, (0.0, 1.0))
+            out = self.model.run({self.input_name: tensor})
+            with step("decode"):
+                contour, iris = decode_eye(out[self.contour_name], out[self.iris_name], roi, mirrored)
             refined[list(indices)] = contour
             irises.append(iris)
         return np.concatenate([refined, *irises], axis=0)

@@ -30,6 +30,7 @@ from tryon.geometry import (
     to_tensor,
 )
 from tryon.runtime.session import OnnxModel
+from tryon.timing import step
 
 INPUT_SIZE = 256
 NUM_LANDMARKS = 39
@@ -281,8 +282,21 @@ class PoseLandmarkModel:
                 f"{self.model.name}: a mask was asked for, but the model was loaded without its mask "
                 "output (load it with every output)"
             )
-        tensor, padded, padding = preprocess(frame, roi, exact=self.exact_sampling)
+        with step("crop"):
+            tensor, padded, padding = preprocess(frame, roi, exact=self.exact_sampling)
         out = self.model.run({self.input_name: tensor})
+        with step("decode"):
+            return self._decode(frame, roi, out, padded, padding, mask)
+
+    def _decode(
+        self,
+        frame: Frame,
+        roi: Roi,
+        out: dict[str, NDArray[np.float32]],
+        padded: Roi,
+        padding: tuple[float, float, float, float],
+        mask: bool,
+    ) -> PoseLandmarkOutput:
         values = [out[n] for n in self.model.output_names]
         if not self.has_mask:
             values.insert(MASK_OUTPUT, np.zeros((1, 1, 1, 1), np.float32))

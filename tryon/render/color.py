@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tryon.errors import InputError
+from tryon.timing import step
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
@@ -41,19 +42,21 @@ _ENCODE = np.round(
 
 def to_linear(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
     """sRGB ``uint8`` → linear light ``float32`` in [0, 1] (same shape)."""
-    if rgb.dtype == np.uint8 and (rgb.ndim == 2 or (rgb.ndim == 3 and rgb.shape[2] <= 4)):
-        return np.asarray(cv2.LUT(np.ascontiguousarray(rgb), _DECODE), np.float32)  # 8× numpy's gather
-    out: NDArray[np.float32] = np.asarray(_DECODE[rgb], np.float32)
-    return out
+    with step("color"):
+        if rgb.dtype == np.uint8 and (rgb.ndim == 2 or (rgb.ndim == 3 and rgb.shape[2] <= 4)):
+            return np.asarray(cv2.LUT(np.ascontiguousarray(rgb), _DECODE), np.float32)  # 8× numpy's gather
+        out: NDArray[np.float32] = np.asarray(_DECODE[rgb], np.float32)
+        return out
 
 
 def to_srgb(linear: NDArray[np.floating]) -> NDArray[np.uint8]:
     """Linear light in [0, 1] (clipped) → sRGB ``uint8``; inverse of :func:`to_linear` on its values."""
-    scaled = np.multiply(linear, np.float32(_ENCODE_STEPS - 1), dtype=np.float32)
-    scaled += np.float32(0.5)
-    np.clip(scaled, 0.0, np.float32(_ENCODE_STEPS - 1), out=scaled)
-    out: NDArray[np.uint8] = np.take(_ENCODE, scaled.astype(np.uint16))
-    return out
+    with step("color"):
+        scaled = np.multiply(linear, np.float32(_ENCODE_STEPS - 1), dtype=np.float32)
+        scaled += np.float32(0.5)
+        np.clip(scaled, 0.0, np.float32(_ENCODE_STEPS - 1), out=scaled)
+        out: NDArray[np.uint8] = np.take(_ENCODE, scaled.astype(np.uint16))
+        return out
 
 
 def luminance(linear: NDArray[np.float32]) -> NDArray[np.float32]:

@@ -34,6 +34,7 @@ from tryon.render.finish import (
 from tryon.render.masks import Box, Mask, polygon_mask
 from tryon.render.registry import Layer, LayerRequest, renders
 from tryon.results import Face, FrameResult
+from tryon.timing import step
 
 MAKEUP_KINDS: tuple[str, ...] = tuple(sorted(kinds_of("makeup"), key=lambda k: REGISTRY[k].layer))
 """Makeup kinds in the order a look applies them (base first, gloss last): their registry layers."""
@@ -169,9 +170,11 @@ def paint(
         target = target + (sparkles * lit * np.float32(f.sparkle * light))[..., None] * tint
     if weight is not None:
         alpha = alpha * weight(y, y_ref)
-    out = lin + alpha[..., None] * (target - lin)
+    with step("composite"):
+        out = lin + alpha[..., None] * (target - lin)
     encoded = to_srgb(out)
-    frame[box.slices] = np.where(touched[..., None], encoded, src)
+    with step("composite"):
+        frame[box.slices] = np.where(touched[..., None], encoded, src)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from tryon.errors import InputError
 from tryon.render.color import to_linear, to_srgb
 from tryon.render.masks import Box, fixed_points
+from tryon.timing import step
 
 Coverage = Callable[[Box], NDArray[np.float32] | None]
 """Given the frame box ``(x0, y0, x1, y1)`` being drawn, ``(y1-y0, x1-x0)`` in [0, 1] (1: visible)."""
@@ -206,9 +207,12 @@ def draw_sprite(
     if tint is not None:
         colour = colour * tint
     region = to_linear(np.ascontiguousarray(frame[y0:y1, x0:x1]))
-    region = region * (1.0 - alpha[..., None]) + colour
-    out = frame.copy()
-    out[y0:y1, x0:x1] = to_srgb(region)
+    with step("composite"):
+        region = region * (1.0 - alpha[..., None]) + colour
+    encoded = to_srgb(region)
+    with step("composite"):
+        out = frame.copy()
+        out[y0:y1, x0:x1] = encoded
     return out
 
 

@@ -23,6 +23,7 @@ from tryon.frame import Frame
 from tryon.geometry import Roi, crop, to_tensor
 from tryon.results import Segmentation
 from tryon.runtime.session import OnnxModel
+from tryon.timing import step
 
 MODELS = {"general": "selfie_segmentation", "landscape": "selfie_segmentation_landscape"}
 
@@ -59,8 +60,11 @@ class SelfieSegmenter:
     def model_mask(self, frame: Frame) -> NDArray[np.float32]:
         """Unsmoothed person probability at the model's resolution."""
         h, w = frame.shape[:2]
-        image = crop(frame, Roi(w / 2, h / 2, w, h), self.tensor_w, self.tensor_h, border=cv2.BORDER_CONSTANT)
-        out = self.model.run({self.input_name: to_tensor(image, (0.0, 1.0))})
+        with step("crop"):
+            size = (self.tensor_w, self.tensor_h)
+            image = crop(frame, Roi(w / 2, h / 2, w, h), *size, border=cv2.BORDER_CONSTANT)
+            tensor = to_tensor(image, (0.0, 1.0))
+        out = self.model.run({self.input_name: tensor})
         return np.ascontiguousarray(out[self.model.output_names[0]][0, :, :, 0])
 
     def probabilities(self, frame: Frame) -> NDArray[np.float32]:
@@ -73,6 +77,10 @@ class SelfieSegmenter:
     def run(self, frame: Frame) -> Segmentation:
         """Smoothed mask at frame size (smoothing runs at model resolution, then one resize)."""
         h, w = frame.shape[:2]
-        small = smooth_mask(self.model_mask(frame), self._previous, self.smoothing)
-        self._previous = small
-        return Segmentation(np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), np.float32))
+        small = self.model_mask(frame)
+        with step("decode"):
+            small = smooth_mask(small, self._previous, self.smoothing)
+            self._previous = small
+            return Segmentation(
+                np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
+            )
