@@ -41,7 +41,6 @@ import asyncio
 import contextlib
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -57,6 +56,7 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection
 from numpy.typing import NDArray
 from perception import frames_640x480
+from processes import ServerProcess, cpu_seconds, descendants, free_port, machine_busy_seconds
 from report import write_results
 from rich.console import Console
 from rich.progress import Progress
@@ -81,44 +81,6 @@ console = Console() if sys.stdout.isatty() else Console(width=150)
 # -- processes and their CPU --------------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of process ``pid`` (all its threads), in seconds; 0 once it is gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def descendants(pid: int) -> list[int]:
-    """The processes below ``pid`` (its uplinks' relay children)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            text = stat.read_text()
-            parents[int(stat.parent.name)] = int(text[text.rindex(")") + 2 :].split()[1])
-    found, frontier = [], [pid]
-    while frontier:
-        children = [p for p, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds spent by the whole machine (every core) outside idle and iowait."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / CLK_TCK
-
-
-def free_port(udp: bool = False) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def listening(port: int, udp: bool) -> bool:
     """Whether a socket is bound to ``port`` (TCP: listening), from /proc/net (a probe connection
     would take the receiver's one connection)."""
@@ -129,46 +91,6 @@ def listening(port: int, udp: bool) -> bool:
                 if int(fields[1].rsplit(":", 1)[1], 16) == port and (udp or fields[3] == "0A"):
                     return True
     return False
-
-
-class ServerProcess:
-    """``python -m tryon serve`` on loopback, its host key in its environment."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.host_key = secrets.token_urlsafe(32)
-        self.log = folder / "tryon-serve.log"
-        cmd = [sys.executable, "-m", "tryon", "serve", "--port", str(self.port), "--relay-viewers", "4"]
-        env = {**os.environ, "TRYON_HOST_KEY": self.host_key}
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
-            )
-
-    async def ready(self, http: aiohttp.ClientSession, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"tryon serve exited with {self.proc.returncode}:\n{self.tail()}")
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(f"{self.url}/healthz") as r:
-                    if r.status == 200:
-                        return
-            await asyncio.sleep(0.2)
-        raise RuntimeError(f"tryon serve did not answer within {timeout:.0f} s:\n{self.tail()}")
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-2000:]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
 
 
 # -- the receivers ------------------------------------------------------------------------------
@@ -406,7 +328,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="tryon-outputs-bench-") as tmp:
         folder = Path(tmp)
-        server = ServerProcess(folder)
+        server = ServerProcess(folder, ["--relay-viewers", "4"])
         try:
             async with aiohttp.ClientSession() as http:
                 show = Show(server, http)

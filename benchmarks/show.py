@@ -32,8 +32,6 @@ import json
 import os
 import queue
 import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -51,6 +49,7 @@ from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 from numpy.typing import NDArray
 from perception import frames_640x480
+from processes import ServerProcess, cpu_seconds, machine_busy_seconds
 from report import write_results
 from rich.console import Console
 from rich.progress import Progress
@@ -162,73 +161,6 @@ def arrivals(viewer: ProbeViewer) -> list[float]:
 
 
 # -- processes and their CPU --------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of process ``pid`` (all its threads), in seconds."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds spent by the whole machine (every core) outside idle and iowait."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / CLK_TCK
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class ServerProcess:
-    """``python -m tryon serve`` on loopback, its host key in its environment."""
-
-    def __init__(self, folder: Path, sfu: str | None, relay_viewers: int) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.host_key = secrets.token_urlsafe(32)
-        self.log = folder / "tryon-serve.log"
-        cmd = [sys.executable, "-m", "tryon", "serve", "--port", str(self.port)]
-        cmd += ["--relay-viewers", str(relay_viewers)] + (["--sfu", sfu] if sfu else [])
-        env = {**os.environ, "TRYON_HOST_KEY": self.host_key}
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
-            )
-
-    async def ready(self, http: aiohttp.ClientSession, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"tryon serve exited with {self.proc.returncode}:\n{self.tail()}")
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(f"{self.url}/healthz") as r:
-                    if r.status == 200:
-                        return
-            await asyncio.sleep(0.2)
-        raise RuntimeError(f"tryon serve did not answer within {timeout:.0f} s:\n{self.tail()}")
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-2000:]
-
-    def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
 
 
 # -- the show -----------------------------------------------------------------------------------
@@ -433,9 +365,8 @@ async def run_backend(
         tempfile.TemporaryDirectory(prefix="tryon-show-bench-") as tmp,
         maybe_janus(backend, Path(tmp)) as janus,
     ):
-        server = ServerProcess(
-            Path(tmp), f"janus:{janus.url}" if janus else None, relay_viewers=max(args.viewers) + 1
-        )
+        sfu = ["--sfu", f"janus:{janus.url}"] if janus else []
+        server = ServerProcess(Path(tmp), ["--relay-viewers", str(max(args.viewers) + 1), *sfu])
         connector = aiohttp.TCPConnector(limit=0)  # push channels stay open for the whole run
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
