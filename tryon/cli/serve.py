@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(sub: Any) -> None:
+    from tryon.runtime.batcher import BatchConfig
     from webrtc.config import DEFAULT_HOST, DEFAULT_PORT, ServerConfig
 
     d = ServerConfig()
@@ -111,6 +113,26 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--promotions", default=None, help="JSON file of promotion rules (validated at start)")
     p.add_argument("--assets", default=None, help="catalog folder (default: the repository's assets/)")
+    p.add_argument(
+        "--trace-dir",
+        default=None,
+        metavar="DIR",
+        help="let a session record a frame trace on request (the control message "
+        '{"type": "trace", "seconds": 10}) into DIR/<session>-<time>.json (Chrome trace events)',
+    )
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        help="run the sessions' landmark and segmentation models as shared batches "
+        "(one session per model for the whole server; tryon.runtime.batcher)",
+    )
+    p.add_argument(
+        "--batch-deadline-ms",
+        type=float,
+        default=BatchConfig().deadline_ms,
+        help="with --batch: the longest a frame's model run waits for other sessions' "
+        f"(default {BatchConfig().deadline_ms:g})",
+    )
     p.set_defaults(func=run)
 
 
@@ -141,8 +163,13 @@ def event_store_url(given: str | None) -> str | None:
 
 
 def build_config(args: argparse.Namespace) -> Any:
+    from tryon.runtime.batcher import BatchConfig
     from webrtc.config import ServerConfig, ice_servers, is_loopback_host, parse_size
     from webrtc.turn import TurnServer, load_turn_secret
+
+    runtime = ServerConfig().runtime
+    if getattr(args, "batch", False):
+        runtime = replace(runtime, batching=BatchConfig(deadline_ms=args.batch_deadline_ms))
 
     servers = ice_servers(args.ice_server)
     for server in servers:
@@ -194,6 +221,8 @@ def build_config(args: argparse.Namespace) -> Any:
         promotions=args.promotions,
         sfu=args.sfu,
         relay_viewers=args.relay_viewers,
+        trace_dir=getattr(args, "trace_dir", None),
+        runtime=runtime,
     )
 
 
