@@ -36,7 +36,7 @@ def test_control_messages_parse_into_typed_requests() -> None:
         ('{"type": "look", "products": [{"intensity": 1}]}', "look.products[0]"),
         ('{"type": "split", "position": 1.5}', "split.position"),
         ('{"type": "look", "products": [], "id": [1]}', "id: expected a number or a string"),
-        ('{"products": []}', "type: expected one of look, split, pause, ping, got None"),
+        ('{"products": []}', "type: expected one of look, split, pause, ping, trace, got None"),
         ('"look"', "expected a JSON object, got str"),
         ("{", "invalid JSON"),
     ],

@@ -168,6 +168,9 @@ class ServerConfig:
     """Stored events older than this are purged."""
     promotions: str | None = None
     """A JSON file of promotion rules (``tryon.analytics.promotions``), validated at start."""
+    trace_dir: str | None = None
+    """Where a session's ``trace`` control message writes its frame trace (Chrome trace-event
+    JSON); ``None``: traces are refused."""
 
     def __post_init__(self) -> None:
         for name in ("camera_size", "output_size"):

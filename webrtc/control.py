@@ -6,7 +6,11 @@ Page → server (each may carry an ``id`` the reply echoes):
   "intensity": x}``: replace the look (``intensity`` optional, 0..1, for the whole look);
 - ``{"type": "split", "position": 0..1 | null, "before": "left" | "right"}``: before/after view;
 - ``{"type": "pause", "paused": true | false}``: the camera passes through untouched while paused;
-- ``{"type": "ping"}``: answered by ``{"type": "pong"}``.
+- ``{"type": "ping"}``: answered by ``{"type": "pong"}``;
+- ``{"type": "trace", "seconds": s}``: record the session's frames for ``s`` seconds (at most
+  :data:`MAX_TRACE_SECONDS`) into the server's trace folder (``tryon serve --trace-dir``); the
+  ack names the file, a ``{"type": "trace", "file": ..., "frames": n}`` message follows once it
+  is written.
 
 Server → page: ``hello`` on open, ``ack`` after each request, ``error`` with a message for a bad
 one (the session goes on), ``stats`` about once a second.
@@ -49,8 +53,15 @@ class PingRequest:
     id: MessageId
 
 
-Request = LookRequest | SplitRequest | PauseRequest | PingRequest
-TYPES = ("look", "split", "pause", "ping")
+@dataclass(frozen=True)
+class TraceRequest:
+    id: MessageId
+    seconds: float
+
+
+MAX_TRACE_SECONDS = 30.0
+Request = LookRequest | SplitRequest | PauseRequest | PingRequest | TraceRequest
+TYPES = ("look", "split", "pause", "ping", "trace")
 
 
 class ControlError(InputError):
@@ -124,6 +135,17 @@ def parse_message(raw: str | bytes, max_bytes: int = 4096, max_look: int = 12) -
         return PauseRequest(id, paused)
     if kind == "ping":
         return PingRequest(id)
+    if kind == "trace":
+        seconds = msg.get("seconds", 10)
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not 0 < seconds <= MAX_TRACE_SECONDS
+        ):
+            raise ControlError(
+                f"trace.seconds: expected a number in (0, {MAX_TRACE_SECONDS:g}], got {seconds!r}", id
+            )
+        return TraceRequest(id, float(seconds))
     raise ControlError(f"type: expected one of {', '.join(TYPES)}, got {kind!r}", id)
 
 

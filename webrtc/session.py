@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
@@ -26,6 +27,7 @@ from aiortc.mediastreams import MediaStreamError
 from tryon.errors import TryOnError
 from tryon.look import opaque_unless_makeup, replaced_json, resolve_look
 from tryon.pipeline import LookItem, check_intensity
+from tryon.trace import Tracer
 from webrtc.config import ServerConfig
 from webrtc.control import (
     ControlError,
@@ -34,6 +36,7 @@ from webrtc.control import (
     PingRequest,
     Request,
     SplitRequest,
+    TraceRequest,
     parse_message,
     reply,
 )
@@ -253,8 +256,50 @@ class Session:
         if isinstance(request, PauseRequest):
             p.paused = request.paused
             return reply("ack", request.id, request="pause", paused=request.paused)
+        if isinstance(request, TraceRequest):
+            return self._start_trace(request)
         assert isinstance(request, PingRequest)
         return reply("pong", request.id, time=time.time())
+
+    def _start_trace(self, request: TraceRequest) -> str:
+        """Trace this session's frames for ``request.seconds`` into the server's trace folder;
+        the ack names the file, a ``trace`` message says when it is written."""
+        folder = self.config.trace_dir
+        if folder is None:
+            message = "trace: this server keeps no traces (start it with --trace-dir DIR)"
+            raise ControlError(message, request.id)
+        track = self.track
+        if track is None or self.ingest:
+            raise ControlError("trace: this session has no try-on video to trace", request.id)
+        if track.tracer is not None:
+            raise ControlError("trace: a trace is already being recorded", request.id)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = Path(folder) / f"{self.id[:6]}-{stamp}.json"
+        n = 1
+        while path.exists():
+            n += 1
+            path = Path(folder) / f"{self.id[:6]}-{stamp}-{n}.json"
+        tracer = Tracer(f"tryon serve, session {self.id[:6]}")
+        track.tracer = tracer
+        self._spawn(self._finish_trace(tracer, path, request.seconds), "trace")
+        return reply("ack", request.id, request="trace", seconds=request.seconds, file=path.name)
+
+    async def _finish_trace(self, tracer: Tracer, path: Path, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        if self.track is not None and self.track.tracer is tracer:
+            self.track.tracer = None
+        await asyncio.sleep(0.2)  # the frame in the worker at the end lands in the trace
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(
+                None, lambda: tracer.write(path, session=self.id[:6], seconds=seconds, decode="not measured")
+            )
+        except OSError as exc:
+            logger.warning("session %s: trace not written: %s", self.id[:6], exc)
+            self._send(reply("error", message=f"trace: not written ({exc.strerror or exc})"))
+            return
+        logger.info("session %s: %d frames traced into %s", self.id[:6], tracer.frames, path)
+        self._send(json.dumps({"type": "trace", "file": path.name, "frames": tracer.frames}))
 
     def _look_changed(self, specs: list[str] | None = None) -> None:
         if self.on_look is not None:

@@ -6,6 +6,14 @@ pulls :meth:`TryOnTrack.recv`, which takes the newest frame, processes it off th
 returns it at the fixed output size with the input's pts and time base. Frames that arrived while
 the previous one was processed are skipped (never queued) and counted as dropped, so the delay
 stays one frame's processing plus at most one camera interval.
+
+While a :class:`~tryon.trace.Tracer` is set on :attr:`TryOnTrack.tracer` (a session's ``trace``
+control message), each frame is traced on two threads: on the session's worker, ``frame`` with
+``to_rgb`` (the decoded frame to RGB), ``fit``, the pipeline's stages and ``to_yuv`` (for the
+encoder); on the event loop, ``frame`` from the newest camera frame's hand-over to the sender's
+next request, with ``await_worker`` and ``sender`` (aiortc's sender between two requests: the
+encode in its executor, packetizing and sending). aiortc decodes in a private thread of its
+receiver, out of reach without patching it: decoding is not in the trace.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ from numpy.typing import NDArray
 from tryon.errors import InputError
 from tryon.pipeline import LookItem, PipelineStats
 from tryon.render.compare import side_by_side, split_view
+from tryon.timing import Span, span
+from tryon.trace import FRAME, Tracer
 from webrtc.frames import fit_to_size
 from webrtc.metrics import Metrics
 
@@ -89,7 +99,8 @@ class LiveProcessor:
     def __call__(
         self, image: NDArray[np.uint8], timestamp: float | None, pts: int | None = None
     ) -> NDArray[np.uint8]:
-        before = fit_to_size(image, self.output_size)
+        with span("fit"):
+            before = fit_to_size(image, self.output_size)
         after = before if self.paused else self.pipeline.process(before, timestamp)
         with self._lock:
             self._kept.append(Kept(pts, before, after))
@@ -185,6 +196,10 @@ class TryOnTrack(MediaStreamTrack):
         """Set by the session: the sender that encodes this track (for the RTP timestamp origin)."""
         self.rtp_origin: int | None = None
         self._last_pts: int | None = None
+        self.tracer: Tracer | None = None
+        """While set, every frame is traced into it (see the module's description)."""
+        self._traced: tuple[Tracer, float, float, float, int] | None = None
+        """The last frame's hand-over, worker done and return times, for the loop's frame span."""
 
     def pts_of_rtp(self, rtp_timestamp: int) -> int | None:
         """The pts (90 kHz) of the frame the page received with this RTP timestamp."""
@@ -200,10 +215,27 @@ class TryOnTrack(MediaStreamTrack):
         if isinstance(rtp, int) and rtp and self._last_pts is not None:
             self.rtp_origin = (rtp - self._last_pts) % (1 << 32)
 
+    def _end_traced_frame(self) -> None:
+        """The sender asks for the next frame: the last one's span on the loop thread ends."""
+        traced, self._traced = self._traced, None
+        if traced is None:
+            return
+        tracer, got, ready, returned, seq = traced
+        now = time.perf_counter()
+        spans = [
+            Span("await_worker", FRAME, got, ready),
+            Span("sender", FRAME, returned, now),
+            Span(FRAME, None, got, now),
+        ]
+        tracer.add(spans, {"frame": seq})
+
     async def recv(self) -> VideoFrame:
+        self._end_traced_frame()
         self._learn_rtp_origin()
         frame = await self._newest.recv()
         assert isinstance(frame, VideoFrame)
+        got = time.perf_counter()
+        tracer = self.tracer
         # With buffered=False the relay hands over the newest frame, which is the last one counted.
         seq, arrived = self._counters.frames_in, self._counting.arrived_at
         skipped = max(0, seq - self._last_seq - 1)
@@ -212,7 +244,8 @@ class TryOnTrack(MediaStreamTrack):
             self._counters.dropped += skipped
             self._metrics.frames_dropped.inc(skipped)
         loop = asyncio.get_running_loop()
-        out = await loop.run_in_executor(self._executor, self._work, frame)
+        out = await loop.run_in_executor(self._executor, self._work, frame, seq, tracer)
+        ready = time.perf_counter()
         out.pts, out.time_base = frame.pts, frame.time_base
         self._last_pts = pts90(frame)
         now = time.monotonic()
@@ -220,10 +253,19 @@ class TryOnTrack(MediaStreamTrack):
         self._counters.latency_ms = (now - arrived) * 1e3
         self._metrics.frames_out.inc()
         self._metrics.frame_seconds.observe(now - arrived)
+        if tracer is not None:
+            self._traced = (tracer, got, ready, time.perf_counter(), seq)
         return out
 
-    def _work(self, frame: VideoFrame) -> VideoFrame:
-        rgb = np.asarray(frame.to_ndarray(format="rgb24"), np.uint8)
+    def _work(self, frame: VideoFrame, seq: int = 0, tracer: Tracer | None = None) -> VideoFrame:
+        if tracer is None:
+            return self._process(frame)
+        with tracer.frame(frame=seq):
+            return self._process(frame)
+
+    def _process(self, frame: VideoFrame) -> VideoFrame:
+        with span("to_rgb"):
+            rgb = np.asarray(frame.to_ndarray(format="rgb24"), np.uint8)
         timestamp = float(frame.time) if frame.time is not None else None
         try:
             shown = self._processor(rgb, timestamp, pts90(frame))
@@ -245,9 +287,10 @@ class TryOnTrack(MediaStreamTrack):
                     self._seen_rejected[reason] = n
             if not self._processor.paused:
                 self._metrics.observe_stages(stats.timings)
-        out = VideoFrame.from_ndarray(shown, format="rgb24")
-        # The encoder wants I420: convert here, on this session's thread, not on the shared one.
-        return out.reformat(format="yuv420p")
+        with span("to_yuv"):
+            out = VideoFrame.from_ndarray(shown, format="rgb24")
+            # The encoder wants I420: convert here, on this session's thread, not on the shared one.
+            return out.reformat(format="yuv420p")
 
     def _count_failure(self, stage: str, n: int = 1) -> None:
         self._counters.failures[stage] += n
