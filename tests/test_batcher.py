@@ -119,6 +119,22 @@ def test_a_lone_caller_is_not_held_and_no_caller_waits_past_the_deadline() -> No
     batcher.close()
 
 
+def test_waiting_stops_when_it_gathers_nothing() -> None:
+    """Two active callers that never overlap: the first waits run to the deadline, then the
+    batcher learns that waiting gathers nothing and stops (but for a probe every 16th batch)."""
+    batcher = fake_batcher(BatchConfig(max_batch=8, deadline_ms=30.0))
+    x = np.ones((1, 1), np.float32)
+    waits = []
+    with ThreadPoolExecutor(2) as pool:
+        for i in range(14):
+            t0 = time.perf_counter()
+            pool.submit(batcher.run, {"x": x}).result() if i % 2 else batcher.run({"x": x})
+            waits.append((time.perf_counter() - t0) * 1e3)
+    assert min(waits[1:3]) >= 25.0, waits
+    assert max(waits[-6:]) < 15.0, waits
+    batcher.close()
+
+
 def test_a_failing_batch_fails_only_its_callers() -> None:
     """A NaN sample makes its batch raise: the callers in that batch get BatchFailedError, the
     batches before and after return their results, and the batcher goes on."""

@@ -12,7 +12,9 @@ inference and hands each caller its rows.
 When a batch goes: as soon as it holds ``max_batch`` samples, or as many as there are active
 callers (threads that used the model within ``active_window_s``: a lone session never waits),
 or when its oldest sample has waited ``deadline_ms``: no caller waits longer than that for
-others. The queue is bounded (``max_queue`` samples); a caller finding it full gets
+others. Waiting adapts to the load: the batcher tracks how many samples its waits gathered, and
+when sessions are so out of step that waiting gathers none, it stops waiting (checking again
+every 16th batch). The queue is bounded (``max_queue`` samples); a caller finding it full gets
 :class:`BatchQueueFullError` at once. A batch whose inference raises fails its own callers with
 :class:`BatchFailedError` (the perception stage counts a failed frame) and nothing else.
 """
@@ -35,6 +37,13 @@ from tryon.errors import InputError, TryOnError
 from tryon.runtime.session import OnnxModel, RuntimeConfig
 
 logger = logging.getLogger(__name__)
+
+
+MIN_GAIN = 0.25
+"""Below this many samples gained per wait (smoothed), a batch runs with what is queued."""
+PROBE_EVERY = 16
+"""While waits do not pay, every 16th batch waits anyway, to notice when they would."""
+GAIN_SMOOTHING = 0.25
 
 
 class BatchQueueFullError(TryOnError):
@@ -109,6 +118,9 @@ class ModelBatcher:
         self._seen: dict[int, float] = {}
         self._cond = threading.Condition()
         self._closed = False
+        self._gain = 1.0
+        """Smoothed samples a wait brought (sessions in step fill batches; out of step, waits
+        only add latency, and below MIN_GAIN the batcher stops waiting, probing now and then)."""
         self._thread = threading.Thread(target=self._loop, name=f"batcher-{model.name}", daemon=True)
         self._thread.start()
 
@@ -165,12 +177,19 @@ class ModelBatcher:
                 self._queue.clear()
                 return None
             due = self._queue[0].queued_at + deadline_s
-            while not self._closed:
+            before = self._queued_rows
+            waiting = self._gain >= MIN_GAIN or self.stats.batches % PROBE_EVERY == 0
+            waited = False
+            while waiting and not self._closed:
                 now = time.perf_counter()
                 target = min(self.max_batch, self._active_callers(now))
                 if self._queued_rows >= target or now >= due:
                     break
+                waited = True
                 self._cond.wait(due - now)
+            if waited:  # what waiting brought: others' samples, or nothing but latency
+                gained = min(self._queued_rows, self.max_batch) - before
+                self._gain += GAIN_SMOOTHING * (gained - self._gain)
             batch: list[_Request] = []
             rows = 0
             while self._queue and (not batch or rows + self._queue[0].rows <= self.max_batch):
