@@ -70,7 +70,7 @@ def glasses(pid: str = "test-glasses") -> dict[str, Any]:
         "brand": "Testing House",
         "kind": "glasses",
         "price": 99.5,
-        "currency": "USD",
+        "currency": "EUR",
         "buy_url": "http://shop.example.com/frames",
         "description": "",
         "variants": [{"id": "black", "name": "Black", "color": "#111111"}, {"id": "clear", "name": "Clear"}],

@@ -23,10 +23,10 @@ from aiortc import RTCSessionDescription
 
 from tryon.analytics.events import Event
 from tryon.catalog import Catalog
-from tryon.catalog.kinds import catalog_groups, catalog_slots, intensity_kinds, kind_names
 from tryon.errors import TryOnError
 from tryon.pipeline import RENDERED_KINDS, LookItem, PipelineConfig, TryOnPipeline, resolve_item
 from tryon.runtime.allocator import trim_free_memory
+from webrtc.catalog_api import CatalogApi, pick_language
 from webrtc.config import ServerConfig
 from webrtc.guard import (
     JSON_TYPES,
@@ -73,6 +73,7 @@ class Server:
         # Building a pipeline opens model sessions: off the event loop, not on the encoders' pool.
         self.setup_executor = ThreadPoolExecutor(2, thread_name_prefix="tryon-setup")
         self.photos = PhotoService(config, catalog, self.metrics)
+        self.catalog_api = CatalogApi(catalog, RENDERED_KINDS)
         self.analytics = Analytics(catalog, self.metrics, rules=load_promotions(config, catalog))
         self.shows = ShowService(self)
         self._promoter: asyncio.Task[None] | None = None
@@ -92,22 +93,11 @@ class Server:
         )
 
     async def catalog_json(self, request: web.Request) -> web.Response:
-        products = []
-        for p in sorted(self.catalog.products.values(), key=lambda p: (_kind_rank(p.kind), p.name)):
-            item = p.to_json()
-            item["renderable"] = p.kind in RENDERED_KINDS
-            item["thumbnail"] = f"/api/products/{p.id}/assets/thumbnail" if "thumbnail" in p.assets else None
-            products.append(item)
-        return web.json_response(
-            {
-                "products": products,
-                "kinds": list(RENDERED_KINDS),
-                "groups": catalog_groups(),
-                "kind_names": kind_names(),
-                "slots": catalog_slots(),
-                "intensity_kinds": list(intensity_kinds()),
-            }
-        )
+        lang = pick_language(request.query.get("lang"), request.headers.get("Accept-Language"))
+        if self.catalog_api.swatches_pending:
+            # The first request reads the images the swatches come from: off the event loop.
+            await asyncio.get_running_loop().run_in_executor(self.setup_executor, self.catalog_api.swatches)
+        return web.json_response(self.catalog_api.document(lang), headers={"Vary": "Accept-Language"})
 
     async def product_asset(self, request: web.Request) -> web.StreamResponse:
         pid, name = request.match_info["id"], request.match_info["name"]
@@ -271,10 +261,6 @@ class Server:
         await asyncio.gather(*(s.close("server shutting down") for s in list(self.sessions.values())))
         self.setup_executor.shutdown(wait=False, cancel_futures=True)
         self.photos.shutdown()
-
-
-def _kind_rank(kind: str) -> int:
-    return RENDERED_KINDS.index(kind) if kind in RENDERED_KINDS else len(RENDERED_KINDS)
 
 
 SERVER_KEY = web.AppKey("server", Server)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tryon.catalog.schema import KINDS, Product, Variant
+from tryon.catalog.shop import ShopSettings, load_settings
 from tryon.catalog.validate import JSON_FIELD, parse_json, product_from_json
 from tryon.errors import CatalogError, ProductValidationError, UnknownProductError
 
@@ -92,8 +93,11 @@ class Catalog:
         products: Iterable[Product] = (),
         errors: Iterable[ProductValidationError] = (),
         root: Path | None = None,
+        settings: ShopSettings | None = None,
     ) -> None:
         self.root = root
+        self.settings = settings or ShopSettings()
+        """The shop's currency and rates (``catalog.json``): every product is priced in it."""
         self.products: dict[str, Product] = {p.id: p for p in sorted(products, key=lambda p: p.id)}
         self.errors: list[ProductValidationError] = list(errors)
 
@@ -106,12 +110,15 @@ class Catalog:
     @classmethod
     def from_files(cls, files: Iterable[Path], root: Path | None = None, *, warn: bool = True) -> Catalog:
         """The products of these ``product.json`` files, in order; an id seen before is an error for the
-        later file. Each rejected file is logged once as a warning unless ``warn`` is false."""
+        later file, so is a price in another currency than the shop's that it has no rate for
+        (``root/catalog.json``, :mod:`tryon.catalog.shop`). Each rejected file is logged once as a
+        warning unless ``warn`` is false."""
+        settings = load_settings(root)
         products: dict[str, Product] = {}
         errors: list[ProductValidationError] = []
         for file in files:
             try:
-                product = load_product(file)
+                product = settings.priced(load_product(file), file)
                 first = products.get(product.id)
                 if first is not None:
                     raise ProductValidationError(
@@ -126,7 +133,7 @@ class Catalog:
                 errors.append(exc)
                 continue
             products[product.id] = product
-        return cls(products.values(), errors, root)
+        return cls(products.values(), errors, root, settings)
 
     def __len__(self) -> int:
         return len(self.products)

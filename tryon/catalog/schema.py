@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import quote
 
 from tryon.catalog.kinds import REGISTRY, ParamSpec, kinds_of
 from tryon.errors import UnknownProductError
@@ -102,6 +103,26 @@ def format_color(rgb: RGB) -> str:
 
 
 @dataclass(frozen=True)
+class ProductText:
+    """A product's text in one language (``product.json``'s ``i18n.<lang>``): its display name,
+    description and shade names by variant id; ``None`` or a missing shade: not translated."""
+
+    name: str | None = None
+    description: str | None = None
+    variants: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.name is not None:
+            out["name"] = self.name
+        if self.description is not None:
+            out["description"] = self.description
+        if self.variants:
+            out["variants"] = dict(self.variants)
+        return out
+
+
+@dataclass(frozen=True)
 class Size:
     """One row of a garment's size chart: the body measurements the size is made for (chest or
     bust, and waist where given) and the garment's length, in centimetres."""
@@ -137,6 +158,10 @@ class Variant:
     """Glasses and sunglasses: the lens tint (``opacity`` is then the lens's)."""
     asset: str | None = None
     """The product's asset this variant shows instead of ``front`` (a colourway drawn apart)."""
+    buy_url: str | None = None
+    """The shade's own page in the shop; ``None``: the product's (:meth:`Product.buy_url_of`)."""
+    sku: str | None = None
+    """The shop's stock-keeping unit for this shade, optional."""
     _rgb: RGB | None = field(default=None, init=False, repr=False, compare=False)
     _shimmer_rgb: RGB | None = field(default=None, init=False, repr=False, compare=False)
     _lens_rgb: RGB | None = field(default=None, init=False, repr=False, compare=False)
@@ -163,7 +188,7 @@ class Variant:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "name": self.name}
-        for key in ("color", "finish", "opacity", "shimmer_color", "lens_color", "asset"):
+        for key in ("color", "finish", "opacity", "shimmer_color", "lens_color", "asset", "buy_url", "sku"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -216,6 +241,12 @@ class Product:
     """The product's name in other locales than English (``{"fr": …, "zh": …}``), optional."""
     synonyms: tuple[str, ...] = ()
     """Other names viewers call the product by, in any language ("aviators", "飞行员墨镜")."""
+    i18n: Mapping[str, ProductText] = field(default_factory=lambda: MappingProxyType({}))
+    """The product's text per locale other than English (display name, description, shade names)."""
+    price_original: float | None = None
+    """The price as ``product.json`` gives it, when the catalog converted it to its currency."""
+    currency_original: str | None = None
+    """The currency ``product.json`` gives, when the catalog converted the price."""
 
     @property
     def is_makeup(self) -> bool:
@@ -239,6 +270,21 @@ class Product:
         raise UnknownProductError(
             f"product {self.id!r} has no shade {id_or_name!r}; available shades: {available}"
         )
+
+    def buy_url_of(self, variant: Variant) -> str:
+        """Where to buy this shade: its own link, else the product's with ``variant=<id>`` added."""
+        if variant.buy_url is not None:
+            return variant.buy_url
+        return f"{self.buy_url}{'&' if '?' in self.buy_url else '?'}variant={quote(variant.id)}"
+
+    def text(self, lang: str) -> ProductText:
+        """The product's text in ``lang``, English where a translation is missing."""
+        given = self.i18n.get(lang)
+        name = (given.name if given else None) or self.names.get(lang) or self.name
+        description = (given.description if given else None) or self.description
+        own = given.variants if given else {}
+        shades = MappingProxyType({v.id: own.get(v.id) or v.name for v in self.variants})
+        return ProductText(name, description, shades)
 
     def size_for(self, chest_cm: float) -> Size:
         """The size of the chart made for the chest (or bust) nearest ``chest_cm``; a chest
@@ -265,4 +311,10 @@ class Product:
             **({"sizes": [size.to_json() for size in self.sizes]} if self.sizes else {}),
             **({"names": dict(self.names)} if self.names else {}),
             **({"synonyms": list(self.synonyms)} if self.synonyms else {}),
+            **({"i18n": {lang: t.to_json() for lang, t in self.i18n.items()}} if self.i18n else {}),
+            **(
+                {"price_original": self.price_original, "currency_original": self.currency_original}
+                if self.currency_original is not None
+                else {}
+            ),
         }

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+from tryon.catalog.localise import product_i18n
 from tryon.catalog.naming import product_names, product_synonyms
 from tryon.catalog.schema import (
     ALL_FINISHES,
@@ -41,13 +42,13 @@ from tryon.catalog.schema import (
 from tryon.errors import ProductValidationError
 
 TOP_REQUIRED = ("id", "name", "brand", "kind", "price", "currency", "buy_url", "description", "variants")
-TOP_OPTIONAL = ("names", "synonyms", "tags", "params", "assets", "sizes")
+TOP_OPTIONAL = ("names", "synonyms", "i18n", "tags", "params", "assets", "sizes")
 SIZE_REQUIRED = ("id", "chest_cm")
 SIZE_OPTIONAL = ("length_cm", "waist_cm")
 BODY_CM = (30.0, 200.0)
 """The range a size chart's chest, waist or length must fall in (a newborn to the largest adult)."""
 VARIANT_REQUIRED = ("id", "name")
-VARIANT_OPTIONAL = ("color", "finish", "opacity", "shimmer_color", "lens_color", "asset")
+VARIANT_OPTIONAL = ("color", "finish", "opacity", "shimmer_color", "lens_color", "asset", "buy_url", "sku")
 ASSET_REQUIRED = ("file", "anchors")
 ASSET_OPTIONAL = ("size_mm",)
 
@@ -214,6 +215,7 @@ def product_from_json(data: object, path: Path) -> Product:
     sizes = _sizes(c, kind, data.get("sizes"))
     names = product_names(c, data.get("names", {}))
     synonyms = product_synonyms(c, data.get("synonyms", []))
+    i18n = product_i18n(c, data.get("i18n", {}), variants)
     return Product(
         id=pid,
         name=name,
@@ -231,6 +233,7 @@ def product_from_json(data: object, path: Path) -> Product:
         sizes=sizes,
         names=names,
         synonyms=synonyms,
+        i18n=i18n,
     )
 
 
@@ -353,6 +356,8 @@ def _variant(c: _Checker, kind: str, obj: dict[str, Any], f: str, vid: str, name
             c.fail(f"{f}.lens_color", f"expected only on {only} variants, got it on {kind}")
         lens = c.color(obj["lens_color"], f"{f}.lens_color")
     asset = c.string(obj["asset"], f"{f}.asset") if "asset" in obj else None
+    buy_url = _url(c, obj["buy_url"], f"{f}.buy_url") if "buy_url" in obj else None
+    sku = c.string(obj["sku"], f"{f}.sku").strip() if "sku" in obj else None
     return Variant(
         id=vid,
         name=name,
@@ -362,6 +367,8 @@ def _variant(c: _Checker, kind: str, obj: dict[str, Any], f: str, vid: str, name
         shimmer_color=shimmer,
         lens_color=lens,
         asset=asset,
+        buy_url=buy_url,
+        sku=sku,
     )
 
 
