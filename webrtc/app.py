@@ -26,6 +26,7 @@ from tryon.catalog import Catalog
 from tryon.errors import TryOnError
 from tryon.pipeline import RENDERED_KINDS, LookItem, PipelineConfig, TryOnPipeline, resolve_item
 from tryon.runtime.allocator import trim_free_memory
+from webrtc.access_log import server_log
 from webrtc.catalog_api import CatalogApi, pick_language
 from webrtc.config import ServerConfig
 from webrtc.guard import (
@@ -166,7 +167,7 @@ class Server:
         self.sessions[session.id] = session
         self.metrics.sessions.inc()
         self.metrics.sessions_total.inc()
-        logger.info("session %s started (%d live)", session.id[:6], len(self.sessions))
+        server_log.info("session %s started (%d live)", session.id[:6], len(self.sessions))
         return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id})
 
     async def _read_offer(self, request: web.Request) -> tuple[RTCSessionDescription, list[LookItem]]:

@@ -28,6 +28,7 @@ from tryon.errors import TryOnError
 from tryon.look import opaque_unless_makeup, replaced_json, resolve_look
 from tryon.pipeline import LookItem, check_intensity
 from tryon.trace import Tracer
+from webrtc.access_log import server_log
 from webrtc.config import ServerConfig
 from webrtc.control import (
     ControlError,
@@ -409,7 +410,7 @@ class Session:
         self._closing = True
         self.close_reason = reason
         c = self.counters
-        logger.info(
+        server_log.info(
             "session %s closed (%s) after %.1f s: %d frames in, %d out, %d dropped, %d failed",
             self.id[:6],
             reason,

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tryon.catalog.schema import LENS_KINDS, Asset, Product, Variant, format_color, parse_color
+from tryon.media.png import without_noisy_chunks
 
 TINTED = 0.5
 """A lens at this opacity or more is tinted: its colour is the variant's swatch."""
@@ -90,7 +91,11 @@ def dominant_colour(path: Path, mtime_ns: int = 0, away_from: str | None = None)
 
 
 def _opaque_pixels(path: Path) -> NDArray[np.uint8] | None:
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    try:
+        data = without_noisy_chunks(path.read_bytes())
+    except OSError:
+        return None
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None or image.ndim != 3 or image.shape[2] not in (3, 4):
         return None
     step = max(1, max(image.shape[:2]) // 256)  # a few tens of thousands of pixels are plenty

@@ -252,6 +252,7 @@ async def serve(config: Any, catalog: Any) -> None:
 
     from tryon.pipeline import PipelineConfig, TryOnPipeline
     from tryon.runtime.allocator import limit_arenas
+    from webrtc.access_log import AccessLog, server_log
     from webrtc.app import create_app
     from webrtc.guard import runner_options
 
@@ -261,7 +262,16 @@ async def serve(config: Any, catalog: Any) -> None:
     # Open the models once before taking offers: a missing model fails here, not in a session.
     TryOnPipeline(catalog=catalog, config=PipelineConfig(runtime=config.runtime))
     app = create_app(config, catalog=catalog)
-    runner = web.AppRunner(app, access_log=None, handler_cancellation=True, **runner_options(config))
+    # One line per request and per session's start and end, shown without -v (webrtc.access_log).
+    if not server_log.isEnabledFor(logging.INFO):
+        server_log.setLevel(logging.INFO)
+    runner = web.AppRunner(
+        app,
+        access_log=server_log,
+        access_log_class=AccessLog,
+        handler_cancellation=True,
+        **runner_options(config),
+    )
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, ssl_context=context)
     await site.start()

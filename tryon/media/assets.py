@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from tryon.errors import InputError, MediaError
 from tryon.media.images import MAX_PIXELS
+from tryon.media.png import without_noisy_chunks
 from tryon.media.probe import probe_image
 
 
@@ -43,7 +44,8 @@ def _decode(path: str | Path, expected: str) -> NDArray[Any]:
             f"{p}: expected {expected} of at most {MAX_PIXELS} pixels, got {info.width}x{info.height}"
         )
     try:
-        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+        quiet = np.frombuffer(without_noisy_chunks(data.tobytes()), np.uint8)  # no libpng warnings
+        image = cv2.imdecode(quiet, cv2.IMREAD_UNCHANGED) if data.size else None
     except cv2.error:
         image = None
     if image is None:

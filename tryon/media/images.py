@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tryon.errors import InputError, MediaError
+from tryon.media.png import without_noisy_chunks
 from tryon.media.probe import (
     FORMAT_LABELS,
     ImageFormat,
@@ -126,6 +127,8 @@ def decode_image(
     if max_side is not None and info.format == "jpeg":
         longer = max(info.width, info.height)
         scale, flag = next(((s, f) for s, f in _REDUCED if -(-longer // s) >= max_side), (scale, flag))
+    if fmt == "png":  # no raw libpng warnings on stderr (colour profiles OpenCV ignores anyway)
+        buf = np.frombuffer(without_noisy_chunks(raw), np.uint8)
     try:
         bgr = cv2.imdecode(buf, flag)
     except cv2.error as exc:
