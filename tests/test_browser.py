@@ -188,7 +188,8 @@ async def test_page_tries_a_product_on_the_fake_camera_and_downloads_a_snapshot(
     page, console = await csp_page(browser, accept_downloads=True, locale="en-US")
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    response = await page.goto(str(server.make_url("/?debug=1")))
+    # ?hud=1: the developers' Stats switch and overlay (hidden from shoppers otherwise).
+    response = await page.goto(str(server.make_url("/?hud=1")))
     assert response is not None
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp
@@ -226,7 +227,8 @@ async def test_page_tries_a_product_on_the_fake_camera_and_downloads_a_snapshot(
     assert download.suggested_filename.endswith(".png")
     path = tmp_path / "snapshot.png"
     await download.save_as(str(path))
-    snap = decode_image(path.read_bytes())
+    # Saved as the preview shows it: mirrored (the Mirror switch is on by default).
+    snap = np.ascontiguousarray(decode_image(path.read_bytes())[:, ::-1])
     on, why = lipstick_on(snap, camera_scene)
     assert on, why
     taken = read_counter(snap)

@@ -13,14 +13,16 @@
 //             session exists (X-TryOn-Session), promotions from the control channel as a banner
 //
 // The details panel also shows "Tried this, also tried" and "Popular now" (GET /api/recommendations).
+// The look is kept (local storage, and the address: ?product=... can be shared). Developers' settings:
+// ?hud=1 shows the Stats switch (and turns the overlay on).
 import { LANGS, applyTranslations, getLang, pickLang, setLang, t } from "/static/i18n.js";
 import { app, el, params, tryon } from "/static/state.js";
-import { download, errorText, h, safeColor } from "/static/util.js";
+import { download, errorText, h, safeColor, throttle } from "/static/util.js";
 import {
-  loadCatalog, lookChanged, removeFromLook, renderDetail, renderFilters, renderLook, renderProducts, selectProduct, selectShade,
-  updateCards,
+  filtersScrolled, loadCatalog, lookChanged, removeFromLook, renderDetail, renderFilters, renderItemIntensity, renderLook, renderProducts,
+  selectProduct, selectShade, setItemIntensity, updateCards,
 } from "/static/rail.js";
-import { intensityThrottled, pollBrowserStats, sendPause, sendSplit, splitThrottled, startCamera, teardownCamera } from "/static/live.js";
+import { intensityThrottled, pollBrowserStats, sendLook, sendPause, sendSplit, splitThrottled, startCamera, teardownCamera } from "/static/live.js";
 import { choosePhoto, leavePhoto, schedulePhoto, startPhoto } from "/static/photo.js";
 import {
   clearMessage, layoutStage, renderMessage, renderStats, setState, showMessage, updateSplitView, updateUI,
@@ -31,6 +33,8 @@ const LANG_KEY = "tryon.lang";
 const RECS_TTL_MS = 20000;
 const RECS_SHOWN = 3;
 const RECS_DELAY_MS = 400;
+// A makeup item's own intensity: at most 10 look messages a second, the last value always sent.
+const itemIntensityThrottled = throttle(() => app.mode === "camera" && sendLook(), 100);
 
 // -- language ------------------------------------------------------------------------------------------
 
@@ -47,6 +51,8 @@ function applyLang(lang, save) {
   renderStats();
   updateUI();
   renderPromotion();
+  // Product names, descriptions and shades come in the page's language: asked again.
+  if (app.catalogLoaded && app.catalogLang !== getLang()) loadCatalog();
 }
 
 // -- engagement: impressions, Buy, promotions, recommendations ------------------------------------------
@@ -121,6 +127,19 @@ function renderRecs(p) {
   tryon.recs = Object.fromEntries(groups.map(([field, , ids]) => [field, ids]));
 }
 
+/**
+ * Narrow screens (the video sticks to the top): a product picked on the rail brings the rail up under the video,
+ * so the shades below it are in view too. Wide screens keep their shades in view by themselves.
+ */
+function shadesInView() {
+  if (getComputedStyle(el.stage).position !== "sticky") return;
+  const below = el.stage.getBoundingClientRect().bottom + 8;
+  const rail = el.products.getBoundingClientRect();
+  const shades = el.shades.getBoundingClientRect();
+  if (rail.top >= below && shades.bottom <= innerHeight) return;
+  window.scrollBy({ top: rail.top - below, behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
+}
+
 // -- actions on either mode: stop, snapshot -------------------------------------------------------------
 
 function stopAll() {
@@ -131,21 +150,47 @@ function stopAll() {
   setState("idle");
 }
 
+/** `blob` (a PNG) as the preview shows it: mirrored when the preview is (a pair: each half, before stays left). */
+async function asShown(blob, pair) {
+  if (!el.mirror.checked || !window.createImageBitmap) return blob;
+  const bitmap = await createImageBitmap(blob);
+  const { width, height } = bitmap;
+  const canvas = h("canvas", { width, height });
+  const ctx = canvas.getContext("2d");
+  const w = pair ? (el.remoteVideo.videoWidth && el.remoteVideo.videoWidth * 2 < width ? el.remoteVideo.videoWidth : Math.floor(width / 2)) : width;
+  const parts = pair ? [[0, w], [width - w, w]] : [[0, width]];
+  if (pair) ctx.drawImage(bitmap, 0, 0); // the divider between the halves
+  for (const [x, pw] of parts) {
+    ctx.save();
+    ctx.translate(x + pw, 0);
+    ctx.scale(-1, 1);
+    ctx.drawImage(bitmap, x, 0, pw, height, 0, 0, pw, height);
+    ctx.restore();
+  }
+  bitmap.close?.();
+  return new Promise((resolve) => canvas.toBlob((b) => resolve(b ?? blob), "image/png"));
+}
+
 async function snapshot() {
   if (app.mode === "photo") return app.photo?.resultBlob && download(app.photo.resultBlob, "tryon-photo.png");
   const session = app.cam?.session;
   if (!session) return;
   const pair = el.snapshotPair.checked ? 1 : 0;
+  if (app.frozen && !pair) { // paused: the frozen picture itself
+    const blob = await new Promise((resolve) => el.freeze.toBlob(resolve, "image/png"));
+    if (blob) return download(await asShown(blob, false), "tryon.png");
+  }
   app.snapshotBusy = true;
   updateUI();
   try {
     // Fetched rather than navigated to, so that an error can be shown; saved under the server's file name.
     // The frame on screen now, by its RTP timestamp (else the server takes the last frame it sent).
-    const rtp = Number.isInteger(app.cam?.shownRtp) ? `&rtp=${app.cam.shownRtp}` : "";
+    const shown = app.frozen ? app.frozen.rtp : app.cam?.shownRtp;
+    const rtp = Number.isInteger(shown) ? `&rtp=${shown}` : "";
     const resp = await fetch(`/api/sessions/${encodeURIComponent(session)}/snapshot.png?pair=${pair}${rtp}`, { cache: "no-store" });
     if (!resp.ok) throw new Error(await errorText(resp));
     const name = /filename\s*=\s*"?([^";]+)"?/i.exec(resp.headers.get("Content-Disposition") || "")?.[1].split(/[\\/]/).pop();
-    download(await resp.blob(), name || (pair ? "tryon-pair.png" : "tryon.png"));
+    download(await asShown(await resp.blob(), pair), name || (pair ? "tryon-pair.png" : "tryon.png"));
   } catch (err) {
     showMessage({ kind: "error", lines: [{ key: "err.snapshot" }], detail: err?.message });
   } finally {
@@ -168,7 +213,7 @@ async function loadConfig() {
 }
 
 function bindEvents() {
-  const on = (node, type, fn) => node.addEventListener(type, fn);
+  const on = (node, type, fn, opts) => node.addEventListener(type, fn, opts);
   on(el.startCamera, "click", startCamera);
   on(el.photoButton, "click", choosePhoto);
   on(el.photoChange, "click", choosePhoto);
@@ -183,13 +228,17 @@ function bindEvents() {
     const card = e.target.closest(".product-card");
     if (e.target.closest("a.buy")) return card && buyClicked(card.dataset.productId);
     const select = card?.querySelector(".card-select");
-    if (select && select.getAttribute("aria-disabled") !== "true") selectProduct(card.dataset.productId);
+    if (select && select.getAttribute("aria-disabled") !== "true") {
+      selectProduct(card.dataset.productId);
+      shadesInView();
+    }
   });
   on(el.kindFilters, "click", (e) => {
     const chip = e.target.closest(".kind-chip");
     if (!chip) return;
     app.filter = chip.dataset.group;
     for (const c of el.kindFilters.children) c.setAttribute("aria-pressed", String(c === chip));
+    chip.scrollIntoView({ block: "nearest", inline: "nearest" });
     updateCards();
   });
   on(el.shades, "click", (e) => {
@@ -198,6 +247,7 @@ function bindEvents() {
   });
   on(el.look, "click", (e) => {
     const item = e.target.closest(".look-item");
+    if (item && e.target.closest("a.buy")) return buyClicked(item.dataset.productId);
     if (item && e.target.closest(".look-remove")) {
       const index = [...el.look.children].indexOf(item);
       removeFromLook(item.dataset.productId);
@@ -208,6 +258,19 @@ function bindEvents() {
       renderDetail();
     }
   });
+  on(el.productDetail, "click", (e) => {
+    const buy = e.target.closest("a.detail-buy");
+    if (buy) buyClicked(buy.dataset.productId);
+  });
+  on(el.itemIntensity, "input", () => {
+    const id = el.itemIntensity.dataset.productId;
+    if (!setItemIntensity(id, Number(el.itemIntensity.value) / 100)) return;
+    renderItemIntensity(app.catalog.get(id));
+    if (app.mode === "camera") itemIntensityThrottled();
+    else if (app.mode === "photo") schedulePhoto();
+  });
+  on(el.itemIntensity, "change", () => itemIntensityThrottled.flush());
+  on(el.kindFilters, "scroll", filtersScrolled, { passive: true });
   on(el.recs, "click", (e) => {
     const rec = e.target.closest(".rec");
     if (rec) selectProduct(rec.dataset.productId);
@@ -236,6 +299,7 @@ function bindEvents() {
   for (const [node, type] of [[el.remoteVideo, "resize"], [el.remoteVideo, "loadedmetadata"], [el.photoResult, "load"], [el.photoOriginal, "load"], [window, "resize"]]) {
     on(node, type, layoutStage);
   }
+  on(window, "resize", filtersScrolled);
   if (window.ResizeObserver) new ResizeObserver(layoutStage).observe(el.stage);
   const leave = () => { events.flush({ keepalive: true }); app.gen += 1; teardownCamera(); };
   on(window, "pagehide", leave);
@@ -250,7 +314,11 @@ function init() {
   app.onDetail = onDetail;
   app.onPromotion = (promo) => showPromotion(promo, { productName: (id) => app.catalog.get(id)?.name ?? null });
   Object.assign(tryon, { events: events.stats, promotions });
-  if (params.get("debug") === "1") el.statsToggle.checked = true;
+  // The Stats switch and overlay are a developer's setting (?hud=1), not shown to shoppers.
+  const hud = params.get("hud") === "1";
+  el.statsSwitch.hidden = !hud;
+  el.statsToggle.checked = hud;
+  app.keepLook = true; // storage and address (rail.js)
   let stored = null;
   try { stored = localStorage.getItem(LANG_KEY); } catch { /* storage blocked */ }
   bindEvents();

@@ -5,7 +5,7 @@
 // for the developers' overlay.
 import { app, authHeaders, el, tryon } from "/static/state.js";
 import { errorText, round4, sameList, throttle, waitForIceGathering } from "/static/util.js";
-import { lookSpecs } from "/static/rail.js";
+import { lookAcked, lookProducts, lookSpecs } from "/static/rail.js";
 import { clearMessage, renderStats, setState, showMessage, updateUI } from "/static/view.js";
 import { leavePhoto } from "/static/photo.js";
 
@@ -24,7 +24,8 @@ function send(type, fields) {
   return true;
 }
 
-export const sendLook = () => send("look", { products: lookSpecs(), intensity: app.intensity });
+// Makeup items at their own intensity go as {product, intensity}; the overall intensity scales makeup only.
+export const sendLook = () => send("look", { products: lookProducts(), intensity: app.intensity });
 export const sendPause = () => send("pause", { paused: el.pause.checked });
 export function sendSplit() {
   if (!el.compareToggle.checked) return send("split", { position: null });
@@ -205,7 +206,7 @@ function checkLive(cam) {
 function onChannelOpen(cam) {
   if (app.cam !== cam) return;
   // The offer carried the look; send what changed since, and view options set before the channel opened.
-  if (!sameList(lookSpecs(), cam.offered) || app.intensity !== 1) sendLook();
+  if (!sameList(lookSpecs(), cam.offered) || app.intensity !== 1 || lookProducts().some((x) => typeof x === "object")) sendLook();
   if (el.compareToggle.checked) sendSplit();
   if (el.pause.checked) sendPause();
   checkLive(cam);
@@ -225,7 +226,9 @@ function onChannelMessage(cam, e) {
     renderStats();
   } else if (msg?.type === "promotion") {
     app.onPromotion?.(msg); // the shopper's page shows it (engage.js); elsewhere: nothing
-  } // "ack", "pong" and unknown types: nothing to do
+  } else if (msg?.type === "ack") {
+    lookAcked(msg); // what the server replaced (a clashing pair: the later wins) leaves the look here too
+  } // "pong" and unknown types: nothing to do
 }
 
 export function teardownCamera() {

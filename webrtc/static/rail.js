@@ -1,10 +1,14 @@
 // The shop rail: catalog and look (the model), product cards with thumbnails, kind filters, the shades
 // of the focused product and the look list. A change of the look goes to the server through live.js
 // (camera) or photo.js (photo).
+//
+// What clashes comes from the catalog (`slots`: the slots each kind fills; two products sharing a slot
+// cannot be worn together, the later one wins), as does which kinds take an intensity
+// (`intensity_kinds`: makeup). The server applies the same rule and says what it replaced in its ack.
 import { LOCALES, finishName, getLang, kindName, registryName, setKindNames, t } from "/static/i18n.js";
 import { app, el, params } from "/static/state.js";
 import { errorText, h, safeColor } from "/static/util.js";
-import { showMessage, updateUI } from "/static/view.js";
+import { clearMessage, renderHint, showMessage, updateUI } from "/static/view.js";
 import { sendLook } from "/static/live.js";
 import { schedulePhoto } from "/static/photo.js";
 
@@ -13,6 +17,29 @@ import { schedulePhoto } from "/static/photo.js";
 let groups = [];
 const groupOf = (kind) => groups.find((g) => g.kinds.includes(kind))?.id ?? "other";
 const groupName = (id) => registryName(groups.find((g) => g.id === id)?.names) ?? t(`group.${id}`);
+// Until the catalog says (an older server): the makeup kinds take an intensity, and only a product of the
+// same kind clashes.
+const MAKEUP_KINDS = ["lipstick", "lip_gloss", "eyeshadow", "eyeliner", "brow", "blush", "foundation"];
+let slots = null; // {kind: [slot, ...]} from the catalog, or null
+let intensityKinds = new Set(MAKEUP_KINDS);
+const slotsOf = (kind) => slots?.[kind] ?? [`kind:${kind}`];
+/** Whether products of kinds `a` and `b` cannot be worn together. */
+export const clashes = (a, b) => (slots ? slotsOf(a).some((s) => slotsOf(b).includes(s)) : a === b);
+/** Whether a product of `kind` takes an intensity (makeup); garments and accessories are opaque. */
+export const takesIntensity = (kind) => intensityKinds.has(kind);
+const BODY_SLOTS = ["upper", "lower", "outer", "full"];
+const FACE_GROUPS = ["lips", "eyes", "face"];
+const FACE_KINDS = ["glasses", "sunglasses", "earrings", "hat"];
+/** What a product needs to be seen: "face", "body" or "hand" (the page hints when it is not), else null. */
+export function needOf(p) {
+  if (!p) return null;
+  const group = groupOf(p.kind);
+  const own = slotsOf(p.kind);
+  if (group === "nails" || group === "wrist" || own.includes("nails")) return "hand";
+  if (group === "clothes" || own.some((s) => BODY_SLOTS.includes(s))) return "body";
+  if (FACE_GROUPS.includes(group) || FACE_KINDS.includes(p.kind) || intensityKinds.has(p.kind)) return "face";
+  return null;
+}
 
 // -- catalog and look ----------------------------------------------------------------------------------
 
@@ -20,24 +47,83 @@ const productOf = (id) => app.catalog.get(id) ?? null;
 const variantOf = (p, id) => p?.variants?.find((v) => v.id === id) ?? p?.variants?.[0] ?? null;
 const lookItem = (productId) => app.look.find((i) => i.productId === productId) ?? null;
 const specOf = (item) => (item.variantId ? `${item.productId}:${item.variantId}` : item.productId);
+/** The look as the control channel takes it: "ID:shade", or {product, intensity} for a makeup item not at 100 %. */
+export const lookProducts = () => app.look.map((i) => (typeof i.intensity === "number" && i.intensity !== 1 && takesIntensity(productOf(i.productId)?.kind)
+  ? { product: specOf(i), intensity: i.intensity } : specOf(i)));
+/** The shade's own link, else the product's; only http(s) or this site. */
+export const buyUrl = (p, v) => [v?.buy_url, p?.buy_url].find((u) => /^(https?:\/\/|\/)/i.test(u || "")) ?? null;
 export const lookSpecs = () => app.look.map(specOf);
 const maxLook = () => app.config.limits?.look ?? 12;
 /** The shade a product shows: the one in the look, else the last one picked, else the first. */
 const shownVariant = (p) => variantOf(p, lookItem(p.id)?.variantId ?? app.shadeMemory.get(p.id));
 
-/** Put `p` in the look with `variantId`, replacing the product of the same kind; false if refused. */
+/**
+ * Put `p` in the look with `variantId`: it takes the place of the same product, and replaces every product it
+ * clashes with (a shared slot). Returns the products replaced (other than itself), or null if refused.
+ */
 function putInLook(p, variantId) {
-  if (!p?.renderable) return false;
-  const item = { productId: p.id, variantId: variantId ?? null };
-  const at = app.look.findIndex((i) => i.productId === p.id || productOf(i.productId)?.kind === p.kind);
-  if (at < 0 && app.look.length >= maxLook()) {
+  if (!p?.renderable) return null;
+  const same = lookItem(p.id);
+  const item = { productId: p.id, variantId: variantId ?? null, intensity: same?.intensity ?? 1 };
+  const replaced = app.look.filter((i) => i.productId !== p.id && clashes(productOf(i.productId)?.kind, p.kind));
+  const at = app.look.findIndex((i) => i.productId === p.id || replaced.includes(i));
+  const kept = app.look.filter((i) => i.productId !== p.id && !replaced.includes(i));
+  if (at < 0 && kept.length >= maxLook()) {
     showMessage({ kind: "error", lines: [{ key: "err.tooManyProducts", vars: { count: maxLook() } }] });
-    return false;
+    return null;
   }
-  if (at >= 0) app.look[at] = item;
-  else app.look.push(item);
+  // In the place of the first item it replaces (the later one of a clashing pair wins: nothing after it clashes).
+  const before = app.look.slice(0, Math.max(at, 0)).filter((i) => kept.includes(i)).length;
+  app.look = at < 0 ? [...kept, item] : [...kept.slice(0, before), item, ...kept.slice(before)];
   if (variantId) app.shadeMemory.set(p.id, variantId);
-  return true;
+  return replaced;
+}
+
+const names = (items) => {
+  const list = items.map((i) => productOf(i.productId)?.name ?? i.productId);
+  return list.length < 2 ? list[0] ?? "" : t("list.and", { a: list.slice(0, -1).join(", "), b: list.at(-1) });
+};
+
+/** "Dress replaced your Tee — Undo": `previous` is the look before the pick. */
+function sayReplaced(item, replaced, previous) {
+  if (!replaced.length) return;
+  const undo = () => {
+    app.look = previous.map((i) => ({ ...i }));
+    clearMessage();
+    lookChanged();
+  };
+  showMessage({ kind: "info", lines: [{ key: "look.replaced", vars: { new: names([item]), old: names(replaced) } }],
+    actions: [{ id: "look-undo", key: "look.undo", run: undo }] });
+  app.lastReplaced = { by: specOf(item), replaced: replaced.map(specOf) };
+}
+
+/** The server's ack of a look: what it replaced that this page still wears is taken out (its rule wins). */
+export function lookAcked(msg) {
+  if (msg?.request !== "look" || !Array.isArray(msg.replaced) || !msg.replaced.length) return;
+  // Only while the product that won is still worn (an ack of an older look, since undone, changes nothing).
+  const wins = msg.replaced.filter((r) => typeof r?.spec === "string" && lookItem(String(r.by ?? "").split(":")[0]));
+  const previous = app.look.map((i) => ({ ...i }));
+  const gone = app.look.filter((i) => wins.some((r) => r.spec === specOf(i) || r.spec === i.productId));
+  if (!gone.length) return;
+  const by = lookItem(String(wins[0].by).split(":")[0]);
+  app.look = app.look.filter((i) => !gone.includes(i));
+  lookChanged();
+  sayReplaced(by, gone, previous);
+}
+
+const LOOK_KEY = "tryon.look";
+
+/** The shopper's page keeps the look (app.keepLook): in local storage, and in the address (?product=...) so it can be shared. */
+function keepLook() {
+  if (!app.keepLook || !app.catalogLoaded) return;
+  try {
+    localStorage.setItem(LOOK_KEY, JSON.stringify(app.look.map((i) => ({ product: specOf(i), intensity: i.intensity ?? 1 }))));
+  } catch { /* storage blocked or full */ }
+  const url = new URL(location.href);
+  url.searchParams.delete("product");
+  if (app.look.length) url.searchParams.set("product", lookSpecs().join(","));
+  const next = url.pathname + url.search.replace(/%2C/gi, ",").replace(/%3A/gi, ":") + url.hash;
+  if (next !== location.pathname + location.search + location.hash) history.replaceState(history.state, "", next);
 }
 
 export function lookChanged() {
@@ -45,30 +131,62 @@ export function lookChanged() {
   updateCards();
   renderDetail();
   updateUI();
+  renderHint();
+  keepLook();
   if (app.mode === "camera") sendLook();
   else if (app.mode === "photo") schedulePhoto();
+}
+
+/** Pick `p` (in `variantId`): in the look, replacing what it clashes with (said, with an Undo). */
+function pick(p, variantId) {
+  const previous = app.look.map((i) => ({ ...i }));
+  const replaced = putInLook(p, variantId);
+  if (!replaced) return;
+  lookChanged();
+  sayReplaced(lookItem(p.id), replaced, previous);
 }
 
 export function selectProduct(id) {
   const p = productOf(id);
   if (!p?.renderable) return;
   app.focusedId = id;
-  if (!lookItem(id) && putInLook(p, shownVariant(p)?.id)) return lookChanged();
+  if (!lookItem(id)) return pick(p, shownVariant(p)?.id);
   updateCards();
   renderDetail();
 }
 
 export function selectShade(variantId) {
   const p = productOf(app.focusedId);
-  if (p && putInLook(p, variantId)) lookChanged();
+  if (p) pick(p, variantId);
+}
+
+/** A makeup item's own intensity (0..1); sent with the look. */
+export function setItemIntensity(id, value) {
+  const item = lookItem(id);
+  if (!item || !takesIntensity(productOf(id)?.kind)) return false;
+  item.intensity = Math.min(1, Math.max(0, value));
+  keepLook();
+  return true;
 }
 
 export function removeFromLook(id) { app.look = app.look.filter((i) => i.productId !== id); lookChanged(); }
 
-/** `/?product=ID[:variant]` (repeatable): checked against the catalog, put in the look. */
+/** `/?product=ID[:variant]` (repeatable), else the look kept from the last visit: checked against the catalog, put in the look. */
 function applyDeepLink() {
   const problems = [];
-  for (const spec of params.getAll("product").flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean)) {
+  let specs = params.getAll("product").flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+  const intensities = new Map();
+  if (!specs.length && app.keepLook) {
+    let kept = [];
+    try { kept = JSON.parse(localStorage.getItem(LOOK_KEY) || "[]"); } catch { /* storage blocked or garbled */ }
+    for (const k of Array.isArray(kept) ? kept : []) {
+      if (typeof k?.product !== "string") continue;
+      specs.push(k.product);
+      if (typeof k.intensity === "number") intensities.set(k.product.split(":")[0], k.intensity);
+    }
+    specs = specs.filter((s) => productOf(s.split(":")[0])?.renderable); // a product gone since: quietly left out
+  }
+  for (const spec of specs) {
     const cut = spec.indexOf(":");
     const [id, shade] = cut < 0 ? [spec, ""] : [spec.slice(0, cut), spec.slice(cut + 1)];
     const p = productOf(id);
@@ -76,7 +194,10 @@ function applyDeepLink() {
     if (!p) problems.push({ key: "err.unknownProduct", vars: { id: spec } });
     else if (!p.renderable) problems.push({ key: "err.notRenderable", vars: { name: p.name } });
     else if (shade && !v) problems.push({ key: "err.unknownShade", vars: { shade, name: p.name } });
-    else if (putInLook(p, v?.id ?? null)) app.focusedId = p.id;
+    else if (putInLook(p, v?.id ?? null)) {
+      app.focusedId = p.id;
+      if (intensities.has(p.id)) setItemIntensity(p.id, intensities.get(p.id));
+    }
   }
   if (problems.length) showMessage({ kind: "error", lines: problems });
 }
@@ -101,10 +222,24 @@ export function fillThumb(thumb, p) {
     if (!thumb.firstChild) thumb.append(h("img", { src: p.thumbnail, alt: "", loading: "lazy", decoding: "async" }));
     return;
   }
-  const color = safeColor(shownVariant(p)?.color);
+  const color = swatchColor(shownVariant(p));
   if (thumb.dataset.color === color) return;
   thumb.dataset.color = color;
   thumb.innerHTML = `<svg viewBox="0 0 64 64" aria-hidden="true" focusable="false">${(ICONS[p.kind] ?? ICONS.other)(color)}</svg>`;
+}
+
+/** A variant's colour: its swatch when that is a colour, else its colour, else the fallback. */
+const isColor = (c) => safeColor(c) === c;
+export const swatchColor = (v) => safeColor(isColor(v?.swatch) ? v.swatch : v?.color);
+/** Its swatch image (a URL on this site), if the catalog gives one. */
+const swatchImage = (v) => (typeof v?.swatch === "string" && /^\/[^/]/.test(v.swatch) ? v.swatch : null);
+
+/** Draw variant `v`'s swatch into `node`: its image, else its colour. */
+function paintSwatch(node, v) {
+  const img = swatchImage(v);
+  node.style.background = swatchColor(v);
+  node.replaceChildren(...(img ? [h("img", { src: img, alt: "", loading: "lazy", decoding: "async" })] : []));
+  node.dataset.swatch = img ?? swatchColor(v);
 }
 
 // -- rendering: filters, product cards, shades, look -----------------------------------------------------
@@ -125,13 +260,13 @@ function buildCard(p) {
   fillThumb(thumb, p);
   const check = h("span", { class: "card-check" });
   check.innerHTML = CHECK_SVG;
-  const url = /^(https?:\/\/|\/)/i.test(p.buy_url || "") ? p.buy_url : null;
+  const url = buyUrl(p, shownVariant(p));
   const buy = url && h("a", { class: "buy", href: url, target: "_blank", rel: "noopener", text: t("products.buy"),
     "aria-label": t("products.buyLabel", { name: p.name }) });
   const select = h("button", { type: "button", class: "card-select", "aria-disabled": p.renderable ? null : "true" },
     thumb, check,
     h("span", { class: "card-kind", text: kindName(p.kind) }),
-    h("span", { class: "card-name", text: p.name }),
+    h("span", { class: "card-name", text: p.name, title: p.name }),
     p.brand && h("span", { class: "card-brand", text: p.brand }),
     !p.renderable && h("span", { class: "card-soon", text: t("products.comingSoon") }),
     h("span", { class: "visually-hidden card-state" }));
@@ -172,9 +307,22 @@ export function updateCards() {
     card.dataset.selected = String(inLook);
     card.querySelector(".card-state").textContent = inLook ? `(${t("products.inLook")})` : "";
     fillThumb(card.querySelector(".thumb"), p);
+    const buy = card.querySelector("a.buy");
+    const url = buyUrl(p, shownVariant(p));
+    if (buy && url && buy.getAttribute("href") !== url) buy.href = url;
   }
   const none = el.products.querySelector(".products-none");
   if (none) none.hidden = shown > 0;
+  filtersScrolled();
+}
+
+/** The category row says when it scrolls: a fade on the side with more chips. */
+export function filtersScrolled() {
+  const row = el.kindFilters;
+  if (!row) return;
+  const more = row.scrollWidth - row.clientWidth;
+  row.classList.toggle("more-right", more > 2 && row.scrollLeft < more - 2);
+  row.classList.toggle("more-left", more > 2 && row.scrollLeft > 2);
 }
 
 // A garment's size chart as a small table (body chest/bust and waist, garment length, in cm).
@@ -199,12 +347,18 @@ export function renderDetail(force = false) {
     return delete el.shades.dataset.productId;
   }
   const v = shownVariant(p);
+  const url = buyUrl(p, v);
+  const shade = v?.name ?? v?.id ?? "";
   el.productDetail.replaceChildren(...[ // replaceChildren(null) would add the text "null": absent parts left out
     h("h3", { text: p.name }),
     h("p", { class: "detail-meta", text: [p.brand, kindName(p.kind), formatPrice(p)].filter(Boolean).join(" · ") }),
     p.description && h("p", { class: "detail-desc", text: p.description }),
     sizeChart(p.sizes),
-    v && h("p", { class: "detail-current", text: t("detail.current", { shade: v.name ?? v.id, finish: finishName(v.finish) || "—" }) }),
+    v && h("p", { class: "detail-current", text: [v.finish ? t("detail.current", { shade, finish: finishName(v.finish) }) : t("detail.currentShade", { shade }),
+      v.sku && t("detail.sku", { sku: v.sku })].filter(Boolean).join(" · ") }),
+    url && p.renderable !== false && h("a", { class: "btn btn-primary btn-small detail-buy", href: url, target: "_blank", rel: "noopener",
+      "data-product-id": p.id, text: v ? t("detail.buy", { shade }) : t("products.buy"),
+      "aria-label": v ? t("look.buyLabel", { name: p.name, shade }) : t("products.buyLabel", { name: p.name }) }),
   ].filter(Boolean));
   el.shades.setAttribute("aria-label", t("detail.shades", { name: p.name }));
   if (force || el.shades.dataset.productId !== p.id) {
@@ -212,14 +366,30 @@ export function renderDetail(force = false) {
     el.shades.replaceChildren(...(p.variants ?? []).map((x) => {
       const name = x.name ?? x.id;
       const swatch = h("button", { type: "button", class: "swatch", "data-variant-id": x.id, title: name, "aria-label": name });
-      swatch.style.background = safeColor(x.color);
-      return h("div", { class: "shade" }, swatch, x.finish && h("span", { class: "finish", text: finishName(x.finish) }));
+      paintSwatch(swatch, x);
+      return h("div", { class: "shade" }, swatch, h("span", { class: "shade-name", text: name, title: name, "aria-hidden": "true" }));
     }));
   }
   const chosen = lookItem(p.id)?.variantId;
   for (const sw of el.shades.querySelectorAll(".swatch")) sw.setAttribute("aria-pressed", String(sw.dataset.variantId === chosen));
+  renderItemIntensity(p);
   app.onDetail?.(p);
 }
+
+/** The focused product's own intensity: a makeup product in the look only. */
+function renderItemIntensity(p) {
+  if (!el.itemIntensityRow) return;
+  const item = p && lookItem(p.id);
+  const show = !!item && takesIntensity(p.kind);
+  el.itemIntensityRow.hidden = !show;
+  if (!show) return;
+  const value = Math.round((item.intensity ?? 1) * 100);
+  if (document.activeElement !== el.itemIntensity) el.itemIntensity.value = String(value);
+  el.itemIntensity.setAttribute("aria-label", t("detail.intensityLabel", { name: p.name }));
+  el.itemIntensity.dataset.productId = p.id;
+  el.itemIntensityValue.textContent = new Intl.NumberFormat(LOCALES[getLang()], { style: "percent" }).format(value / 100);
+}
+export { renderItemIntensity };
 
 export function renderLook(focusIndex = -1) {
   el.look.replaceChildren(...app.look.map((item) => {
@@ -227,10 +397,14 @@ export function renderLook(focusIndex = -1) {
     const v = variantOf(p, item.variantId);
     const name = p?.name ?? item.productId;
     const dot = h("span", { class: "look-dot", "aria-hidden": "true" });
-    dot.style.background = safeColor(v?.color);
-    return h("li", { class: "look-item", "data-product-id": item.productId, "data-spec": specOf(item) }, dot,
-      h("button", { type: "button", class: "look-name", title: t("look.edit", { name }),
-        text: v ? t("look.item", { name, shade: v.name ?? v.id }) : name }),
+    paintSwatch(dot, v);
+    const text = v ? t("look.item", { name, shade: v.name ?? v.id }) : name;
+    const url = buyUrl(p, v);
+    // A long name is cut with an ellipsis; the whole of it is in the tooltip (and read out).
+    return h("li", { class: "look-item", "data-product-id": item.productId, "data-spec": specOf(item), title: text }, dot,
+      h("button", { type: "button", class: "look-name", "aria-label": `${text}: ${t("look.edit", { name })}`, text }),
+      url && h("a", { class: "buy look-buy", href: url, target: "_blank", rel: "noopener", text: t("products.buy"),
+        "aria-label": t("look.buyLabel", { name, shade: v?.name ?? v?.id ?? "" }) }),
       h("button", { type: "button", class: "look-remove", "aria-label": t("look.remove", { name }), title: t("look.remove", { name }), text: "×" }));
   }));
   el.lookEmpty.hidden = app.look.length > 0;
@@ -242,25 +416,42 @@ export function renderLook(focusIndex = -1) {
 
 // -- loading the catalog (at start-up) ------------------------------------------------------------------
 
+let catalogRequest = null;
+
+/** GET /api/catalog in the page's language (at start-up, and again when the language changes: product text is localised). */
 export async function loadCatalog() {
+  const first = !app.catalogLoaded;
+  catalogRequest?.abort();
+  const controller = (catalogRequest = new AbortController());
   try {
-    const resp = await fetch("/api/catalog", { cache: "no-store" });
+    const resp = await fetch(`/api/catalog?lang=${encodeURIComponent(getLang())}`, { cache: "no-store", signal: controller.signal });
     if (!resp.ok) throw new Error(await errorText(resp));
     const data = await resp.json();
+    if (controller !== catalogRequest) return;
     app.products = Array.isArray(data.products) ? data.products : [];
     groups = Array.isArray(data.groups) ? data.groups : [];
+    slots = data.slots && typeof data.slots === "object" ? data.slots : null;
+    intensityKinds = new Set(Array.isArray(data.intensity_kinds) ? data.intensity_kinds : MAKEUP_KINDS);
+    app.catalogLang = typeof data.lang === "string" ? data.lang : null;
     setKindNames(data.kind_names);
     app.catalog = new Map(app.products.map((p) => [p.id, p]));
-    applyDeepLink();
+    if (first) applyDeepLink();
+    else app.look = app.look.filter((i) => productOf(i.productId));
+    app.catalogError = false;
   } catch (err) {
+    if (controller.signal.aborted) return;
     console.error("could not load /api/catalog", err);
-    app.catalogError = true;
-    showMessage({ kind: "error", lines: [{ key: "err.catalog" }], detail: err?.message });
+    if (first) {
+      app.catalogError = true;
+      showMessage({ kind: "error", lines: [{ key: "err.catalog" }], detail: err?.message });
+    }
   }
+  if (controller === catalogRequest) catalogRequest = null;
   app.catalogLoaded = true;
   renderFilters();
   renderProducts();
   renderLook();
   renderDetail(true);
   updateUI();
+  if (first) keepLook();
 }

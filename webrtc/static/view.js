@@ -1,9 +1,11 @@
 // The stage and page chrome, drawn from `app`: body data-state/data-mode, what the stage shows, badges,
-// control states, the before/after divider, the #message toast and the stats overlay.
+// control states, the before/after divider, the #message toast, the stage's note (photo mode's problems,
+// drawn on the stage so they never cover its buttons), the hint of what the camera should see, the frozen
+// frame while paused (the shopper's page) and the stats overlay.
 import { LOCALES, getLang, t } from "/static/i18n.js";
 import { app, el, tryon } from "/static/state.js";
-import { h, num } from "/static/util.js";
-import { lookSpecs } from "/static/rail.js";
+import { h, num, sameList } from "/static/util.js";
+import { lookSpecs, needOf, takesIntensity } from "/static/rail.js";
 import { startCamera } from "/static/live.js";
 import { choosePhoto } from "/static/photo.js";
 
@@ -11,7 +13,9 @@ const TOAST_MS = { info: 8000, error: 12000 };
 
 // -- messages ------------------------------------------------------------------------------------------
 
-/** Show {kind: "error"|"info", lines: [{key, vars}], detail, actions: ["retry"|"photo"], sticky} in #message. */
+/**
+ * Show {kind: "error"|"info", lines: [{key, vars}], detail, actions: ["retry"|"photo"|{id, key, run}], sticky} in #message.
+ */
 export function showMessage(msg) {
   app.message = { kind: "error", actions: [], ...msg };
   clearTimeout(app.messageTimer);
@@ -25,14 +29,64 @@ export function renderMessage() {
   const m = app.message;
   if (!m) { el.message.replaceChildren(); return el.message.removeAttribute("data-kind"); }
   el.message.dataset.kind = m.kind;
-  const actions = m.actions.map((a) => (a === "retry"
-    ? h("button", { type: "button", id: "retry", class: "btn btn-primary btn-small", text: t("msg.retry"), onclick: startCamera })
-    : h("button", { type: "button", id: "message-photo", class: "btn btn-secondary btn-small", text: t("msg.usePhoto"), onclick: choosePhoto })));
+  const actions = m.actions.map((a) => (typeof a === "object"
+    ? h("button", { type: "button", id: a.id, class: "btn btn-secondary btn-small", text: t(a.key), onclick: a.run })
+    : a === "retry"
+      ? h("button", { type: "button", id: "retry", class: "btn btn-primary btn-small", text: t("msg.retry"), onclick: startCamera })
+      : h("button", { type: "button", id: "message-photo", class: "btn btn-secondary btn-small", text: t("msg.usePhoto"), onclick: choosePhoto })));
   el.message.replaceChildren(
     h("div", { class: "message-text" }, ...m.lines.map((l) => h("p", { text: t(l.key, l.vars) })),
       m.detail && h("p", { class: "message-detail", text: m.detail }),
       actions.length > 0 && h("div", { class: "message-actions" }, ...actions)),
     h("button", { type: "button", class: "message-close", "aria-label": t("msg.dismiss"), title: t("msg.dismiss"), text: "×", onclick: clearMessage }));
+}
+
+/** A note on the stage, {kind, lines: [{key, vars}]} (photo mode's problems), where the page has one; else a message. */
+export function showNote(note) {
+  if (!el.stageNote) return note && showMessage({ kind: note.kind, lines: note.lines });
+  app.note = note;
+  renderNote();
+}
+
+export function renderNote() {
+  if (!el.stageNote) return;
+  const n = app.note;
+  el.stageNote.hidden = !n;
+  if (!n) return el.stageNote.replaceChildren();
+  el.stageNote.dataset.kind = n.kind;
+  el.stageNote.replaceChildren(h("div", { class: "stage-note-text" }, ...n.lines.map((l) => h("p", { text: t(l.key, l.vars) }))),
+    h("button", { type: "button", class: "stage-note-close", "aria-label": t("msg.dismiss"), title: t("msg.dismiss"), text: "×",
+      onclick: () => showNote(null) }));
+}
+
+/** What the camera should see for the look, from the stats' `seen` ({faces, hands, bodies}): one hint at a time. */
+export function renderHint() {
+  if (!el.hint) return;
+  const seen = app.lastStats?.seen;
+  // Stats of the look worn now only (what an older look needed may not have been looked for).
+  const current = Array.isArray(app.lastStats?.look) && sameList(app.lastStats.look, lookSpecs());
+  let key = null;
+  if (app.mode === "camera" && app.state === "live" && !el.pause.checked && current && seen && typeof seen === "object") {
+    const needs = new Set(app.look.map((i) => needOf(app.catalog.get(i.productId))));
+    if (needs.has("face") && seen.faces === 0) key = "hint.face";
+    else if (needs.has("body") && seen.bodies === 0) key = "hint.body";
+    else if (needs.has("hand") && seen.hands === 0) key = "hint.hand";
+  }
+  el.hint.hidden = !key;
+  el.hint.dataset.hint = key ?? "";
+  el.hint.textContent = key ? t(key) : "";
+  tryon.hint = key;
+}
+
+/** Pause on the shopper's page freezes the picture: the frame on screen, drawn on a canvas over the video. */
+function freezeFrame() {
+  const v = el.remoteVideo;
+  if (!v.videoWidth) return false;
+  el.freeze.width = v.videoWidth;
+  el.freeze.height = v.videoHeight;
+  el.freeze.getContext("2d").drawImage(v, 0, 0);
+  app.frozen = { rtp: app.cam?.shownRtp ?? null };
+  return true;
 }
 
 // -- state and view ------------------------------------------------------------------------------------
@@ -74,6 +128,17 @@ export function updateUI() {
   el.splitWrap.hidden = !(el.compareToggle.checked && ((camera && state === "live") || hasResult));
   el.stage.classList.toggle("mirrored", el.mirror.checked);
   el.stats.hidden = !el.statsToggle.checked;
+  if (el.freeze) {
+    const freeze = camera && state === "live" && el.pause.checked;
+    if (!freeze) app.frozen = null;
+    else if (!app.frozen) freezeFrame();
+    el.freeze.hidden = !app.frozen;
+  }
+  if (!photo && app.note) app.note = null;
+  renderNote();
+  // Intensity is a makeup notion: the overall slider only while the look holds makeup.
+  const makeup = app.look.some((i) => takesIntensity(app.catalog.get(i.productId)?.kind));
+  el.intensity.closest(".control-intensity").hidden = !makeup;
 
   const status = { starting: "status.starting", connecting: "status.connecting" }[state]
     ?? (photo && app.photo?.busy ? "status.processing" : null);
@@ -93,14 +158,16 @@ export function updateUI() {
   el.lookClear.disabled = app.look.length === 0;
   el.intensityValue.textContent = new Intl.NumberFormat(LOCALES[getLang()], { style: "percent" }).format(app.intensity);
   Object.assign(tryon, { state, mode, session: app.cam?.session ?? null, lastStats: app.lastStats, look: lookSpecs(),
-    lang: getLang(), intensity: app.intensity, faces: app.photo?.faces ?? null });
+    lang: getLang(), intensity: app.intensity, faces: app.photo?.faces ?? null, frozen: !!app.frozen });
   layoutStage();
   updateSplitView();
+  renderHint();
 }
 
 // -- stats overlay (developers) ------------------------------------------------------------------------
 
 export function renderStats() {
+  renderHint();
   el.stats.hidden = !el.statsToggle.checked;
   if (el.stats.hidden) return;
   const { lastStats: s, browserStats: b } = app;
