@@ -1,4 +1,5 @@
-"""``tryon doctor``: versions, execution providers and the state of every model."""
+"""``tryon doctor``: versions, execution providers and the state of every model; ``--bench``: each
+model's latency and a typical look's frame rate on this machine (:mod:`tryon.bench`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import importlib.metadata
 import json
 import platform
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import onnxruntime as ort
 from rich.console import Console
@@ -18,6 +19,9 @@ from tryon.errors import TryOnError
 from tryon.runtime.providers import choose_providers, cuda_device_count, tensorrt_libraries_present
 from tryon.runtime.specs import MODEL_SPECS
 from tryon.runtime.store import ModelStore
+
+if TYPE_CHECKING:
+    from tryon.bench import Bench
 
 PACKAGES = ("numpy", "onnxruntime-gpu", "onnx", "mediapipe", "opencv-contrib-python", "aiortc", "tflite")
 
@@ -30,6 +34,14 @@ def register(sub: Any) -> None:
         default=None,
         help="also check the live show's SFU: janus:http://127.0.0.1:8088/janus (or relay)",
     )
+    p.add_argument(
+        "--bench",
+        action="store_true",
+        help="also measure (~20 s): each model's latency, and the fps of a makeup and a garment look",
+    )
+    p.add_argument("--bench-seconds", type=float, default=20.0, help="time --bench takes (default 20)")
+    p.add_argument("--provider", choices=("cpu", "cuda", "tensorrt"), help="--bench on this provider")
+    p.add_argument("--threads", type=int, help="--bench with this many ONNX Runtime threads")
     p.set_defaults(func=cmd_doctor)
 
 
@@ -101,6 +113,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if args.sfu:
         report["sfu"] = check_sfu(args.sfu)
     ok = all(m["state"] == "ok" for m in report["models"].values()) and report.get("sfu", {}).get("ok", True)
+    bench = run_bench(args) if getattr(args, "bench", False) else None
+    if bench is not None:
+        report["bench"] = bench.to_json()
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return 0 if ok else 1
@@ -131,4 +146,46 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         style = "green" if sfu["ok"] else "red"
         state = "reachable" if sfu["ok"] else "NOT reachable"
         console.print(f"SFU {sfu['sfu']}: [{style}]{state}[/{style}] ({sfu['detail']})")
+    if bench is not None:
+        for table in bench_tables(bench):
+            console.print(table)
     return 0 if ok else 1
+
+
+def run_bench(args: argparse.Namespace) -> Bench:
+    from tryon.bench import bench
+    from tryon.errors import InputError
+    from tryon.profiling import runtime_for
+
+    if not 1 <= args.bench_seconds <= 600:
+        raise InputError(f"--bench-seconds: expected 1 to 600, got {args.bench_seconds:g}")
+    runtime = runtime_for(args.provider, args.threads)
+    with Console(stderr=True).status(f"measuring this machine (~{args.bench_seconds:g} s) ..."):
+        return bench(runtime, args.bench_seconds)
+
+
+def bench_tables(b: Bench) -> list[Table]:
+    models = Table(title=f"model latency ({b.provider}, {b.threads} thread(s))")
+    for col in ("model", "input", "median ms", "p95 ms", "runs"):
+        models.add_column(col, justify="left" if col in ("model", "input") else "right")
+    for m in b.models:
+        if m.error:
+            models.add_row(m.model, "", "[red]error[/red]", "", m.error)
+        else:
+            models.add_row(m.model, m.input, f"{m.median_ms:.2f}", f"{m.p95_ms:.2f}", str(m.runs))
+    looks = Table(title="a typical look, one stream, 640×480 moving synthetic sequence")
+    for col in ("look", "products", "fps", "median ms", "p95 ms", "frames"):
+        looks.add_column(col, justify="left" if col in ("look", "products") else "right")
+    for lk in b.looks:
+        if lk.error:
+            looks.add_row(lk.look, ", ".join(lk.products), "[red]error[/red]", "", "", lk.error)
+        else:
+            looks.add_row(
+                lk.look,
+                ", ".join(lk.products),
+                f"[bold]{lk.fps:.1f}[/bold]",
+                f"{lk.median_ms:.2f}",
+                f"{lk.p95_ms:.2f}",
+                str(lk.frames),
+            )
+    return [models, looks]
