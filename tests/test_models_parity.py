@@ -82,7 +82,9 @@ def test_model_matches_litert(
 ) -> None:
     so = ort.SessionOptions()
     so.log_severity_level = 3
-    sess = ort.InferenceSession(str(store.path(spec.name)), so, providers=list(dict.fromkeys([*PROVIDERS, CPU])))
+    sess = ort.InferenceSession(
+        str(store.path(spec.name)), so, providers=list(dict.fromkeys([*PROVIDERS, CPU]))
+    )
     assert sess.get_providers()[0] == PROVIDERS[0], f"{PROVIDERS[0]} is not available here"
     entry = store.entry(spec.name)
     assert [i.name for i in sess.get_inputs()] == [t.name for t in entry.inputs]
