@@ -8,7 +8,7 @@
 import { LOCALES, finishName, getLang, kindName, registryName, setKindNames, t } from "/static/i18n.js";
 import { app, el, params } from "/static/state.js";
 import { errorText, h, safeColor } from "/static/util.js";
-import { clearMessage, renderHint, showMessage, updateUI } from "/static/view.js";
+import { clearMessage, showMessage, updateUI } from "/static/view.js";
 import { sendLook } from "/static/live.js";
 import { schedulePhoto } from "/static/photo.js";
 
@@ -94,7 +94,6 @@ function sayReplaced(item, replaced, previous) {
   };
   showMessage({ kind: "info", lines: [{ key: "look.replaced", vars: { new: names([item]), old: names(replaced) } }],
     actions: [{ id: "look-undo", key: "look.undo", run: undo }] });
-  app.lastReplaced = { by: specOf(item), replaced: replaced.map(specOf) };
 }
 
 /** The server's ack of a look: what it replaced that this page still wears is taken out (its rule wins). */
@@ -131,7 +130,6 @@ export function lookChanged() {
   updateCards();
   renderDetail();
   updateUI();
-  renderHint();
   keepLook();
   if (app.mode === "camera") sendLook();
   else if (app.mode === "photo") schedulePhoto();
