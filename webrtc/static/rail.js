@@ -27,7 +27,7 @@ const slotsOf = (kind) => slots?.[kind] ?? [`kind:${kind}`];
 export const clashes = (a, b) => (slots ? slotsOf(a).some((s) => slotsOf(b).includes(s)) : a === b);
 /** Whether a product of `kind` takes an intensity (makeup); garments and accessories are opaque. */
 export const takesIntensity = (kind) => intensityKinds.has(kind);
-const BODY_SLOTS = ["upper", "lower", "outer", "full"];
+const BODY_SLOTS = ["upper", "lower", "outer", "full", "neck"]; // a necklace sits on the shoulders, as garments do
 const FACE_GROUPS = ["lips", "eyes", "face"];
 const FACE_KINDS = ["glasses", "sunglasses", "earrings", "hat"];
 /** What a product needs to be seen: "face", "body" or "hand" (the page hints when it is not), else null. */
