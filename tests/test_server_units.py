@@ -148,3 +148,21 @@ async def test_a_flood_of_control_messages_is_refused_not_buffered() -> None:
     assert [r["id"] for r in replies] == [INBOX, INBOX + 1, INBOX + 2]
     assert all(r["type"] == "error" and "too many control messages" in r["message"] for r in replies)
     await session.close("test over")
+
+
+def test_stats_name_the_provider_and_threads_the_models_run_with() -> None:
+    """The stats message's ``provider`` and ``threads`` (the developers' HUD shows them): from the
+    pipeline's runtime settings; ``None`` for a pipeline without models."""
+    from types import SimpleNamespace
+
+    from tryon.runtime.session import RuntimeConfig
+    from webrtc.probe import PassThroughPipeline
+    from webrtc.session import runtime_of
+
+    pipeline = SimpleNamespace(
+        perception=SimpleNamespace(
+            config=SimpleNamespace(runtime=RuntimeConfig(providers=("CPUExecutionProvider",), threads=3))
+        )
+    )
+    assert runtime_of(pipeline) == {"provider": "CPUExecutionProvider", "threads": 3}
+    assert runtime_of(PassThroughPipeline(())) == {"provider": None, "threads": None}

@@ -27,6 +27,8 @@ from aiortc.mediastreams import MediaStreamError
 from tryon.errors import TryOnError
 from tryon.look import opaque_unless_makeup, replaced_json, resolve_look
 from tryon.pipeline import LookItem, check_intensity
+from tryon.runtime.providers import choose_providers
+from tryon.runtime.session import RuntimeConfig
 from tryon.trace import Tracer
 from webrtc.access_log import server_log
 from webrtc.config import ServerConfig
@@ -109,6 +111,7 @@ class Session:
         self._inbox: asyncio.Queue[str | bytes] = asyncio.Queue(INBOX)
         self._closing = False
         self._logged_failure = False
+        self._runtime: dict[str, Any] | None = None
 
     # -- negotiation --------------------------------------------------------------------------
 
@@ -350,7 +353,15 @@ class Session:
             "look": self.look_specs(),
             "paused": self.processor.paused,
             "seen": self.seen(),
+            **self.runtime(),
         }
+
+    def runtime(self) -> dict[str, Any]:
+        """``provider`` (the first ONNX Runtime provider the models run on) and ``threads`` (intra-op
+        threads per model), for the developers' HUD; ``None`` for a pipeline without models."""
+        if self._runtime is None:
+            self._runtime = runtime_of(self.processor.pipeline)
+        return self._runtime
 
     def seen(self) -> dict[str, int]:
         """What perception found on the last frame processed (faces, hands, bodies): the page hints
@@ -432,6 +443,15 @@ class Session:
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.closed.set()
         self._on_closed(self)
+
+
+def runtime_of(pipeline: object) -> dict[str, Any]:
+    """The provider and thread count a pipeline's models run with (``None`` each when it has no
+    models: a pass-through pipeline)."""
+    runtime = getattr(getattr(getattr(pipeline, "perception", None), "config", None), "runtime", None)
+    if not isinstance(runtime, RuntimeConfig):
+        return {"provider": None, "threads": None}
+    return {"provider": choose_providers(runtime.providers)[0], "threads": runtime.thread_count()}
 
 
 def _message_id(raw: str | bytes) -> Any:
