@@ -7,7 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from tryon.catalog import Catalog, Product
-from tryon.catalog.kinds import LOCALES, catalog_groups, catalog_slots, intensity_kinds, kind_names
+from tryon.catalog.kinds import (
+    LOCALES,
+    catalog_groups,
+    catalog_slots,
+    intensity_kinds,
+    kind_names,
+    kind_needs,
+)
 from tryon.catalog.swatch import product_swatches
 
 DEFAULT_LANG = "en"
@@ -85,4 +92,5 @@ class CatalogApi:
             "kind_names": kind_names(),
             "slots": catalog_slots(),
             "intensity_kinds": list(intensity_kinds()),
+            "needs": kind_needs(),
         }

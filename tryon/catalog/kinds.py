@@ -139,6 +139,14 @@ class KindSpec:
         always drawn opaque."""
         return "intensity" in self.params
 
+    @property
+    def needs(self) -> str:
+        """What must be in view for the kind to be drawn: ``"hand"`` (nails, wristwear),
+        ``"body"`` (garments, a necklace: the shoulders) or ``"face"`` (the page's hints)."""
+        if "hands" in self.stages and "segmentation" not in self.stages:
+            return "hand"
+        return "body" if "poses" in self.stages else "face"
+
 
 INTENSITY = ParamSpec("number", 1.0, 0.0, 1.0)
 FIT = {"fit": ParamSpec("choice", "regular", choices=("slim", "regular", "loose"))}
@@ -467,6 +475,11 @@ def kind_words() -> dict[str, dict[str, tuple[str, ...]]]:
 def catalog_slots() -> dict[str, list[str]]:
     """Each kind's slots (``GET /api/catalog``): kinds sharing a slot are not worn together."""
     return {k: list(s.slots) for k, s in REGISTRY.items()}
+
+
+def kind_needs() -> dict[str, str]:
+    """Each kind's :attr:`KindSpec.needs` (``GET /api/catalog``)."""
+    return {k: s.needs for k, s in REGISTRY.items()}
 
 
 def intensity_kinds() -> tuple[str, ...]:

@@ -19,27 +19,16 @@ const groupOf = (kind) => groups.find((g) => g.kinds.includes(kind))?.id ?? "oth
 const groupName = (id) => registryName(groups.find((g) => g.id === id)?.names) ?? t(`group.${id}`);
 // Until the catalog says (an older server): the makeup kinds take an intensity, and only a product of the
 // same kind clashes.
-const MAKEUP_KINDS = ["lipstick", "lip_gloss", "eyeshadow", "eyeliner", "brow", "blush", "foundation"];
 let slots = null; // {kind: [slot, ...]} from the catalog, or null
-let intensityKinds = new Set(MAKEUP_KINDS);
+let intensityKinds = new Set(); // the kinds that take an intensity (makeup), from the catalog
 const slotsOf = (kind) => slots?.[kind] ?? [`kind:${kind}`];
 /** Whether products of kinds `a` and `b` cannot be worn together. */
 export const clashes = (a, b) => (slots ? slotsOf(a).some((s) => slotsOf(b).includes(s)) : a === b);
 /** Whether a product of `kind` takes an intensity (makeup); garments and accessories are opaque. */
 export const takesIntensity = (kind) => intensityKinds.has(kind);
-const BODY_SLOTS = ["upper", "lower", "outer", "full", "neck"]; // a necklace sits on the shoulders, as garments do
-const FACE_GROUPS = ["lips", "eyes", "face"];
-const FACE_KINDS = ["glasses", "sunglasses", "earrings", "hat"];
+let needs = {}; // {kind: "face" | "body" | "hand"} from the catalog: what must be in view
 /** What a product needs to be seen: "face", "body" or "hand" (the page hints when it is not), else null. */
-export function needOf(p) {
-  if (!p) return null;
-  const group = groupOf(p.kind);
-  const own = slotsOf(p.kind);
-  if (group === "nails" || group === "wrist" || own.includes("nails")) return "hand";
-  if (group === "clothes" || own.some((s) => BODY_SLOTS.includes(s))) return "body";
-  if (FACE_GROUPS.includes(group) || FACE_KINDS.includes(p.kind) || intensityKinds.has(p.kind)) return "face";
-  return null;
-}
+export const needOf = (p) => (p ? needs[p.kind] ?? null : null);
 
 // -- catalog and look ----------------------------------------------------------------------------------
 
@@ -429,7 +418,8 @@ export async function loadCatalog() {
     app.products = Array.isArray(data.products) ? data.products : [];
     groups = Array.isArray(data.groups) ? data.groups : [];
     slots = data.slots && typeof data.slots === "object" ? data.slots : null;
-    intensityKinds = new Set(Array.isArray(data.intensity_kinds) ? data.intensity_kinds : MAKEUP_KINDS);
+    intensityKinds = new Set(Array.isArray(data.intensity_kinds) ? data.intensity_kinds : []);
+    needs = data.needs && typeof data.needs === "object" ? data.needs : {};
     app.catalogLang = typeof data.lang === "string" ? data.lang : null;
     setKindNames(data.kind_names);
     app.catalog = new Map(app.products.map((p) => [p.id, p]));
