@@ -22,6 +22,7 @@ import asyncio
 import hmac
 import ipaddress
 import logging
+import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -163,8 +164,22 @@ def token_matches(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
+FRONT_SECRET_ENV = "TRYON_FRONT_SECRET"
+"""Set by ``tryon serve --workers N``'s front in its workers' environment (:mod:`webrtc.front`)."""
+FRONT_HEADER = "X-TryOn-Front"
+
+
+def peer_address(request: web.Request) -> str:
+    """The client's address: the connection's peer, or, for a request forwarded by this
+    process's front (it carries the front's secret), the address the front saw."""
+    secret = os.environ.get(FRONT_SECRET_ENV)
+    if secret and token_matches(request.headers.get(FRONT_HEADER), secret):
+        return request.headers.get("X-Forwarded-For", "")
+    return request.remote or ""
+
+
 def is_loopback_peer(request: web.Request) -> bool:
-    remote = request.remote or ""
+    remote = peer_address(request)
     try:
         return ipaddress.ip_address(remote.split("%")[0]).is_loopback
     except ValueError:

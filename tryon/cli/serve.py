@@ -133,6 +133,13 @@ def register(sub: Any) -> None:
         help="with --batch: the longest a frame's model run waits for other sessions' "
         f"(default {BatchConfig().deadline_ms:g})",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes behind one front process (default: one per CUDA GPU, else 1); "
+        "each offer goes to the least-loaded worker, and the media straight to it",
+    )
     p.set_defaults(func=run)
 
 
@@ -226,13 +233,55 @@ def build_config(args: argparse.Namespace) -> Any:
     )
 
 
+def worker_count(given: int | None) -> int:
+    """``--workers``: as given, else one per CUDA GPU, else 1."""
+    if given is not None:
+        if given < 1:
+            raise InputError(f"--workers: expected at least 1, got {given}")
+        return given
+    from tryon.runtime.providers import cuda_device_count
+
+    return max(1, cuda_device_count())
+
+
 def run(args: argparse.Namespace) -> int:
     from tryon.catalog import Catalog
 
     config = build_config(args)
+    workers = worker_count(getattr(args, "workers", None))
+    if workers > 1:
+        asyncio.run(serve_front(config, workers, sys.argv[sys.argv.index("serve") :]))
+        return 0
     catalog = Catalog.load(Path(args.assets) if args.assets else None)
     asyncio.run(serve(config, catalog))
     return 0
+
+
+async def serve_front(config: Any, workers: int, argv: list[str]) -> None:
+    """The front process of ``--workers N`` (:mod:`webrtc.front`): it answers HTTP on the
+    server's address; the workers, started by it, run the sessions."""
+    from aiohttp import web
+
+    from webrtc.front import create_front_app, worker_argv
+    from webrtc.guard import runner_options
+
+    context = ssl_context(config.tls_cert, config.tls_key) if config.tls_cert else None
+    app = create_front_app(config, workers, worker_argv(argv))
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True, **runner_options(config))
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=context)
+    await site.start()
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    scheme = "https" if context else "http"
+    sys.stdout.write(
+        f"tryon: serving the live try-on on {scheme}://{host}:{config.port}/ with {workers} workers "
+        "(Ctrl+C to stop)\n"
+    )
+    sys.stdout.flush()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
 
 
 def ssl_context(cert: str, key: str) -> Any:
