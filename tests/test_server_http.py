@@ -126,11 +126,16 @@ async def test_photo_mode(live: Live, portrait: NDArray[np.uint8]) -> None:
     sent = decode_image(jpeg.tobytes())
     assert out.shape == sent.shape
     assert lips_redder(out, sent) > 30
+    # A top: the body it needs is found, and counted.
+    async with live.http.post(url, params={"products": "everyday-crew-tee"}, data=jpeg.tobytes()) as r:
+        assert r.status == 200
+        assert r.headers["X-TryOn-Bodies"] == "1"
     # No face: the photo comes back unchanged and says so.
     blank = encode_png(np.full((240, 320, 3), 200, np.uint8))
     async with live.http.post(url, params={"products": LIPSTICK}, data=blank) as r:
         assert r.status == 200
         assert r.headers["X-TryOn-Faces"] == "0"
+        assert r.headers["X-TryOn-Bodies"] == "0"  # the page says what was not found
         np.testing.assert_array_equal(decode_image(await r.read()), np.full((240, 320, 3), 200, np.uint8))
     for params, data, status, expected in [
         ({"products": LIPSTICK}, b"", 400, "got nothing"),

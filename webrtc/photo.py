@@ -74,18 +74,18 @@ class PhotoService:
         loop = asyncio.get_running_loop()
         try:
             image = await loop.run_in_executor(self._decoders, self._decode, data)
-            out, faces = await loop.run_in_executor(self._executor, self._run, image, items)
+            out, seen = await loop.run_in_executor(self._executor, self._run, image, items)
         except TryOnError as exc:
             self.metrics.photos.labels("bad_image").inc()
             return json_error(400, str(exc))
         finally:
             self._queued -= 1
         self.metrics.photos.labels("ok").inc()
-        logger.debug("photo %s %dx%d: %d faces", info.format, info.width, info.height, faces)
+        logger.debug("photo %s %dx%d: %s", info.format, info.width, info.height, seen)
+        # What was found, so the page can say what was not ("no body: the jacket was not drawn").
+        headers = {f"X-TryOn-{name.title()}": str(n) for name, n in seen.items()}
         return web.Response(
-            body=out,
-            content_type="image/png",
-            headers={"X-TryOn-Faces": str(faces), "Cache-Control": "no-store"},
+            body=out, content_type="image/png", headers={**headers, "Cache-Control": "no-store"}
         )
 
     def check(self, data: bytes) -> ImageInfo:
@@ -137,7 +137,7 @@ class PhotoService:
         intensity = check_intensity(value)
         return [resolve_item(self.catalog, s, intensity) for s in specs]
 
-    def _run(self, image: NDArray[np.uint8], items: list[LookItem]) -> tuple[bytes, int]:
+    def _run(self, image: NDArray[np.uint8], items: list[LookItem]) -> tuple[bytes, dict[str, int]]:
         side = self.config.max_photo_side
         h, w = image.shape[:2]
         if max(h, w) > side:
@@ -153,8 +153,11 @@ class PhotoService:
         p.set_look(items)
         p.last_result = None
         out = p.process(image)
-        faces = len(p.last_result.faces) if p.last_result is not None else 0
-        return encode_png(out), faces
+        r = p.last_result
+        seen: dict[str, int] = {"faces": 0, "bodies": 0, "hands": 0}
+        if r is not None:
+            seen = {"faces": len(r.faces), "bodies": len(r.poses), "hands": len(r.hands)}
+        return encode_png(out), seen
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
