@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
+from tryon.runtime.providers import cuda_device_count
 from webrtc.config import ServerConfig
 from webrtc.guard import FRONT_HEADER, FRONT_SECRET_ENV, Guard, peer_address, security_headers
 from webrtc.responses import json_error
@@ -157,6 +158,9 @@ class Front:
         env = {**os.environ, FRONT_SECRET_ENV: self.secret}
         if self.config.host_key:
             env["TRYON_HOST_KEY"] = self.config.host_key
+        gpus = cuda_device_count()
+        if gpus > 1:  # one GPU per worker, round robin
+            env["CUDA_VISIBLE_DEVICES"] = str(w.index % gpus)
         w.process = await asyncio.create_subprocess_exec(
             *self.command(w.index, w.port), env=env, stdout=sys.stderr, stdin=asyncio.subprocess.DEVNULL
         )
