@@ -8,26 +8,28 @@
 //   rail.js   catalog, product cards, shades, the look; a changed look goes to live.js or photo.js
 //   live.js   camera mode: camera, RTCPeerConnection, "control" data channel, stats polling
 //   photo.js  photo mode: POST /api/photo
-//   view.js   stage, controls, messages and the stats overlay, drawn from `app`
+//   view.js   stage, controls and messages, drawn from `app`
+//   hud.js    the developers' HUD: frame rates, latency, stages, provider, "record 10 s" (a trace)
 //   engage.js engagement events (impression when a product's details open, buy_click) sent while a live
 //             session exists (X-TryOn-Session), promotions from the control channel as a banner
 //
 // The details panel also shows "Tried this, also tried" and "Popular now" (GET /api/recommendations).
 // The look is kept (local storage, and the address: ?product=... can be shared). Developers' settings:
-// ?hud=1 shows the Stats switch (and turns the overlay on).
+// ?hud=1 (or Shift+D, remembered in the tab) turns the developers' HUD on (hud.js), with its Stats switch.
 import { LANGS, applyTranslations, getLang, pickLang, setLang, t } from "/static/i18n.js";
-import { app, el, params, tryon } from "/static/state.js";
+import { app, el, tryon } from "/static/state.js";
 import { download, errorText, h, safeColor, throttle } from "/static/util.js";
 import {
   filtersScrolled, loadCatalog, lookChanged, removeFromLook, renderDetail, renderFilters, renderItemIntensity, renderLook, renderProducts,
   selectProduct, selectShade, setItemIntensity, updateCards,
 } from "/static/rail.js";
-import { intensityThrottled, pollBrowserStats, sendLook, sendPause, sendSplit, splitThrottled, startCamera, teardownCamera } from "/static/live.js";
+import { intensityThrottled, sendLook, sendPause, sendSplit, splitThrottled, startCamera, teardownCamera } from "/static/live.js";
 import { choosePhoto, leavePhoto, schedulePhoto, startPhoto } from "/static/photo.js";
 import {
   clearMessage, layoutStage, renderMessage, renderStats, setState, showMessage, updateSplitView, updateUI,
 } from "/static/view.js";
 import { EventQueue, promotions, renderPromotion, showPromotion } from "/static/engage.js";
+import { initHud, pollBrowserStats } from "/static/hud.js";
 
 const LANG_KEY = "tryon.lang";
 const RECS_TTL_MS = 20000;
@@ -294,7 +296,6 @@ function bindEvents() {
   // Mirroring moves the divider to the frame's other side: the server must know.
   on(el.mirror, "change", () => { updateUI(); if (app.mode === "camera" && el.compareToggle.checked) sendSplit(); });
   on(el.pause, "change", () => { updateUI(); if (app.mode === "camera") sendPause(); });
-  on(el.statsToggle, "change", () => { renderStats(); pollBrowserStats(); });
 
   for (const [node, type] of [[el.remoteVideo, "resize"], [el.remoteVideo, "loadedmetadata"], [el.photoResult, "load"], [el.photoOriginal, "load"], [window, "resize"]]) {
     on(node, type, layoutStage);
@@ -314,10 +315,8 @@ function init() {
   app.onDetail = onDetail;
   app.onPromotion = (promo) => showPromotion(promo, { productName: (id) => app.catalog.get(id)?.name ?? null });
   Object.assign(tryon, { events: events.stats, promotions });
-  // The Stats switch and overlay are a developer's setting (?hud=1), not shown to shoppers.
-  const hud = params.get("hud") === "1";
-  el.statsSwitch.hidden = !hud;
-  el.statsToggle.checked = hud;
+  // The developers' HUD (hud.js): ?hud=1 or Shift+D; its Stats switch is never shown to shoppers.
+  initHud();
   app.keepLook = true; // storage and address (rail.js)
   let stored = null;
   try { stored = localStorage.getItem(LANG_KEY); } catch { /* storage blocked */ }

@@ -1,13 +1,14 @@
 // Camera mode: getUserMedia → RTCPeerConnection (no trickle ICE) → POST /offer → processed video back.
 // The microphone goes too only where the page sets app.microphone (the studio: the show's sound); the
 // shopper's page is camera-only.
-// The look and the view options travel on the "control" data channel; the browser's own stats are polled
-// for the developers' overlay.
+// The look and the view options travel on the "control" data channel; its stats and trace messages also
+// feed the developers' HUD (hud.js, which polls the browser's own stats).
 import { app, authHeaders, el, tryon } from "/static/state.js";
 import { errorText, round4, sameList, throttle, waitForIceGathering } from "/static/util.js";
 import { lookAcked, lookProducts, lookSpecs } from "/static/rail.js";
 import { clearMessage, renderStats, setState, showMessage, updateUI } from "/static/view.js";
 import { leavePhoto } from "/static/photo.js";
+import { hudMessage, hudStats, resetHud } from "/static/hud.js";
 
 const CONNECT_TIMEOUT_MS = 15000; // pc created → "connected"
 const FIRST_FRAME_TIMEOUT_MS = 15000; // "connected" → first processed frame and open channel
@@ -17,7 +18,7 @@ const SEND_INTERVAL_MS = 100; // sliders: at most 10 messages a second, the fina
 
 // -- data channel: page → server -------------------------------------------------------------------------
 
-function send(type, fields) {
+export function send(type, fields) {
   const dc = app.cam?.dc;
   if (dc?.readyState !== "open") return false;
   dc.send(JSON.stringify({ type, id: app.nextId++, ...fields }));
@@ -71,6 +72,7 @@ export async function startCamera() {
   teardownCamera();
   app.mode = "camera";
   app.lastStats = null;
+  resetHud();
   setState("starting");
   if (!navigator.mediaDevices?.getUserMedia || !window.RTCPeerConnection) return failCamera({ name: "NoMediaDevices" });
   await app.ready;
@@ -216,6 +218,7 @@ function onChannelMessage(cam, e) {
   if (app.cam !== cam) return;
   let msg;
   try { msg = JSON.parse(e.data); } catch { return console.warn("control channel: not JSON", e.data); }
+  if (hudMessage(msg)) return; // the developers' HUD's trace: its ack, its error, the file written
   if (msg?.type === "hello" && msg.session && !cam.session) {
     cam.session = msg.session;
     updateUI();
@@ -223,6 +226,7 @@ function onChannelMessage(cam, e) {
     showMessage({ kind: "error", lines: [{ key: "err.server" }], detail: String(msg.message ?? "") });
   } else if (msg?.type === "stats") {
     app.lastStats = tryon.lastStats = msg;
+    hudStats(msg);
     renderStats();
   } else if (msg?.type === "promotion") {
     app.onPromotion?.(msg); // the shopper's page shows it (engage.js); elsewhere: nothing
@@ -242,23 +246,4 @@ export function teardownCamera() {
   cam.stream.getTracks().forEach((tr) => tr.stop());
   el.remoteVideo.srcObject = el.localVideo.srcObject = null;
   app.browserStats = null;
-}
-
-// -- the browser's own stats, polled for the overlay (developers) -----------------------------------------
-
-export async function pollBrowserStats() {
-  const pc = app.cam?.pc;
-  if (!pc || el.stats.hidden || pc.connectionState !== "connected") return;
-  let report;
-  try { report = await pc.getStats(); } catch { return; }
-  let inbound = null, pair = null, pairId = null;
-  report.forEach((s) => {
-    if (s.type === "inbound-rtp" && (s.kind ?? s.mediaType) === "video") inbound = s;
-    else if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
-    else if (s.type === "candidate-pair" && s.state === "succeeded" && (s.nominated || s.selected)) pair ??= s;
-  });
-  if (pairId && report.get(pairId)) pair = report.get(pairId);
-  if (app.cam?.pc !== pc) return;
-  app.browserStats = tryon.browserStats = { fps: inbound?.framesPerSecond, width: inbound?.frameWidth, height: inbound?.frameHeight, rtt: pair?.currentRoundTripTime };
-  renderStats();
 }

@@ -12,15 +12,16 @@
 // lives in this tab's sessionStorage and travels only in the Authorization header (docs/show.md), never in
 // a URL; the OBS panel shows it to its host only.
 import { LANGS, LOCALES, applyTranslations, getLang, pickLang, setLang, t } from "/static/i18n.js";
-import { app, el, params } from "/static/state.js";
+import { app, el } from "/static/state.js";
 import { errorText, h, num, safeColor } from "/static/util.js";
 import {
   fillThumb, loadCatalog, lookChanged, removeFromLook, renderDetail, renderFilters, renderLook, renderProducts, selectProduct, selectShade,
   updateCards,
 } from "/static/rail.js";
-import { intensityThrottled, pollBrowserStats, sendPause, sendSplit, splitThrottled, startCamera, teardownCamera } from "/static/live.js";
+import { intensityThrottled, sendPause, sendSplit, splitThrottled, startCamera, teardownCamera } from "/static/live.js";
 import { clearMessage, layoutStage, renderMessage, renderStats, setState, showMessage, updateSplitView, updateUI } from "/static/view.js";
 import { StreamRefused, readEventStream } from "/static/push.js";
+import { initHud, pollBrowserStats } from "/static/hud.js";
 
 const LANG_KEY = "tryon.lang";
 const SHOW_KEY = "tryon.show"; // sessionStorage: {id, key, title}
@@ -628,7 +629,6 @@ function bindEvents() {
   on(el.compareToggle, "change", () => { updateUI(); if (app.mode === "camera") sendSplit(); });
   on(el.mirror, "change", () => { updateUI(); if (app.mode === "camera" && el.compareToggle.checked) sendSplit(); });
   on(el.pause, "change", () => { updateUI(); if (app.mode === "camera") sendPause(); });
-  on(el.statsToggle, "change", () => { renderStats(); pollBrowserStats(); });
 
   for (const [node, type] of [[el.remoteVideo, "resize"], [el.remoteVideo, "loadedmetadata"], [window, "resize"]]) on(node, type, layoutStage);
   if (window.ResizeObserver) new ResizeObserver(layoutStage).observe(el.stage);
@@ -645,7 +645,7 @@ function init() {
   // The host's microphone goes with their camera: the show's sound (never on the shopper's page).
   app.microphone = true;
   app.onMicrophone = onMicrophone;
-  if (params.get("debug") === "1") el.statsToggle.checked = true;
+  initHud(); // the developers' HUD: ?hud=1 (?debug=1), Shift+D or the Stats switch
   let stored = null;
   try { stored = localStorage.getItem(LANG_KEY); } catch { /* storage blocked */ }
   bindEvents();

@@ -1,13 +1,14 @@
 // The stage and page chrome, drawn from `app`: body data-state/data-mode, what the stage shows, badges,
 // control states, the before/after divider, the #message toast, the stage's note (photo mode's problems,
 // drawn on the stage so they never cover its buttons), the hint of what the camera should see, the frozen
-// frame while paused (the shopper's page) and the stats overlay.
+// frame while paused (the shopper's page); the developers' HUD is hud.js's.
 import { LOCALES, getLang, t } from "/static/i18n.js";
 import { app, el, tryon } from "/static/state.js";
-import { h, num, sameList } from "/static/util.js";
+import { h, sameList } from "/static/util.js";
 import { lookSpecs, needOf, takesIntensity } from "/static/rail.js";
 import { startCamera } from "/static/live.js";
 import { choosePhoto } from "/static/photo.js";
+import { renderHud } from "/static/hud.js";
 
 const TOAST_MS = { info: 8000, error: 12000 };
 
@@ -164,25 +165,10 @@ export function updateUI() {
   renderHint();
 }
 
-// -- stats overlay (developers) ------------------------------------------------------------------------
+// -- the developers' HUD (hud.js) ------------------------------------------------------------------------
 
+/** New stats (or a new language): the camera hint, and the HUD when it is on. */
 export function renderStats() {
   renderHint();
-  el.stats.hidden = !el.statsToggle.checked;
-  if (el.stats.hidden) return;
-  const { lastStats: s, browserStats: b } = app;
-  const rows = [];
-  if (s) {
-    rows.push([t("stats.fps"), `${num(s.fps_in)} / ${num(s.fps_out)}`], [t("stats.frames"), `${num(s.frames_in, 0)} / ${num(s.frames_out, 0)}`],
-      [t("stats.dropped"), num(s.dropped, 0)], [t("stats.failures"), num(s.failures, 0)], [t("stats.latency"), `${num(s.latency_ms)} ms`]);
-    if (typeof s.paused === "boolean") rows.push([t("stats.paused"), t(s.paused ? "stats.yes" : "stats.no")]);
-    const stages = Object.entries(s.stages ?? {});
-    if (stages.length) rows.push([t("stats.stages"), ""], ...stages.map(([name, ms]) => [name, `${num(ms)} ms`, "stage-row"]));
-  }
-  if (b) {
-    rows.push([t("stats.browserFps"), num(b.fps)], [t("stats.resolution"), b.width && b.height ? `${b.width}×${b.height}` : "–"]);
-    if (typeof b.rtt === "number") rows.push([t("stats.rtt"), `${num(b.rtt * 1000)} ms`]);
-  }
-  const list = h("dl", {}, ...rows.flatMap(([label, value, cls]) => [h("dt", { class: cls, text: label }), h("dd", { text: value })]));
-  el.stats.replaceChildren(h("h3", { text: t("stats.heading") }), rows.length ? list : h("p", { text: t("stats.waiting") }));
+  renderHud();
 }
