@@ -230,10 +230,10 @@ def test_host_goes_live_over_srt_without_showing_the_secrets(
 ) -> None:
     from services import media_receiver
 
-    from tryon.media.uplink import _srt_available
+    from tryon.media.uplink import pyav_has_srt
     from tryon.media.uplink_ffmpeg import ffmpeg_has_srt
 
-    if not (_srt_available() or ffmpeg_has_srt()):
+    if not (pyav_has_srt() or ffmpeg_has_srt()):
         pytest.skip("neither PyAV's FFmpeg nor /usr/bin/ffmpeg has SRT")
     caplog.set_level(logging.DEBUG)
     passphrase = "Sesame-" + "7" * 12
