@@ -16,6 +16,7 @@ from rich.table import Table
 
 from tryon import __version__
 from tryon.errors import TryOnError
+from tryon.runtime.provider_options import default_trt_cache_dir
 from tryon.runtime.providers import choose_providers, cuda_device_count, tensorrt_libraries_present
 from tryon.runtime.specs import MODEL_SPECS
 from tryon.runtime.store import ModelStore
@@ -62,6 +63,7 @@ def collect() -> dict[str, Any]:
         "available_providers": ort.get_available_providers(),
         "cuda_devices": cuda_device_count(),
         "tensorrt_libraries": tensorrt_libraries_present(),
+        "tensorrt_cache": str(default_trt_cache_dir()),
     }
     try:
         report["chosen_providers"] = choose_providers()
@@ -130,6 +132,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     info.add_row("available providers", ", ".join(report["available_providers"]))
     info.add_row("CUDA devices", str(report["cuda_devices"]))
     info.add_row("TensorRT libraries", "yes" if report["tensorrt_libraries"] else "no")
+    info.add_row("TensorRT engine cache", report["tensorrt_cache"] + " (a folder per model sha256)")
     chosen = report["chosen_providers"]
     info.add_row("chosen providers", ", ".join(chosen) if isinstance(chosen, list) else chosen)
     info.add_row("models dir", report["models_dir"])

@@ -246,6 +246,7 @@ class BatchedModel(OnnxModel):
             shared.inputs,
             shared.output_names,
         )
+        self.input_dims = shared.input_dims
         self.on_gpu, self._binding = shared.on_gpu, None
 
     def run(self, feeds: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[np.float32]]:

@@ -81,6 +81,10 @@ def _warn_once(message: str) -> None:
     logger.warning(message)
 
 
+warn_once = _warn_once
+"""Log ``message`` as a warning once per process (the fallback lines)."""
+
+
 def choose_providers(requested: Sequence[str] | None = None) -> list[str]:
     """Providers to open sessions with, best first, always ending with CPU.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +17,8 @@ from numpy.typing import NDArray
 from onnxruntime.capi import _pybind_state
 
 from tryon.errors import InputError, RuntimeSetupError
-from tryon.runtime.providers import CPU, CUDA, GPU_PROVIDERS, TENSORRT, choose_providers
+from tryon.runtime.provider_options import ModelKey, file_sha256, prepare
+from tryon.runtime.providers import CPU, CUDA, GPU_PROVIDERS, TENSORRT, choose_providers, warn_once
 from tryon.runtime.prune import prune_outputs
 from tryon.runtime.store import ModelStore
 from tryon.timing import step
@@ -27,7 +28,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_NP_TYPES = {"tensor(float)": np.float32, "tensor(int32)": np.int32, "tensor(int64)": np.int64}
+_NP_TYPES: dict[str, type[Any]] = {
+    "tensor(float)": np.float32,
+    "tensor(uint8)": np.uint8,
+    "tensor(int32)": np.int32,
+    "tensor(int64)": np.int64,
+}
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,20 @@ class RuntimeConfig:
     (:mod:`tryon.runtime.batcher`); ``None``: each pipeline runs its own sessions at batch 1."""
     device_id: int = 0
     trt_cache_dir: Path | None = None
+    """Root of the TensorRT engine cache (a folder per model, keyed by its sha256:
+    :mod:`tryon.runtime.provider_options`); ``None``: ``$TRYON_TRT_CACHE`` or ``~/.cache/tryon/tensorrt``."""
+    fp16: bool = False
+    """TensorRT builds fp16 engines. Off until parity is measured on a GPU (``benchmarks/gpu_check.sh``)."""
+    trt_workspace_bytes: int = 2 << 30
+    trt_max_batch: int = 8
+    """TensorRT's profile for dynamic-batch models: batch 1 to this (the batcher's ``max_batch``)."""
+    cudnn_conv_algo_search: str = "HEURISTIC"
+    gpu_preprocess: bool = False
+    """Landmark stages feed the whole frame and the crop's affine map to the model, fused with a
+    small crop-resize-normalise graph (:mod:`tryon.runtime.preprocess_graph`): one host→device
+    copy per frame on a GPU. Off by default: on CPU it is slower than OpenCV's crop."""
+    io_binding: bool | None = None
+    """Run through reused bound ``OrtValue`` buffers; ``None``: on a GPU provider only."""
     extra_session_options: dict[str, str] = field(default_factory=dict)
 
     def thread_count(self) -> int:
@@ -121,23 +141,8 @@ def session_options(config: RuntimeConfig) -> ort.SessionOptions:
     return so
 
 
-def _provider_options(providers: Sequence[str], config: RuntimeConfig) -> list[dict[str, Any]]:
-    opts: list[dict[str, Any]] = []
-    for p in providers:
-        if p == TENSORRT:
-            o: dict[str, Any] = {"device_id": config.device_id, "trt_fp16_enable": False}
-            if config.trt_cache_dir is not None:
-                o.update(trt_engine_cache_enable=True, trt_engine_cache_path=str(config.trt_cache_dir))
-            opts.append(o)
-        elif p == CUDA:
-            opts.append({"device_id": config.device_id, "cudnn_conv_algo_search": "HEURISTIC"})
-        else:
-            opts.append({})
-    return opts
-
-
 class OnnxModel:
-    """A loaded model with one typed ``run`` per call: named float arrays in, named arrays out."""
+    """A loaded model with one typed ``run`` per call: named arrays in, named arrays out."""
 
     def __init__(
         self,
@@ -145,44 +150,62 @@ class OnnxModel:
         name: str,
         config: RuntimeConfig | None = None,
         outputs: Sequence[int] | None = None,
+        *,
+        sha256: str | None = None,
+        transform: Callable[[onnx.ModelProto], onnx.ModelProto] | None = None,
+        variant: str = "",
     ) -> None:
         """``outputs``: indices of the graph outputs to compute (``None``: all); the nodes only the
-        others need are removed before the session is made (see :mod:`tryon.runtime.prune`)."""
+        others need are removed before the session is made (see :mod:`tryon.runtime.prune`).
+        ``sha256``: the file's (the manifest's; computed when TensorRT needs it and it is not
+        given). ``transform``: applied to the graph before the session is made (a fused
+        preprocessing graph), named by ``variant`` in the TensorRT cache key."""
         self.name = name
         self.path = Path(path)
         self.config = config or RuntimeConfig()
         wanted = choose_providers(self.config.providers)
         source: str | bytes = str(self.path)
-        if outputs is not None:
+        key = None
+        if outputs is not None or transform is not None or TENSORRT in wanted:
             try:
-                full = onnx.load(str(self.path))
+                proto = onnx.load(str(self.path))
             except Exception as exc:  # onnx raises DecodeError, OSError, ...
                 raise RuntimeSetupError(f"model {name!r}: cannot read {self.path}: {exc}") from exc
-            source = prune_outputs(full, outputs).SerializeToString()
+            if outputs is not None:
+                proto = prune_outputs(proto, outputs)
+            if transform is not None:
+                proto = transform(proto)
+            if outputs is not None or transform is not None:
+                source = proto.SerializeToString()
+            parts = ([f"out{'.'.join(map(str, outputs))}"] if outputs is not None else []) + [variant]
+            key = ModelKey(
+                name, sha256 or file_sha256(self.path), graph_inputs(proto), "-".join(p for p in parts if p)
+            )
         try:
             self.session = ort.InferenceSession(
                 source,
                 sess_options=session_options(self.config),
                 providers=wanted,
-                provider_options=_provider_options(wanted, self.config),
+                provider_options=prepare(wanted, key, self.config),
             )
         except Exception as exc:  # onnxruntime raises its own exception types
             raise RuntimeSetupError(f"model {name!r}: cannot open {self.path}: {exc}") from exc
         self.providers: list[str] = list(self.session.get_providers())
         if self.providers[0] != wanted[0]:
-            logger.warning(
-                "model %s: %s could not be used, running on %s", name, wanted[0], self.providers[0]
-            )
-        graph_inputs = self.session.get_inputs()
-        self.dynamic_batch = bool(graph_inputs) and all(
-            i.shape and not isinstance(i.shape[0], int) for i in graph_inputs
+            warn_once(f"ONNX Runtime could not start {wanted[0]}: running models on {self.providers[0]}")
+        graph_in = self.session.get_inputs()
+        self.dynamic_batch = bool(graph_in) and all(
+            i.shape and not isinstance(i.shape[0], int) for i in graph_in
         )
         """The model takes any batch (its first dimension is symbolic): ``run`` accepts ``(N, ...)``."""
-        self.inputs = {i.name: (_concrete(i.shape), _NP_TYPES.get(i.type, np.float32)) for i in graph_inputs}
+        self.inputs = {i.name: (_concrete(i.shape), _NP_TYPES.get(i.type, np.float32)) for i in graph_in}
         """Input shapes for one sample (a symbolic batch reads 1) and dtypes."""
+        self.input_dims: dict[str, tuple[int | str | None, ...]] = {i.name: tuple(i.shape) for i in graph_in}
+        """Input shapes as the graph declares them: a symbolic dimension is its name."""
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.on_gpu = self.providers[0] in GPU_PROVIDERS
-        self._binding: _GpuBinding | None = _GpuBinding(self) if self.on_gpu else None
+        bind = self.config.io_binding if self.config.io_binding is not None else self.on_gpu
+        self._binding: IoBinding | None = IoBinding(self, "cuda" if self.on_gpu else "cpu") if bind else None
 
     @property
     def output_shapes(self) -> tuple[tuple[int, ...], ...]:
@@ -200,13 +223,14 @@ class OnnxModel:
             )
         out = {}
         for key, arr in feeds.items():
-            shape, dtype = self.inputs[key]
+            dims, dtype = self.input_dims[key], self.inputs[key][1]
             got = tuple(arr.shape)
-            if self.dynamic_batch and len(got) == len(shape) and got[:1] != (0,):
-                got = (1, *got[1:])
-            if got != shape:
+            if len(got) != len(dims) or any(
+                g != d if isinstance(d, int) else g == 0 for g, d in zip(got, dims, strict=True)
+            ):
                 raise InputError(
-                    f"model {self.name!r} input {key!r}: expected shape {shape}, got {arr.shape}"
+                    f"model {self.name!r} input {key!r}: expected shape {self.inputs[key][0]}, "
+                    f"got {arr.shape}"
                 )
             out[key] = np.ascontiguousarray(arr, dtype=dtype)
         return out
@@ -230,45 +254,81 @@ def _concrete(shape: Sequence[Any]) -> tuple[int, ...]:
     return tuple(d if isinstance(d, int) else 1 for d in shape)
 
 
-class _GpuBinding:
-    """Persistent device input buffers and host output buffers: no allocation per frame.
+def graph_inputs(proto: onnx.ModelProto) -> dict[str, tuple[int | str, ...]]:
+    """The graph's inputs (initializers excluded) and their shapes; a symbolic dimension is its name."""
+    inits = {i.name for i in proto.graph.initializer}
+    return {
+        i.name: tuple(
+            d.dim_param if d.HasField("dim_param") else int(d.dim_value) for d in i.type.tensor_type.shape.dim
+        )
+        for i in proto.graph.input
+        if i.name not in inits
+    }
 
-    The input is copied host→device once into a reused device ``OrtValue``; outputs are written
-    by ONNX Runtime straight into preallocated host arrays (one device→host copy each). A model
-    with a dynamic batch keeps one set of buffers per batch size it has run.
+
+class IoBinding:
+    """Reused bound input ``OrtValue`` buffers on ``device`` and host output buffers.
+
+    The inputs are copied host→device once per run into the reused ``OrtValue`` s (on CPU the
+    same code path with CPU ``OrtValue`` s); outputs are written by ONNX Runtime straight into
+    preallocated host arrays (one device→host copy each). One set of buffers per set of input
+    shapes (batch size, frame size), the most recent :data:`MAX_SHAPES` kept.
     """
 
-    def __init__(self, model: OnnxModel) -> None:
-        self.model = model
-        self._by_batch: dict[int, tuple[Any, dict[str, Any], dict[str, NDArray[np.float32]]]] = {}
+    MAX_SHAPES = 16
 
-    def _buffers(self, batch: int) -> tuple[Any, dict[str, Any], dict[str, NDArray[np.float32]]]:
-        if batch in self._by_batch:
-            return self._by_batch[batch]
+    def __init__(self, model: OnnxModel, device: str) -> None:
+        self.model = model
+        self.device = device
+        self._by_shape: dict[
+            tuple[tuple[int, ...], ...], tuple[Any, dict[str, Any], dict[str, NDArray[Any]]]
+        ] = {}
+
+    def _buffers(
+        self, feeds: Mapping[str, NDArray[Any]]
+    ) -> tuple[Any, dict[str, Any], dict[str, NDArray[Any]]]:
+        key = tuple(tuple(a.shape) for a in feeds.values())
+        found = self._by_shape.pop(key, None)
+        if found is None:
+            found = self._make(feeds)
+        self._by_shape[key] = found  # most recent last
+        while len(self._by_shape) > self.MAX_SHAPES:
+            del self._by_shape[next(iter(self._by_shape))]
+        return found
+
+    def _make(self, feeds: Mapping[str, NDArray[Any]]) -> tuple[Any, dict[str, Any], dict[str, NDArray[Any]]]:
         model = self.model
         binding = model.session.io_binding()
+        symbols: dict[str, int] = {}
+        for name, arr in feeds.items():
+            for d, g in zip(model.input_dims[name], arr.shape, strict=True):
+                if isinstance(d, str):
+                    symbols[d] = int(g)
         inputs = {
             name: ort.OrtValue.ortvalue_from_shape_and_type(
-                [batch, *shape[1:]], dtype, "cuda", model.config.device_id
+                list(arr.shape), arr.dtype, self.device, model.config.device_id
             )
-            for name, (shape, dtype) in model.inputs.items()
+            for name, arr in feeds.items()
         }
         for name, value in inputs.items():
             binding.bind_ortvalue_input(name, value)
-        outputs: dict[str, NDArray[np.float32]] = {}
+        outputs: dict[str, NDArray[Any]] = {}
         for o in model.session.get_outputs():
-            shape = list(_concrete(o.shape))
-            if model.dynamic_batch:
-                shape[0] = batch
+            dims = [
+                d if isinstance(d, int) else symbols.get(d) if isinstance(d, str) else None for d in o.shape
+            ]
+            shape = [d for d in dims if d is not None]
+            if len(shape) != len(dims):
+                raise RuntimeSetupError(
+                    f"model {model.name!r}: output {o.name!r} has an unknown shape {o.shape}"
+                )
             buf = np.empty(shape, dtype=_NP_TYPES.get(o.type, np.float32))
             outputs[o.name] = buf
             binding.bind_output(o.name, "cpu", 0, buf.dtype, buf.shape, buf.ctypes.data)
-        self._by_batch[batch] = (binding, inputs, outputs)
-        return self._by_batch[batch]
+        return binding, inputs, outputs
 
-    def run(self, feeds: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[np.float32]]:
-        batch = int(next(iter(feeds.values())).shape[0]) if self.model.dynamic_batch else 1
-        binding, inputs, outputs = self._buffers(batch)
+    def run(self, feeds: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
+        binding, inputs, outputs = self._buffers(feeds)
         for name, arr in feeds.items():
             inputs[name].update_inplace(arr)
         self.model.session.run_with_iobinding(binding)
@@ -290,7 +350,7 @@ class ModelLoader:
             from tryon.runtime.batcher import BatchedModel, shared_batcher
 
             return BatchedModel(shared_batcher(path, name, self.config, outputs))
-        return OnnxModel(path, name, self.config, outputs)
+        return OnnxModel(path, name, self.config, outputs, sha256=self.store.entry(name).sha256)
 
 
 __all__ = [

@@ -1,0 +1,141 @@
+"""The GPU path, run on CPU: provider options, I/O binding, the fused preprocessing graph.
+
+The option dicts are pure functions of a model and a config (checked key by key); the bound
+``OrtValue`` path and the fused crop graph run the same code on the CPU provider as on CUDA.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tryon.errors import RuntimeSetupError
+from tryon.runtime import provider_options as po
+from tryon.runtime import providers
+from tryon.runtime.session import ModelLoader, OnnxModel, RuntimeConfig
+from tryon.runtime.store import ModelStore
+
+SHA = "ab" * 32
+FACE = po.ModelKey("face_landmark", SHA, {"input_1": ("batch", 192, 192, 3)})
+
+
+def test_tensorrt_options_for_a_dynamic_batch_model(tmp_path: Path) -> None:
+    cfg = RuntimeConfig(trt_cache_dir=tmp_path, device_id=1)
+    o = po.tensorrt_options(FACE, cfg)
+    folder = tmp_path / f"face_landmark-{SHA[:16]}-fp32-ort{po.ort.__version__}"
+    assert o == {
+        "device_id": 1,
+        "trt_fp16_enable": False,
+        "trt_max_workspace_size": 2 << 30,
+        "trt_engine_cache_enable": True,
+        "trt_engine_cache_path": str(folder),
+        "trt_timing_cache_enable": True,
+        "trt_timing_cache_path": str(folder),
+        "trt_profile_min_shapes": "input_1:1x192x192x3",
+        "trt_profile_opt_shapes": "input_1:4x192x192x3",
+        "trt_profile_max_shapes": "input_1:8x192x192x3",
+    }
+
+
+def test_engine_cache_is_keyed_by_model_hash_precision_and_variant(tmp_path: Path) -> None:
+    cfg = RuntimeConfig(trt_cache_dir=tmp_path)
+    base = po.tensorrt_options(FACE, cfg)["trt_engine_cache_path"]
+    changed = po.ModelKey(FACE.name, "cd" * 32, FACE.inputs)
+    assert po.tensorrt_options(changed, cfg)["trt_engine_cache_path"] != base
+    fp16 = po.tensorrt_options(FACE, RuntimeConfig(trt_cache_dir=tmp_path, fp16=True))
+    assert fp16["trt_fp16_enable"] is True
+    assert fp16["trt_engine_cache_path"].endswith(f"-fp16-ort{po.ort.__version__}")
+    fused = po.ModelKey(FACE.name, SHA, FACE.inputs, "crop")
+    assert f"-{SHA[:16]}-crop-fp32-" in po.tensorrt_options(fused, cfg)["trt_engine_cache_path"]
+    with pytest.raises(RuntimeSetupError, match="sha256"):
+        po.engine_folder(tmp_path, po.ModelKey("x", "not a hash", {}), False)
+
+
+def test_static_models_get_no_profiles_and_the_max_batch_is_configurable(tmp_path: Path) -> None:
+    static = po.ModelKey("palm_detection_full", SHA, {"input": (1, 192, 192, 3)})
+    assert not any(k.startswith("trt_profile") for k in po.tensorrt_options(static, RuntimeConfig()))
+    two = po.ModelKey("m", SHA, {"a": ("batch", 3), "b": ("batch", 2, 2)})
+    o = po.tensorrt_options(two, RuntimeConfig(trt_cache_dir=tmp_path, trt_max_batch=2))
+    assert o["trt_profile_opt_shapes"] == "a:2x3,b:2x2x2"
+    assert o["trt_profile_max_shapes"] == "a:2x3,b:2x2x2"
+
+
+def test_cuda_and_cpu_options_and_the_default_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    cfg = RuntimeConfig()
+    opts = po.provider_options([providers.TENSORRT, providers.CUDA, providers.CPU], FACE, cfg)
+    assert opts[1] == {
+        "device_id": 0,
+        "cudnn_conv_algo_search": "HEURISTIC",
+        "do_copy_in_default_stream": True,
+    }
+    assert opts[2] == {}
+    with pytest.raises(RuntimeSetupError, match="cudnn_conv_algo_search"):
+        po.cuda_options(RuntimeConfig(cudnn_conv_algo_search="FAST"))
+    with pytest.raises(RuntimeSetupError, match="key"):
+        po.provider_options([providers.TENSORRT], None, cfg)
+    assert po.provider_options([providers.CPU], None, cfg) == [{}]
+    monkeypatch.setenv("TRYON_TRT_CACHE", str(tmp_path / "trt"))
+    assert po.default_trt_cache_dir() == tmp_path / "trt"
+    made = po.prepare([providers.TENSORRT], FACE, cfg)
+    assert Path(made[0]["trt_engine_cache_path"]).is_dir()
+    assert Path(made[0]["trt_engine_cache_path"]).parent == tmp_path / "trt"
+    monkeypatch.delenv("TRYON_TRT_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert po.default_trt_cache_dir() == tmp_path / "xdg" / "tryon" / "tensorrt"
+
+
+def test_file_sha256_matches_the_manifest(store: ModelStore) -> None:
+    assert po.file_sha256(store.path("face_landmark")) == store.entry("face_landmark").sha256
+
+
+def test_doctor_shows_the_tensorrt_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tryon.cli.doctor import collect
+
+    monkeypatch.setenv("TRYON_TRT_CACHE", str(tmp_path))
+    assert collect()["tensorrt_cache"] == str(tmp_path)
+
+
+def test_requested_gpu_on_this_machine_falls_back_with_one_line(
+    store: ModelStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    if providers.cuda_device_count() > 0:
+        pytest.skip("a GPU is here")
+    providers._warn_once.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="tryon"):
+        for _ in range(2):
+            m = ModelLoader(store, RuntimeConfig(providers=("tensorrt", "cuda"))).load("iris_landmark")
+    assert m.provider == providers.CPU
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("tryon.runtime")]
+    assert len(lines) == 1
+    assert "falling back to CPUExecutionProvider" in lines[0]
+
+
+def test_io_binding_on_cpu_matches_plain_runs_and_reuses_buffers(store: ModelStore) -> None:
+    bound = ModelLoader(store, RuntimeConfig(providers=("cpu",), io_binding=True)).load("face_landmark")
+    plain = ModelLoader(store, RuntimeConfig(providers=("cpu",))).load("face_landmark")
+    assert bound._binding is not None
+    assert bound._binding.device == "cpu"
+    assert plain._binding is None
+    rng = np.random.default_rng(0)
+    for batch in (1, 3, 1, 3):
+        x = rng.random((batch, 192, 192, 3), dtype=np.float32)
+        b, p = bound.run_single(x), plain.run_single(x)
+        assert set(b) == set(p)
+        for k in b:
+            assert b[k].shape == p[k].shape
+            np.testing.assert_allclose(b[k], p[k], rtol=1e-5, atol=1e-5)
+    assert len(bound._binding._by_shape) == 2  # one set of buffers per batch size, reused
+
+
+def test_io_binding_keeps_its_most_recent_shapes(store: ModelStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    m = OnnxModel(
+        store.path("iris_landmark"), "iris_landmark", RuntimeConfig(providers=("cpu",), io_binding=True)
+    )
+    assert m._binding is not None
+    monkeypatch.setattr(m._binding, "MAX_SHAPES", 2)
+    for batch in (1, 2, 3, 2):
+        m.run_single(np.zeros((batch, 64, 64, 3), np.float32))
+    assert [k[0][0] for k in m._binding._by_shape] == [3, 2]
