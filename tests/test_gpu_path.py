@@ -11,10 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
-from tryon.errors import RuntimeSetupError
+from tryon.errors import InputError, RuntimeSetupError
+from tryon.geometry import Roi, crop, to_tensor
+from tryon.landmarks.face import FaceLandmarkModel
+from tryon.landmarks.hand import HandLandmarkModel
 from tryon.runtime import provider_options as po
 from tryon.runtime import providers
+from tryon.runtime.preprocess_graph import crop_feeds, is_fused
 from tryon.runtime.session import ModelLoader, OnnxModel, RuntimeConfig
 from tryon.runtime.store import ModelStore
 
@@ -139,3 +144,91 @@ def test_io_binding_keeps_its_most_recent_shapes(store: ModelStore, monkeypatch:
     for batch in (1, 2, 3, 2):
         m.run_single(np.zeros((batch, 64, 64, 3), np.float32))
     assert [k[0][0] for k in m._binding._by_shape] == [3, 2]
+
+
+# The fused crop graph (RuntimeConfig.gpu_preprocess), on CPU: the same landmarks as OpenCV's crop.
+
+FACE_ROIS = [
+    Roi(235.0, 120.0, 190.0, 190.0, 0.0),  # the astronaut's face, upright
+    Roi(235.0, 120.0, 190.0, 190.0, 0.6),  # the same, the crop turned by 34°
+    Roi(40.0, 30.0, 200.0, 180.0, -0.3),  # over the frame's corner: border replicated
+]
+FACE_TOLERANCE_PX = 0.1
+"""Fused against OpenCV's crop, landmarks in image pixels (measured: ≤ 0.01 px on the astronaut;
+OpenCV rounds sample positions to 1/32 pixel, GridSample does not)."""
+
+
+HAND_TOLERANCE_PX = 0.5
+"""The same for the hand model (measured: ≤ 0.08 px; no hand in these crops makes it touchy)."""
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> NDArray[np.uint8]:
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut())
+
+
+@pytest.fixture(scope="module")
+def face_models(store: ModelStore) -> tuple[FaceLandmarkModel, FaceLandmarkModel]:
+    loader = ModelLoader(store, RuntimeConfig(providers=("cpu",)))
+    return FaceLandmarkModel(loader.load("face_landmark")), FaceLandmarkModel(
+        loader.load_cropping("face_landmark")
+    )
+
+
+@pytest.mark.parametrize("roi", FACE_ROIS, ids=["upright", "rotated", "corner"])
+def test_fused_face_mesh_matches_the_opencv_crop(
+    face_models: tuple[FaceLandmarkModel, FaceLandmarkModel], astronaut: NDArray[np.uint8], roi: Roi
+) -> None:
+    plain, fused = face_models
+    assert fused.fused
+    assert not plain.fused
+    a, b = plain.run(astronaut, roi), fused.run(astronaut, roi)
+    np.testing.assert_allclose(b.landmarks[:, :2], a.landmarks[:, :2], atol=FACE_TOLERANCE_PX)
+    np.testing.assert_allclose(b.landmarks[:, 2], a.landmarks[:, 2], atol=FACE_TOLERANCE_PX)
+    assert b.score == pytest.approx(a.score, abs=1e-3)
+    if roi.rotation == 0.0:
+        assert a.score > 0.9  # a face, not noise
+
+
+def test_fused_crop_takes_several_rois_of_one_frame_and_any_frame_size(
+    store: ModelStore, astronaut: NDArray[np.uint8]
+) -> None:
+    loader = ModelLoader(store, RuntimeConfig(providers=("cpu",), io_binding=True))
+    fused, plain = loader.load_cropping("face_landmark"), loader.load("face_landmark")
+    out = fused.run(crop_feeds(astronaut, FACE_ROIS, 192, 192))
+    for k, roi in enumerate(FACE_ROIS):
+        ref = plain.run_single(to_tensor(crop(astronaut, roi, 192, 192), (0.0, 1.0)))
+        np.testing.assert_allclose(out["conv2d_21"][k], ref["conv2d_21"][0], atol=0.05)
+    small = np.ascontiguousarray(astronaut[::2, ::3])  # 256×171: the frame's size is free
+    roi = Roi(78.0, 60.0, 95.0, 95.0, 0.2)
+    got = fused.run(crop_feeds(small, [roi], 192, 192))["conv2d_21"]
+    ref = plain.run_single(to_tensor(crop(small, roi, 192, 192), (0.0, 1.0)))["conv2d_21"]
+    np.testing.assert_allclose(got, ref, atol=0.05)
+    assert fused._binding is not None
+    assert len(fused._binding._by_shape) == 2  # buffers per (frame size, ROIs), reused
+
+
+def test_fused_hand_matches_the_opencv_crop(store: ModelStore, astronaut: NDArray[np.uint8]) -> None:
+    loader = ModelLoader(store, RuntimeConfig(providers=("cpu",)))
+    plain = HandLandmarkModel(loader.load("hand_landmark_full"))
+    fused = HandLandmarkModel(loader.load_cropping("hand_landmark_full"))
+    assert fused.fused
+    for roi in (Roi(300.0, 420.0, 150.0, 120.0, 0.0), Roi(300.0, 420.0, 150.0, 120.0, -0.8)):
+        a, b = plain.run(astronaut, roi), fused.run(astronaut, roi)
+        np.testing.assert_allclose(b.landmarks, a.landmarks, atol=HAND_TOLERANCE_PX)
+        assert b.presence == pytest.approx(a.presence, abs=0.05)
+
+
+def test_gpu_preprocess_config_loads_fused_landmark_models(store: ModelStore) -> None:
+    from tryon.perception import _landmarks
+
+    on = ModelLoader(store, RuntimeConfig(providers=("cpu",), gpu_preprocess=True))
+    off = ModelLoader(store, RuntimeConfig(providers=("cpu",)))
+    assert is_fused(_landmarks(on, "face_landmark"))
+    assert not is_fused(_landmarks(off, "face_landmark"))
+    with pytest.raises(RuntimeSetupError, match="not a landmark model"):
+        on.load_cropping("palm_detection_full")
+    with pytest.raises(InputError, match="region of interest"):
+        crop_feeds(np.zeros((32, 32, 3), np.uint8), [Roi(1.0, 1.0, 0.0, 5.0)], 192, 192)

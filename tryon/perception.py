@@ -24,7 +24,7 @@ from tryon.landmarks.hand import HandLandmarkModel
 from tryon.landmarks.iris import IrisModel
 from tryon.landmarks.pose import WITHOUT_MASK, PoseLandmarkModel
 from tryon.results import FrameResult
-from tryon.runtime.session import ModelLoader, RuntimeConfig
+from tryon.runtime.session import ModelLoader, OnnxModel, RuntimeConfig
 from tryon.segment.selfie import MODELS as SEGMENTATION_MODELS
 from tryon.segment.selfie import SelfieSegmenter
 from tryon.timing import span, timed
@@ -163,11 +163,16 @@ def _min_score(c: PerceptionConfig, spec: DetectorSpec) -> float:
     return spec.min_score if c.min_detection_confidence is None else c.min_detection_confidence
 
 
+def _landmarks(loader: ModelLoader, name: str) -> OnnxModel:
+    """Landmark model ``name``, with the crop fused in front under ``gpu_preprocess``."""
+    return loader.load_cropping(name) if loader.config.gpu_preprocess else loader.load(name)
+
+
 def build_faces(c: PerceptionConfig, loader: ModelLoader) -> Stage:
     spec = FACE_FULL_RANGE if c.face_detector == "full" else FACE_SHORT_RANGE
     tracker = FaceTracker(
         SsdDetector(loader.load(spec.model), spec),
-        FaceLandmarkModel(loader.load("face_landmark")),
+        FaceLandmarkModel(_landmarks(loader, "face_landmark")),
         FaceTrackerConfig(
             max_faces=c.max_faces,
             min_detection_confidence=_min_score(c, spec),
@@ -213,7 +218,7 @@ def build_poses(c: PerceptionConfig, loader: ModelLoader) -> Stage:
 def build_hands(c: PerceptionConfig, loader: ModelLoader) -> Stage:
     tracker = HandTracker(
         SsdDetector(loader.load(PALM.model), PALM),
-        HandLandmarkModel(loader.load("hand_landmark_full")),
+        HandLandmarkModel(_landmarks(loader, "hand_landmark_full")),
         HandTrackerConfig(
             max_hands=c.max_hands,
             min_detection_confidence=_min_score(c, PALM),

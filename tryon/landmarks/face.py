@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from tryon.detect.ssd import Detection
 from tryon.frame import Frame
 from tryon.geometry import Roi, apply_affine, crop, roi_from_box, rotation_between, tensor_to_image, to_tensor
+from tryon.runtime.preprocess_graph import crop_feeds, is_fused
 from tryon.runtime.session import OnnxModel
 from tryon.timing import step
 
@@ -65,12 +66,17 @@ class FaceLandmarkModel:
 
     def __init__(self, model: OnnxModel) -> None:
         self.model = model
+        self.fused = is_fused(model)
+        """The model crops itself (``RuntimeConfig.gpu_preprocess``): the whole frame goes in."""
         self.input_name = next(iter(model.inputs))
         self.mesh_name, self.flag_name = model.output_names
 
     def run(self, frame: Frame, roi: Roi) -> FaceMeshOutput:
         with step("crop"):
-            tensor = to_tensor(crop(frame, roi, INPUT_SIZE, INPUT_SIZE), (0.0, 1.0))
-        out = self.model.run({self.input_name: tensor})
+            if self.fused:
+                feeds = crop_feeds(frame, [roi], INPUT_SIZE, INPUT_SIZE)
+            else:
+                feeds = {self.input_name: to_tensor(crop(frame, roi, INPUT_SIZE, INPUT_SIZE), (0.0, 1.0))}
+        out = self.model.run(feeds)
         with step("decode"):
             return decode(out[self.mesh_name], out[self.flag_name], roi)

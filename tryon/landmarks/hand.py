@@ -30,6 +30,7 @@ from tryon.geometry import (
     to_tensor,
 )
 from tryon.results import HAND_LANDMARKS
+from tryon.runtime.preprocess_graph import crop_feeds, is_fused
 from tryon.runtime.session import OnnxModel
 from tryon.timing import step
 
@@ -158,8 +159,10 @@ class HandLandmarkModel:
         self.model = model
         self.exact_sampling = exact_sampling
         self.input_name = next(iter(model.inputs))
+        self.fused = is_fused(model)
+        """The model crops itself (``RuntimeConfig.gpu_preprocess``; never MediaPipe-exact)."""
         shape = tuple(model.inputs[self.input_name][0])
-        if shape != (1, INPUT_SIZE, INPUT_SIZE, 3):
+        if not self.fused and shape != (1, INPUT_SIZE, INPUT_SIZE, 3):
             raise ModelError(f"{model.name}: expected input (1, {INPUT_SIZE}, {INPUT_SIZE}, 3), got {shape}")
         if len(model.output_names) != 4:
             raise ModelError(
@@ -172,8 +175,13 @@ class HandLandmarkModel:
         if not roi.valid:
             raise InputError(f"hand ROI: expected a finite, non-empty rectangle, got {roi}")
         with step("crop"):
-            tensor, padded = preprocess(frame, roi, exact=self.exact_sampling)
-        out = self.model.run({self.input_name: tensor})
+            if self.fused:
+                padded, _ = letterbox(roi, INPUT_SIZE, INPUT_SIZE)
+                feeds = crop_feeds(frame, [padded], INPUT_SIZE, INPUT_SIZE)
+            else:
+                tensor, padded = preprocess(frame, roi, exact=self.exact_sampling)
+                feeds = {self.input_name: tensor}
+        out = self.model.run(feeds)
         raw, flag, handed, world = (out[n] for n in self.model.output_names)
         with step("decode"):
             return HandLandmarkOutput(

@@ -352,6 +352,26 @@ class ModelLoader:
             return BatchedModel(shared_batcher(path, name, self.config, outputs))
         return OnnxModel(path, name, self.config, outputs, sha256=self.store.entry(name).sha256)
 
+    def load_cropping(self, name: str) -> OnnxModel:
+        """Landmark model ``name`` with the crop graph fused in front
+        (:mod:`tryon.runtime.preprocess_graph`): inputs ``frame`` and ``affine``. Never batched
+        across sessions (the samples of one call share a frame)."""
+        from tryon.runtime.preprocess_graph import VARIANT, fuse_crop
+        from tryon.runtime.specs import SPECS_BY_NAME
+
+        spec = SPECS_BY_NAME.get(name)
+        if spec is None or not spec.batch:
+            raise RuntimeSetupError(f"model {name!r}: no fused crop (not a landmark model)")
+        value_range = spec.input_range
+        return OnnxModel(
+            self.store.path(name),
+            name,
+            self.config,
+            sha256=self.store.entry(name).sha256,
+            transform=lambda proto: fuse_crop(proto, value_range),
+            variant=VARIANT,
+        )
+
 
 __all__ = [
     "CPU",
