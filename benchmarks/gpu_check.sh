@@ -4,9 +4,14 @@
 #   2. say what the GPU offers: nvidia-smi, ONNX Runtime's providers (stops if CUDA is missing);
 #   3. build the models (`tryon models build`: only what is missing or stale);
 #   4. parity against LiteRT at batch 1 and 4, per sample, on CUDA, then TensorRT (fp32);
-#   5. per-model latency by provider and batch (1, 4, 16, 64) with the batched models;
-#   6. benchmarks/density.py, batching off and on, 1, 8 and 32 sessions (SESSIONS=...);
-#   steps 4-6 on CUDA, then again on TensorRT, each step under its own timeout.
+#   5. the GPU path's parity (tests/test_gpu_path.py): the fused crop graph (gpu_preprocess)
+#      against OpenCV's crop on CPU, and the landmark models against fp32 on CPU; on TensorRT
+#      again with fp16 engines (RuntimeConfig.fp16): the measured differences to
+#      $OUT/gpu_path_<provider>_<fp32|fp16>.json; then benchmarks/preprocess.py (fused vs OpenCV);
+#   6. per-model latency by provider and batch (1, 4, 16, 64) with the batched models;
+#   7. benchmarks/density.py, batching off and on, 1, 8 and 32 sessions (SESSIONS=...);
+#   steps 4-7 on CUDA, then again on TensorRT, each step under its own timeout. TensorRT's
+#   engines go to .cache/trt (a folder per model sha256 and precision), reused by later runs.
 # Everything it prints and writes goes to $OUT (the device tool's folder) or benchmarks/results/.
 #
 #   bash benchmarks/gpu_check.sh            # the whole check (CUDA, then TensorRT): under 10 minutes
@@ -18,6 +23,7 @@ mkdir -p "$OUT"
 LOG="$OUT/gpu_check.log"
 exec > >(tee "$LOG") 2>&1
 export PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
+export TRYON_TRT_CACHE="${TRYON_TRT_CACHE:-$PWD/.cache/trt}"
 step() { printf '\n=== %s (%ss)\n' "$1" "$SECONDS"; }
 
 step "install"
@@ -62,6 +68,19 @@ for p in ${PROVIDERS//,/ }; do
     want=$p; [ "$p" = tensorrt ] && want=tensorrt,cuda
     TRYON_PARITY_PROVIDERS=$want timeout 240 "$PY" -m pytest -q -p no:cacheprovider \
         tests/test_models_parity.py -k matches_litert --junitxml="$OUT/parity_$p.xml"
+
+    step "the GPU path on $p: fused crop and precision against CPU (tests/test_gpu_path.py)"
+    TRYON_GPU_PATH_PROVIDERS=$want TRYON_GPU_PATH_REPORT="$OUT/gpu_path_${p}_fp32.json" timeout 240 \
+        "$PY" -m pytest -q -p no:cacheprovider tests/test_gpu_path.py -k "fused or precision or binding" \
+        --junitxml="$OUT/gpu_path_${p}_fp32.xml"
+    if [ "$p" = tensorrt ]; then
+        TRYON_GPU_PATH_PROVIDERS=$want TRYON_GPU_PATH_FP16=1 TRYON_GPU_PATH_REPORT="$OUT/gpu_path_${p}_fp16.json" \
+            timeout 240 "$PY" -m pytest -q -p no:cacheprovider tests/test_gpu_path.py -k precision \
+            --junitxml="$OUT/gpu_path_${p}_fp16.xml"
+    fi
+    timeout 120 "$PY" benchmarks/preprocess.py --provider "$p" --iterations 100 --out "$OUT/preprocess_$p.json"
+    timeout 120 "$PY" benchmarks/preprocess.py --provider "$p" --iterations 100 --rois 4 \
+        --out "$OUT/preprocess_${p}_4rois.json"
 
     step "per-model latency on $p by batch"
     timeout 120 "$PY" - "$p" "$OUT/model_latency_$p.json" <<'EOF'

@@ -41,7 +41,8 @@ def main() -> None:
 
     image = np.asarray(astronaut(), dtype=np.uint8)  # type: ignore[no-untyped-call]
     frame: NDArray[np.uint8] = np.ascontiguousarray(cv2.resize(image, (640, 480)), dtype=np.uint8)
-    config = RuntimeConfig(providers=(args.provider, "cpu"), threads=args.threads)
+    chain = (args.provider, "cuda", "cpu") if args.provider == "tensorrt" else (args.provider, "cpu")
+    config = RuntimeConfig(providers=chain, threads=args.threads)
     loader = ModelLoader(config=config)
     rows = []
     for name in MODELS:

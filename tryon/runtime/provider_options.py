@@ -68,21 +68,29 @@ def engine_folder(root: Path, key: ModelKey, fp16: bool) -> Path:
     return root / "-".join(parts)
 
 
-def profile_shapes(inputs: Mapping[str, tuple[int | str, ...]], batch: int) -> str:
-    """``name:1x192x192x3,...`` for TensorRT's ``trt_profile_*_shapes``, every symbolic dimension
-    set to ``batch``; empty when no input has a symbolic dimension (a static model)."""
+FRAME_DIMS = {"height": (16, 480, 2160), "width": (16, 640, 3840)}
+"""TensorRT profile ranges (min, opt, max) of a fused model's frame (``preprocess_graph``)."""
+
+
+def profile_shapes(inputs: Mapping[str, tuple[int | str, ...]], ranges: Mapping[str, int]) -> str:
+    """``name:1x192x192x3,...`` for TensorRT's ``trt_profile_*_shapes``, each symbolic dimension
+    set from ``ranges``; empty when no input has a symbolic dimension (a static model)."""
     if not any(isinstance(d, str) for shape in inputs.values() for d in shape):
         return ""
     out = []
     for name, shape in inputs.items():
         if ":" in name or "," in name:
             raise RuntimeSetupError(f"input {name!r}: TensorRT profiles cannot name it (':' or ',')")
-        out.append(f"{name}:" + "x".join(str(batch if isinstance(d, str) else d) for d in shape))
+        unknown = [d for d in shape if isinstance(d, str) and d not in ranges]
+        if unknown:
+            raise RuntimeSetupError(f"input {name!r}: no TensorRT profile range for dimension(s) {unknown}")
+        out.append(f"{name}:" + "x".join(str(ranges[d] if isinstance(d, str) else d) for d in shape))
     return ",".join(out)
 
 
 def tensorrt_options(key: ModelKey, config: RuntimeConfig) -> dict[str, Any]:
-    """TensorRT's options for model ``key``: engine cache, precision, workspace, batch profiles."""
+    """TensorRT's options for model ``key``: engine cache, precision, workspace, one profile with
+    batch 1..``trt_max_batch`` (opt 4) and, for a fused crop, frames 16×16..3840×2160 (opt 640×480)."""
     folder = engine_folder(trt_cache_dir(config), key, config.fp16)
     opts: dict[str, Any] = {
         "device_id": config.device_id,
@@ -93,12 +101,11 @@ def tensorrt_options(key: ModelKey, config: RuntimeConfig) -> dict[str, Any]:
         "trt_timing_cache_enable": True,
         "trt_timing_cache_path": str(folder),
     }
-    if profile_shapes(key.inputs, 1):
-        opts.update(
-            trt_profile_min_shapes=profile_shapes(key.inputs, 1),
-            trt_profile_opt_shapes=profile_shapes(key.inputs, min(4, config.trt_max_batch)),
-            trt_profile_max_shapes=profile_shapes(key.inputs, config.trt_max_batch),
-        )
+    ranges = {"batch": (1, min(4, config.trt_max_batch), config.trt_max_batch), **FRAME_DIMS}
+    for k, which in enumerate(("min", "opt", "max")):
+        shapes = profile_shapes(key.inputs, {d: r[k] for d, r in ranges.items()})
+        if shapes:
+            opts[f"trt_profile_{which}_shapes"] = shapes
     return opts
 
 
