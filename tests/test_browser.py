@@ -9,11 +9,7 @@ missing browser is a failure). Never uses `playwright install`.
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import contextlib
 import json
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,172 +18,48 @@ import numpy as np
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from conftest import moving_frame
-from live_helpers import LIPSTICK, lip_mask, shared_catalog
+from browser_helpers import (
+    CLIP_FRAMES,
+    ContextPage,
+    browser_fixture,
+    chromium,
+    clip_fixture,
+    lipstick_on,
+    require_chromium,
+    serving,
+    video_frame,
+    wait_for,
+    wait_lipstick,
+)
+from live_helpers import LIPSTICK
 from numpy.typing import NDArray
 
 from tryon.media import decode_image
-from webrtc import ServerConfig, create_app
-from webrtc.guard import runner_options
-from webrtc.probe import draw_counter, read_counter, write_y4m
+from webrtc import ServerConfig
+from webrtc.probe import read_counter
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow, pytest.mark.browser]
+require_chromium()
 
-if not CHROMIUM.exists():
-    if os.environ.get("TRYON_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(
-            "the browser test needs Debian's chromium: apt-get install chromium chromium-driver"
-        )
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
-CLIP_FRAMES = 90
-
-
-def clip_frame(scene: NDArray[np.uint8], i: int) -> NDArray[np.uint8]:
-    frame = moving_frame(scene, i)
-    draw_counter(frame, i)
-    return frame
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory, camera_scene: NDArray[np.uint8]) -> Path:
-    path = tmp_path_factory.mktemp("camera") / "clip.y4m"
-    write_y4m(path, [clip_frame(camera_scene, i) for i in range(CLIP_FRAMES)])
-    return path
+clip = clip_fixture()
+browser = browser_fixture()
 
 
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[TestServer]:
-    config = ServerConfig()
-    app = create_app(config, catalog=shared_catalog())
-    srv = TestServer(app, host="127.0.0.1")
-    await srv.start_server(**runner_options(config))
-    yield srv
-    await srv.close()
-
-
-CSP_LISTENER = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) =>
-  window.__csp.push(`${e.effectiveDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`));
-"""
-
-
-async def csp_page(browser: Any, **kw: Any) -> tuple[Any, list[str]]:
-    """A new page that records every Content-Security-Policy violation, from the DOM event and
-    from the console (``violations`` is filled as they come)."""
-    page = await browser.new_page(**kw)
-    violations: list[str] = []
-    await page.add_init_script(CSP_LISTENER)
-    page.on(
-        "console",
-        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
-    )
-    return page, violations
-
-
-async def csp_violations(page: Any, console: list[str]) -> list[str]:
-    found: list[str] = await page.evaluate("window.__csp")
-    return found + console
-
-
-BASE_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-]
-
-
-@contextlib.asynccontextmanager
-async def chromium(*args: str) -> AsyncIterator[Any]:
-    """Debian's Chromium, headless, with a fake camera device and ``args``."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[*BASE_ARGS, *args])
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
-@pytest_asyncio.fixture
-async def browser(clip: Path) -> AsyncIterator[Any]:
-    async with chromium(
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={clip}",
-        # Loopback ICE candidates, and real addresses rather than mDNS names, so the server
-        # (on this machine, no STUN) can reach the page.
-        "--allow-loopback-in-peer-connection",
-        "--disable-features=WebRtcHideLocalIpsWithMdns",
-    ) as b:
-        yield b
-
-
-async def remote_frame(page: Any) -> NDArray[np.uint8]:
-    """The frame the remote <video> shows now, as the page decoded it (unmirrored pixels)."""
-    data_url = await page.evaluate(
-        """() => {
-            const v = document.querySelector('#remote-video');
-            const c = document.createElement('canvas');
-            c.width = v.videoWidth; c.height = v.videoHeight;
-            c.getContext('2d').drawImage(v, 0, 0);
-            return c.toDataURL('image/png');
-        }"""
-    )
-    return decode_image(base64.b64decode(data_url.split(",", 1)[1]))
-
-
-def lipstick_on(frame: NDArray[np.uint8], scene: NDArray[np.uint8]) -> tuple[bool, str]:
-    """Whether ``frame`` (a returned frame, counter readable) shows the ruby lipstick, compared
-    with the camera frame of the same number."""
-    assert frame.shape == (480, 640, 3), frame.shape
-    n = read_counter(frame)
-    if n is None:
-        return False, "counter unreadable"
-    sent = clip_frame(scene, n % CLIP_FRAMES)
-    lips = lip_mask(sent)
-    change = frame[lips].astype(np.float32).mean(0) - sent[lips].astype(np.float32).mean(0)
-    return bool(change[1] < -25 and change[0] - change[1] > 20), f"frame {n}: lip colour change {change}"
-
-
-async def wait_for(page: Any, expression: str, timeout: float = 10.0) -> None:
-    """Poll ``expression`` until it is truthy. Not ``page.wait_for_function``: Playwright runs its
-    predicate through ``eval`` in the page, which the page's CSP (rightly) forbids."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await page.evaluate(expression):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{expression!r} still false after {timeout:g} s")
-        await asyncio.sleep(0.1)
+    async with serving(ServerConfig()) as srv:
+        yield srv
 
 
 async def wait_live(page: Any) -> None:
     await wait_for(page, "document.body.dataset.state === 'live'", 30)
 
 
-async def wait_lipstick(page: Any, scene: NDArray[np.uint8], tries: int = 30) -> NDArray[np.uint8]:
-    why = ""
-    for _ in range(tries):
-        frame = await remote_frame(page)
-        on, why = lipstick_on(frame, scene)
-        if on:
-            return frame
-        await page.wait_for_timeout(200)
-    raise AssertionError(f"the remote video never showed the lipstick: {why}")
-
-
 async def test_page_tries_a_product_on_the_fake_camera_and_downloads_a_snapshot(
     server: TestServer, browser: Any, camera_scene: NDArray[np.uint8], tmp_path: Path
 ) -> None:
-    page, console = await csp_page(browser, accept_downloads=True, locale="en-US")
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    p = await ContextPage.open(browser, accept_downloads=True)
+    page = p.page
     # ?hud=1: the developers' Stats switch and overlay (hidden from shoppers otherwise).
     response = await page.goto(str(server.make_url("/?hud=1")))
     assert response is not None
@@ -200,12 +72,12 @@ async def test_page_tries_a_product_on_the_fake_camera_and_downloads_a_snapshot(
     assert "m=video" in offer["sdp"]
     assert "m=audio" not in offer["sdp"], "the shopper's page offers a microphone"
     await wait_live(page)
-    frame = await remote_frame(page)
+    frame = await video_frame(page, "#remote-video")
     assert not lipstick_on(frame, camera_scene)[0], "lipstick before any product was picked"
 
     await page.click('.product-card[data-product-id="velvet-matte-lipstick"]')
     await page.click('.swatch[data-variant-id="ruby-red"]')
-    await wait_lipstick(page, camera_scene)
+    await wait_lipstick(page, "#remote-video", camera_scene)
     await page.screenshot(path=str(tmp_path / "page.png"))
     # The server pushes stats about once a second: wait for one sent after the look changed.
     await wait_for(page, "window.tryon.lastStats?.look?.length === 1", 5)
@@ -213,7 +85,7 @@ async def test_page_tries_a_product_on_the_fake_camera_and_downloads_a_snapshot(
     assert stats["look"] == [LIPSTICK]
     assert stats["frames_out"] > 0
 
-    shown = read_counter(await remote_frame(page))
+    shown = read_counter(await video_frame(page, "#remote-video"))
     async with (
         page.expect_response(lambda r: "/snapshot.png" in r.url) as answer,
         page.expect_download() as info,
@@ -244,9 +116,9 @@ async def test_page_tries_a_product_on_the_fake_camera_and_downloads_a_snapshot(
     assert await page.inner_text("#snapshot") != english
     assert await page.evaluate("document.documentElement.lang") == "fr"
     assert await page.evaluate("window.tryon.state") == "live"
-    assert errors == []
-    # The whole visit (camera, product, shades, snapshot, language) ran under the page's policy.
-    assert await csp_violations(page, console) == []
+    # The whole visit (camera, product, shades, snapshot, language) ran under the page's policy,
+    # without a page error.
+    assert await p.problems() == []
     # And the policy is enforced, and its violations are seen: an injected inline script is blocked.
     await page.evaluate(
         "() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1';"
@@ -254,7 +126,7 @@ async def test_page_tries_a_product_on_the_fake_camera_and_downloads_a_snapshot(
     )
     await wait_for(page, "window.__csp.length > 0", 5)
     assert await page.evaluate("window.__ran") is None
-    assert "script-src" in (await csp_violations(page, console))[0]
+    assert "script-src" in (await page.evaluate("window.__csp"))[0]
 
 
 async def test_deep_link_opens_wearing_the_product(
@@ -265,7 +137,7 @@ async def test_deep_link_opens_wearing_the_product(
     assert await page.evaluate("document.documentElement.lang") == "fr"
     await page.click("#start-camera")
     await wait_live(page)
-    await wait_lipstick(page, camera_scene)
+    await wait_lipstick(page, "#remote-video", camera_scene)
 
 
 async def test_refused_camera_gets_a_clear_message(server: TestServer) -> None:

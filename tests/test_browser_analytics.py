@@ -20,39 +20,33 @@ docs/board.png (the studio's board and questions).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-import numpy as np
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from conftest import moving_frame
-from live_helpers import LIPSTICK, shared_catalog
-from numpy.typing import NDArray
+from browser_helpers import (
+    BACKGROUND_ARGS,
+    ContextPage,
+    browser_fixture,
+    clip_fixture,
+    require_chromium,
+    screenshot,
+    serving,
+)
+from live_helpers import LIPSTICK
 from show_helpers import HOST_KEY
 
-from webrtc import ServerConfig, create_app
+from webrtc import ServerConfig
 from webrtc.app import SERVER_KEY
-from webrtc.guard import runner_options
-from webrtc.probe import write_y4m
 
-CHROMIUM = Path("/usr/bin/chromium")
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow, pytest.mark.browser]
-
-if not CHROMIUM.exists():
-    if os.environ.get("TRYON_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(
-            "the browser test needs Debian's chromium: apt-get install chromium chromium-driver"
-        )
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 PRODUCT, SHADE = LIPSTICK.split(":")
 SECOND = "lit-glow-blush"
@@ -73,97 +67,29 @@ RULES = [
     }
 ]
 
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory, camera_scene: NDArray[np.uint8]) -> Path:
-    path = tmp_path_factory.mktemp("camera") / "clip.y4m"
-    write_y4m(path, [moving_frame(camera_scene, i) for i in range(CLIP_FRAMES)])
-    return path
+clip = clip_fixture(CLIP_FRAMES, counter=False)
+browser = browser_fixture(*BACKGROUND_ARGS)
 
 
 @pytest_asyncio.fixture
 async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
     rules = tmp_path / "promotions.json"
     rules.write_text(json.dumps(RULES))
-    config = ServerConfig(host_key=HOST_KEY, relay_viewers=4, promotions=str(rules))
-    app = create_app(config, catalog=shared_catalog())
-    srv = TestServer(app, host="127.0.0.1")
-    await srv.start_server(**runner_options(config))
-    yield srv
-    await srv.close()
+    async with serving(ServerConfig(host_key=HOST_KEY, relay_viewers=4, promotions=str(rules))) as srv:
+        yield srv
 
 
-@pytest_asyncio.fixture
-async def browser(clip: Path) -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={clip}",
-        "--allow-loopback-in-peer-connection",
-        "--disable-features=WebRtcHideLocalIpsWithMdns",
-        "--autoplay-policy=no-user-gesture-required",
-        "--disable-renderer-backgrounding",
-        "--disable-background-timer-throttling",
-        "--disable-backgrounding-occluded-windows",
-    ]
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
-CSP_LISTENER = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) =>
-  window.__csp.push(`${e.effectiveDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`));
-"""
-
-
-class Page:
+class Page(ContextPage):
     """A page in its own browser context, recording its errors and CSP violations; requests to
     other sites (the shop behind Buy) answered by the test, never sent."""
 
-    def __init__(self, page: Any) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on(
-            "console", lambda m: self.errors.append(m.text) if "Content Security Policy" in m.text else None
-        )
-
     @classmethod
-    async def open(cls, browser: Any, **kw: Any) -> Page:
-        context = await browser.new_context(
-            locale="en-US", permissions=["clipboard-read", "clipboard-write"], **kw
+    async def open(cls, browser: Any, *scripts: str, locale: str = "en-US", **kw: Any) -> Self:
+        p = await super().open(
+            browser, *scripts, locale=locale, permissions=["clipboard-read", "clipboard-write"], **kw
         )
-        await context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), shop)
-        page = await context.new_page()
-        await page.add_init_script(CSP_LISTENER)
-        return cls(page)
-
-    async def problems(self) -> list[str]:
-        csp: list[str] = await self.page.evaluate("window.__csp")
-        return self.errors + csp
-
-    async def wait(self, expression: str, timeout: float = 10.0) -> Any:
-        """Poll ``expression`` until truthy (not ``wait_for_function``: the CSP refuses its ``eval``)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not (value := await self.page.evaluate(expression)):
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{expression!r} still false after {timeout:g} s")
-            await asyncio.sleep(0.1)
-        return value
+        await p.page.context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), shop)
+        return p
 
 
 async def shop(route: Any) -> None:
@@ -176,8 +102,6 @@ def row_of(product: str) -> str:
 
 async def board_screenshot(page: Any, tmp_path: Path) -> None:
     """The studio's questions and board (a 256-colour PNG): docs/board.png with TRYON_SCREENSHOTS=1."""
-    from PIL import Image
-
     box = await page.evaluate(
         """() => {
             const a = document.querySelector('.studio-row').getBoundingClientRect();
@@ -187,13 +111,7 @@ async def board_screenshot(page: Any, tmp_path: Path) -> None:
                     width: Math.max(a.right, b.right) - left + 16, height: b.bottom - a.top + 16};
         }"""
     )
-    raw = tmp_path / "raw-board.png"
-    await page.screenshot(path=str(raw), clip=box, full_page=True)
-    folder = DOCS if os.environ.get("TRYON_SCREENSHOTS") == "1" else tmp_path
-    with Image.open(raw) as im:
-        im.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(
-            folder / "board.png", optimize=True
-        )
+    await screenshot(page, "board.png", tmp_path, clip=box, full_page=True)
 
 
 async def test_the_board_shows_what_viewers_try_like_ask_and_buy(

@@ -11,29 +11,29 @@ writes docs/hud.png.
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from live_helpers import LIPSTICK, shared_catalog
-from numpy.typing import NDArray
+from browser_helpers import (
+    ContextPage,
+    browser_fixture,
+    clip_fixture,
+    require_chromium,
+    screenshot,
+    serving,
+    wait_for,
+)
+from live_helpers import LIPSTICK
 from show_helpers import HOST_KEY
-from test_browser import CHROMIUM, CLIP_FRAMES, chromium, clip_frame, csp_page, csp_violations, wait_for
 from test_profile import check_trace
 
 from tryon.trace import load_events
-from webrtc import ServerConfig, create_app
-from webrtc.guard import runner_options
-from webrtc.probe import write_y4m
+from webrtc import ServerConfig
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow, pytest.mark.browser]
-assert CHROMIUM.exists()  # test_browser skips the module otherwise
+require_chromium()
 
 # Everything the HUD shows and the stats message it came from, read at one instant.
 SNAPSHOT = """() => {
@@ -50,28 +50,8 @@ SNAPSHOT = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory, camera_scene: NDArray[np.uint8]) -> Path:
-    path = tmp_path_factory.mktemp("camera") / "clip.y4m"
-    write_y4m(path, [clip_frame(camera_scene, i) for i in range(CLIP_FRAMES)])
-    return path
-
-
-@pytest_asyncio.fixture
-async def browser(clip: Path) -> AsyncIterator[Any]:
-    async with chromium(
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={clip}",
-        "--allow-loopback-in-peer-connection",
-        "--disable-features=WebRtcHideLocalIpsWithMdns",
-    ) as b:
-        yield b
-
-
-async def serve(config: ServerConfig) -> TestServer:
-    srv = TestServer(create_app(config, catalog=shared_catalog()), host="127.0.0.1")
-    await srv.start_server(**runner_options(config))
-    return srv
+clip = clip_fixture()
+browser = browser_fixture()
 
 
 def shown_number(text: str) -> float:
@@ -84,37 +64,20 @@ def leaves(stages: dict[str, float]) -> set[str]:
     return {k for k in stages if k != "total" and not any(o.startswith(f"{k}.") for o in stages)}
 
 
-async def screenshot(page: Any, tmp_path: Path) -> None:
-    """A small PNG (256 colours): docs/hud.png with TRYON_SCREENSHOTS=1, else the test's folder."""
-    from PIL import Image
-
-    raw = tmp_path / "raw-hud.png"
-    await page.evaluate("window.scrollTo(0, 0)")
-    await page.screenshot(path=str(raw))
-    folder = DOCS if os.environ.get("TRYON_SCREENSHOTS") == "1" else tmp_path
-    with Image.open(raw) as im:
-        im.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(
-            folder / "hud.png", optimize=True
-        )
-
-
 async def test_the_developer_hud_on_the_shopper_page_and_the_studio(browser: Any, tmp_path: Path) -> None:
     traces = tmp_path / "traces"
     traces.mkdir()
-    server = await serve(ServerConfig(trace_dir=str(traces)))
-    studio_server = await serve(ServerConfig(host_key=HOST_KEY))  # no --trace-dir
-    try:
+    async with (
+        serving(ServerConfig(trace_dir=str(traces))) as server,
+        serving(ServerConfig(host_key=HOST_KEY)) as studio_server,  # no --trace-dir
+    ):
         await shopper(browser, server, traces, tmp_path)
         await studio(browser, studio_server)
-    finally:
-        await server.close()
-        await studio_server.close()
 
 
 async def shopper(browser: Any, server: TestServer, traces: Path, tmp_path: Path) -> None:
-    page, console = await csp_page(browser, locale="en-US", viewport={"width": 1280, "height": 800})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    p = await ContextPage.open(browser, viewport={"width": 1280, "height": 800})
+    page = p.page
 
     # No HUD for shoppers.
     await page.goto(str(server.make_url("/")))
@@ -181,7 +144,7 @@ async def shopper(browser: Any, server: TestServer, traces: Path, tmp_path: Path
     assert frames, "no frame in the trace"
     assert await page.is_enabled("#hud-record")
     await page.wait_for_timeout(1200)  # a stats message after the trace: the graph and bars drawn
-    await screenshot(page, tmp_path)
+    await screenshot(page, "hud.png", tmp_path, top=True)
 
     # The language switch re-labels it.
     await page.select_option("#lang", "fr")
@@ -193,15 +156,13 @@ async def shopper(browser: Any, server: TestServer, traces: Path, tmp_path: Path
     await page.goto(str(server.make_url("/")))
     await wait_for(page, "document.querySelectorAll('.product-card').length > 0", 15)
     assert await page.is_visible("#stats")
-    assert errors == []
-    assert await csp_violations(page, console) == []
-    await page.close()
+    assert await p.problems() == []
+    await page.context.close()
 
 
 async def studio(browser: Any, server: TestServer) -> None:
-    page, console = await csp_page(browser, locale="en-US", viewport={"width": 1280, "height": 800})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    p = await ContextPage.open(browser, viewport={"width": 1280, "height": 800})
+    page = p.page
     await page.goto(str(server.make_url("/studio")))
     await wait_for(page, "document.querySelectorAll('.product-card').length > 0", 15)
     assert await page.is_hidden("#stats")
@@ -228,6 +189,5 @@ async def studio(browser: Any, server: TestServer) -> None:
     assert "--trace-dir" in status, status
     assert await page.is_enabled("#hud-record")
     assert await page.evaluate("document.querySelector('#message').textContent") == ""
-    assert errors == []
-    assert await csp_violations(page, console) == []
-    await page.close()
+    assert await p.problems() == []
+    await page.context.close()

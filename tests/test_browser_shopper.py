@@ -23,10 +23,8 @@ TRYON_SCREENSHOTS=1 writes docs/shopper-desktop.png and docs/shopper-phone.png. 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
-import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -36,23 +34,21 @@ import numpy as np
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from conftest import moving_frame
-from live_helpers import shared_catalog
-from numpy.typing import NDArray
+from browser_helpers import (
+    ContextPage,
+    browser_fixture,
+    clip_fixture,
+    require_chromium,
+    screenshot,
+    serving,
+    wait_for,
+)
 
 from tryon.media import decode_image, encode_png
-from webrtc import ServerConfig, create_app
-from webrtc.guard import runner_options
-from webrtc.probe import write_y4m
+from webrtc import ServerConfig
 
-CHROMIUM = Path("/usr/bin/chromium")
-DOCS = Path(__file__).resolve().parents[1] / "docs"
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow, pytest.mark.browser]
-
-if not CHROMIUM.exists():
-    if os.environ.get("TRYON_REQUIRE_BROWSER") == "1":
-        raise RuntimeError("the browser test needs Debian's chromium: apt-get install chromium")
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -64,83 +60,27 @@ OPTICAL = "harbor-round-optical"
 SUNGLASSES = "riviera-aviator-sunglasses"
 LONG = "holiday-fair-isle-pyjama-top-adult"
 
-BASE_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory, camera_scene: NDArray[np.uint8]) -> Path:
-    """The portrait in slow motion (a face, no hand): 60 frames, looped by Chromium."""
-    path = tmp_path_factory.mktemp("camera") / "clip.y4m"
-    write_y4m(path, [moving_frame(camera_scene, i) for i in range(60)])
-    return path
+# The portrait in slow motion (a face, no hand): 60 frames, looped by Chromium.
+clip = clip_fixture(60, counter=False)
+browser = browser_fixture()
 
 
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[TestServer]:
-    config = ServerConfig()
-    srv = TestServer(create_app(config, catalog=shared_catalog()), host="127.0.0.1")
-    await srv.start_server(**runner_options(config))
-    yield srv
-    await srv.close()
-
-
-@pytest_asyncio.fixture
-async def browser(clip: Path) -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        args = [*BASE_ARGS, f"--use-file-for-fake-video-capture={clip}"]
-        b = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
-CSP_LISTENER = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) =>
-  window.__csp.push(`${e.effectiveDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`));
-"""
+    async with serving(ServerConfig()) as srv:
+        yield srv
 
 
 @contextlib.asynccontextmanager
 async def shopper(browser: Any, viewport: dict[str, int], **kw: Any) -> AsyncIterator[Any]:
     """A page (its own context: its own storage) that fails the test on a page error or a
     Content-Security-Policy violation."""
-    context = await browser.new_context(viewport=viewport, locale="en-US", **kw)
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-    await page.add_init_script(CSP_LISTENER)
+    p = await ContextPage.open(browser, viewport=viewport, **kw)
     try:
-        yield page
-        assert errors == []
-        assert await page.evaluate("window.__csp") == []
+        yield p.page
+        assert await p.problems() == []
     finally:
-        await context.close()
-
-
-async def wait_for(page: Any, expression: str, timeout: float = 10.0) -> None:
-    """Poll ``expression`` until truthy (not ``wait_for_function``: the page's CSP forbids eval)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await page.evaluate(expression):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{expression!r} still false after {timeout:g} s")
-        await asyncio.sleep(0.1)
+        await p.page.context.close()
 
 
 async def look(page: Any) -> list[str]:
@@ -174,17 +114,6 @@ async def uncovered(page: Any, selector: str) -> bool:
                       return !!at && (at === n || n.contains(at)); }""",
         )
     )
-
-
-async def screenshot(page: Any, name: str, tmp_path: Path) -> None:
-    """A small PNG (256 colours): into docs/ with TRYON_SCREENSHOTS=1, else the test's folder."""
-    from PIL import Image
-
-    raw = tmp_path / f"raw-{name}"
-    await page.screenshot(path=str(raw))
-    folder = DOCS if os.environ.get("TRYON_SCREENSHOTS") == "1" else tmp_path
-    with Image.open(raw) as im:
-        im.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(folder / name, optimize=True)
 
 
 async def canvas_png(page: Any, selector: str) -> bytes:

@@ -16,9 +16,7 @@ Skipped when /usr/bin/chromium is missing, unless TRYON_REQUIRE_BROWSER=1 (CI se
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,99 +25,40 @@ import numpy as np
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from conftest import moving_frame
-from live_helpers import LIPSTICK, lip_mask, shared_catalog
+from browser_helpers import (
+    BACKGROUND_ARGS,
+    ContextPage,
+    browser_fixture,
+    clip_fixture,
+    require_chromium,
+    screenshot,
+    serving,
+    wait_lipstick,
+)
+from live_helpers import LIPSTICK
 from numpy.typing import NDArray
 from show_helpers import HOST_KEY
 
-from tryon.media import decode_image
-from webrtc import ServerConfig, create_app
+from webrtc import ServerConfig
 from webrtc.app import SERVER_KEY
-from webrtc.guard import runner_options
-from webrtc.probe import draw_counter, read_counter, write_y4m
 
-CHROMIUM = Path("/usr/bin/chromium")
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow, pytest.mark.browser]
+require_chromium()
 
-if not CHROMIUM.exists():
-    if os.environ.get("TRYON_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(
-            "the browser test needs Debian's chromium: apt-get install chromium chromium-driver"
-        )
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
-CLIP_FRAMES = 90
 PRODUCT, SHADE = LIPSTICK.split(":")
 OTHER_SHADE = "plum-noir"
 XSS = "<img src=x onerror=alert(1)>"
 
-
-def clip_frame(scene: NDArray[np.uint8], i: int) -> NDArray[np.uint8]:
-    frame = moving_frame(scene, i)
-    draw_counter(frame, i)
-    return frame
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory, camera_scene: NDArray[np.uint8]) -> Path:
-    path = tmp_path_factory.mktemp("camera") / "clip.y4m"
-    write_y4m(path, [clip_frame(camera_scene, i) for i in range(CLIP_FRAMES)])
-    return path
+clip = clip_fixture()
+# Two pages play video at once, one of them in a background context.
+browser = browser_fixture(*BACKGROUND_ARGS)
 
 
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[TestServer]:
-    config = ServerConfig(host_key=HOST_KEY, relay_viewers=4)
-    app = create_app(config, catalog=shared_catalog())
-    srv = TestServer(app, host="127.0.0.1")
-    await srv.start_server(**runner_options(config))
-    yield srv
-    await srv.close()
+    async with serving(ServerConfig(host_key=HOST_KEY, relay_viewers=4)) as srv:
+        yield srv
 
-
-BASE_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-]
-
-
-@pytest_asyncio.fixture
-async def browser(clip: Path) -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    args = [
-        *BASE_ARGS,
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={clip}",
-        # Loopback ICE candidates, and real addresses rather than mDNS names (see test_browser.py).
-        "--allow-loopback-in-peer-connection",
-        "--disable-features=WebRtcHideLocalIpsWithMdns",
-        # Two pages play video at once, one of them in a background context.
-        "--autoplay-policy=no-user-gesture-required",
-        "--disable-renderer-backgrounding",
-        "--disable-background-timer-throttling",
-        "--disable-backgrounding-occluded-windows",
-    ]
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
-CSP_LISTENER = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) =>
-  window.__csp.push(`${e.effectiveDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`));
-"""
 
 # The browser grants every device (--use-fake-ui-for-media-stream): a page of the test refuses the
 # microphone, as a person would, once the test sets window.__denyMic.
@@ -153,50 +92,8 @@ SOUND_PEAK = """async (seconds) => {
 }"""
 
 
-class Page:
+class Page(ContextPage):
     """A page in its own browser context, recording its errors and CSP violations."""
-
-    def __init__(self, page: Any) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on(
-            "console", lambda m: self.errors.append(m.text) if "Content Security Policy" in m.text else None
-        )
-
-    @classmethod
-    async def open(cls, browser: Any, *scripts: str, **kw: Any) -> Page:
-        context = await browser.new_context(locale="en-US", **kw)
-        page = await context.new_page()
-        for script in (CSP_LISTENER, *scripts):
-            await page.add_init_script(script)
-        return cls(page)
-
-    async def problems(self) -> list[str]:
-        csp: list[str] = await self.page.evaluate("window.__csp")
-        return self.errors + csp
-
-    async def wait(self, expression: str, timeout: float = 10.0) -> None:
-        """Poll ``expression`` until truthy (not ``wait_for_function``: the CSP refuses its ``eval``)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not await self.page.evaluate(expression):
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{expression!r} still false after {timeout:g} s")
-            await asyncio.sleep(0.1)
-
-    async def frame(self, selector: str) -> NDArray[np.uint8]:
-        """The frame the <video> at ``selector`` shows now, as the page decoded it."""
-        data_url = await self.page.evaluate(
-            """(sel) => {
-                const v = document.querySelector(sel);
-                const c = document.createElement('canvas');
-                c.width = v.videoWidth; c.height = v.videoHeight;
-                c.getContext('2d').drawImage(v, 0, 0);
-                return c.toDataURL('image/png');
-            }""",
-            selector,
-        )
-        return decode_image(base64.b64decode(data_url.split(",", 1)[1]))
 
     async def playing(self, selector: str) -> None:
         """Frames arrive in the <video> at ``selector``: it has a size and its time moves on."""
@@ -205,37 +102,7 @@ class Page:
         await self.wait(f"document.querySelector('{selector}').currentTime > {before} + 0.3", 10)
 
     async def lipstick(self, selector: str, scene: NDArray[np.uint8], tries: int = 30) -> None:
-        why = ""
-        for _ in range(tries):
-            on, why = lipstick_on(await self.frame(selector), scene)
-            if on:
-                return
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"{selector} never showed the lipstick: {why}")
-
-
-def lipstick_on(frame: NDArray[np.uint8], scene: NDArray[np.uint8]) -> tuple[bool, str]:
-    """Whether ``frame`` (counter readable) shows the ruby lipstick, against the camera frame it came from."""
-    assert frame.shape == (480, 640, 3), frame.shape
-    n = read_counter(frame)
-    if n is None:
-        return False, "counter unreadable"
-    sent = clip_frame(scene, n % CLIP_FRAMES)
-    lips = lip_mask(sent)
-    change = frame[lips].astype(np.float32).mean(0) - sent[lips].astype(np.float32).mean(0)
-    return bool(change[1] < -25 and change[0] - change[1] > 20), f"frame {n}: lip colour change {change}"
-
-
-async def screenshot(page: Any, name: str, tmp_path: Path) -> None:
-    """A small PNG (256 colours) of ``page``: into docs/ with TRYON_SCREENSHOTS=1, else the test's folder."""
-    from PIL import Image
-
-    raw = tmp_path / f"raw-{name}"
-    await page.evaluate("window.scrollTo(0, 0)")
-    await page.screenshot(path=str(raw))
-    folder = DOCS if os.environ.get("TRYON_SCREENSHOTS") == "1" else tmp_path
-    with Image.open(raw) as im:
-        im.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(folder / name, optimize=True)
+        await wait_lipstick(self.page, selector, scene, tries)
 
 
 async def comment(viewer: Any, text: str) -> None:
@@ -364,8 +231,8 @@ async def test_a_live_show_from_the_studio_to_a_phone(
     assert "slow down" in (await viewer.inner_text("#message")).lower()
     await viewer.click("#message .message-close")
     await s.wait("window.studio.host?.fps > 0", 10)
-    await screenshot(studio, "studio.png", tmp_path)
-    await screenshot(viewer, "viewer.png", tmp_path)
+    await screenshot(studio, "studio.png", tmp_path, top=True)
+    await screenshot(viewer, "viewer.png", tmp_path, top=True)
 
     # -- sound: one tap unmutes the show; the viewer hears the host's microphone (the fake beep) --
     await viewer.click("#sound")
