@@ -164,3 +164,25 @@ async def test_a_whip_publisher_comes_back_through_whep_with_the_look_and_its_so
         await peer.close()
     await player.close()
     assert await resource.delete(live.http) in (200, 404)
+
+
+async def test_the_server_key_makes_a_show_and_hands_its_key_to_the_publisher(live: Live) -> None:
+    pc, _ = publisher(live, audio=False)
+    headers = {"Content-Type": "application/sdp", **bearer(HOST_KEY)}
+    async with live.http.post(f"{live.url}whip", data=await _gathered(pc), headers=headers) as r:
+        assert r.status == 201, await r.text()
+        show, key = r.headers["X-TryOn-Show"], r.headers["X-TryOn-Show-Key"]
+    api = ShowClient(live.http, live.url)
+    status, state, _ = await api.call(
+        "PUT", f"/api/shows/{show}/showing", {"product": "velvet-matte-lipstick"}, bearer(key)
+    )
+    assert status == 200
+    assert state["showing"]["product"] == "velvet-matte-lipstick"
+    # A second publisher with the server key feeds that show: no new show, no key handed out.
+    pc2, _ = publisher(live, audio=False)
+    async with live.http.post(f"{live.url}whip", data=await _gathered(pc2), headers=headers) as r:
+        assert r.status == 201
+        assert r.headers["X-TryOn-Show"] == show
+        assert "X-TryOn-Show-Key" not in r.headers
+    for peer in (pc, pc2):
+        await peer.close()

@@ -3,9 +3,10 @@
 - ``POST /whip`` (``application/sdp``, ``Authorization: Bearer <key>``) → ``201`` with the answer,
   ``Location: /whip/<session>`` and ``Link`` headers for the configured ICE servers. A show's key
   feeds that show; the server host key feeds the newest live show, or a new one (its id comes back
-  in ``X-TryOn-Show``). The session is the shoppers' and hosts' session code, ingest-only (nothing
-  is sent back). ``?products=ID[:variant],...`` sets the first look; the studio or
-  ``PUT /api/shows/<id>/look`` changes it. ``DELETE /whip/<session>`` (same key) ends it.
+  in ``X-TryOn-Show``, a new one's key in ``X-TryOn-Show-Key``). The session is the shoppers' and
+  hosts' session code, ingest-only (nothing is sent back). ``?products=ID[:variant],...`` sets
+  the first look; the studio or ``PUT /api/shows/<id>/look`` changes it. ``DELETE
+  /whip/<session>`` (same key) ends it.
 - ``POST /whep/<show>`` (``application/sdp``, no account) → ``201`` with the answer and
   ``Location: /whep/<show>/<id>``; ``DELETE`` ends it. WHEP players send the offer; Janus 1.1's
   VideoRoom only makes offers to subscribers, so WHEP players are served by the embedded relay
@@ -118,6 +119,7 @@ class WhipService:
             raise ShowRefusedError(400, f"products: {exc}", "product") from None
         if len(items) > self.config.max_look:
             raise ShowRefusedError(400, f"products: expected at most {self.config.max_look}", "malformed")
+        created = show is None
         if show is None:
             show = await self.shows.new_show("WHIP")
         attached: list[Session] = []
@@ -142,6 +144,10 @@ class WhipService:
         }
         if server_key:
             headers["X-TryOn-Show"] = show.id
+        if created:
+            # Made for this publisher (who holds the server key): its own key, to run the show
+            # (now showing, outputs, the end) from a tool or the studio ("resume").
+            headers["X-TryOn-Show-Key"] = show.key
         answer = web.Response(status=201, text=session.pc.localDescription.sdp, headers=headers)
         answer.content_type = "application/sdp"
         for link in self.ice_links():
