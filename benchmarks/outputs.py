@@ -56,10 +56,9 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection
 from numpy.typing import NDArray
 from perception import frames_640x480
-from processes import ServerProcess, cpu_seconds, descendants, free_port, machine_busy_seconds
+from processes import ServerProcess, free_port, measure_window
 from report import write_results
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
 
 from tryon.media.uplink import pyav_has_srt
@@ -264,19 +263,8 @@ async def measure(
     pids = {"server": server.proc.pid, "bench": os.getpid()}
     if receiver is not None:
         pids["receiver"] = receiver.proc.pid
-    children0 = {p: cpu_seconds(p) for p in descendants(server.proc.pid)}
-    cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
-    busy0, t0 = machine_busy_seconds(), time.monotonic()
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(label, total=seconds)
-        while (elapsed := time.monotonic() - t0) < seconds:
-            await asyncio.sleep(min(0.5, seconds - elapsed))
-            progress.update(task, completed=time.monotonic() - t0)
-    t1 = time.monotonic()
-    busy1, wall = machine_busy_seconds(), t1 - t0
-    children1 = {p: cpu_seconds(p) for p in descendants(server.proc.pid)}
-    cpu = {k: 100 * (cpu_seconds(p) - cpu0[k]) / wall for k, p in pids.items()}
-    cpu["relay"] = 100 * sum(v - children0.get(p, 0.0) for p, v in children1.items()) / wall
+    w = await measure_window(pids, seconds, label, console, children_of=server.proc.pid)
+    t0, t1, wall, cpu = w.t0, w.t1, w.wall, w.cpu
     whep = [r for r in show.player.received if t0 <= r.at < t1]
     row: dict[str, Any] = {
         "phase": label,
@@ -289,10 +277,10 @@ async def measure(
         "relay_cpu_pct": cpu["relay"],
         "receiver_cpu_pct": cpu.get("receiver", 0.0),
         "bench_cpu_pct": cpu["bench"],
-        "machine_cpu_pct": 100 * (busy1 - busy0) / wall,
+        "machine_cpu_pct": w.machine,
         "cores": os.cpu_count(),
+        "other_cpu_pct": w.others,
     }
-    row["other_cpu_pct"] = row["machine_cpu_pct"] - sum(cpu.values())
     if receiver is not None:
         got = [a for a in receiver.arrivals if t0 <= a.at < t1]
         row["uplink"] = {

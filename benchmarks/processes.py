@@ -12,9 +12,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+from rich.console import Console
+from rich.progress import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -102,3 +105,42 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+
+
+@dataclass
+class Window:
+    """A measured window: its bounds, its length, each process's CPU and the machine's, in % of
+    one core."""
+
+    t0: float
+    t1: float
+    wall: float
+    cpu: dict[str, float]
+    machine: float
+
+    @property
+    def others(self) -> float:
+        """What the rest of the machine used meanwhile."""
+        return self.machine - sum(self.cpu.values())
+
+
+async def measure_window(
+    pids: dict[str, int], seconds: float, label: str, console: Console, children_of: int | None = None
+) -> Window:
+    """Wait ``seconds`` (a progress bar) reading the CPU of ``pids`` and of the machine before and
+    after; ``children_of``: also the CPU of that process's children, as ``cpu["relay"]``."""
+    children0 = {p: cpu_seconds(p) for p in descendants(children_of)} if children_of else {}
+    cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
+    busy0, t0 = machine_busy_seconds(), time.monotonic()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(label, total=seconds)
+        while (elapsed := time.monotonic() - t0) < seconds:
+            await asyncio.sleep(min(0.5, seconds - elapsed))
+            progress.update(task, completed=time.monotonic() - t0)
+    t1 = time.monotonic()
+    busy1, wall = machine_busy_seconds(), t1 - t0
+    cpu = {k: 100 * (cpu_seconds(p) - cpu0[k]) / wall for k, p in pids.items()}
+    if children_of:
+        children1 = {p: cpu_seconds(p) for p in descendants(children_of)}
+        cpu["relay"] = 100 * sum(v - children0.get(p, 0.0) for p, v in children1.items()) / wall
+    return Window(t0, t1, wall, cpu, 100 * (busy1 - busy0) / wall)

@@ -49,7 +49,7 @@ from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 from numpy.typing import NDArray
 from perception import frames_640x480
-from processes import ServerProcess, cpu_seconds, machine_busy_seconds
+from processes import ServerProcess, cpu_seconds, machine_busy_seconds, measure_window
 from report import write_results
 from rich.console import Console
 from rich.progress import Progress
@@ -295,16 +295,8 @@ async def measure(
 ) -> dict[str, Any]:
     assert show.host is not None
     pids = our_pids(server, janus)
-    cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
-    busy0, t0 = machine_busy_seconds(), time.monotonic()
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(label, total=seconds)
-        while (elapsed := time.monotonic() - t0) < seconds:
-            await asyncio.sleep(min(0.5, seconds - elapsed))
-            progress.update(task, completed=time.monotonic() - t0)
-    t1 = time.monotonic()
-    busy1, wall = machine_busy_seconds(), t1 - t0
-    cpu = {k: 100 * (cpu_seconds(p) - cpu0[k]) / wall for k, p in pids.items()}
+    w = await measure_window(pids, seconds, label, console)
+    t0, t1, wall, cpu = w.t0, w.t1, w.wall, w.cpu
     fps = [in_window(arrivals(v), t0, t1) / wall for v in show.viewers]
     lat = np.array(
         [
@@ -322,8 +314,8 @@ async def measure(
         "server_cpu_pct": cpu["server"],
         "janus_cpu_pct": cpu.get("janus"),
         "bench_cpu_pct": cpu["bench"],
-        "machine_cpu_pct": 100 * (busy1 - busy0) / wall,
-        "other_cpu_pct": 100 * (busy1 - busy0) / wall - sum(cpu.values()),
+        "machine_cpu_pct": w.machine,
+        "other_cpu_pct": w.others,
         "cores": os.cpu_count(),
         "host_preview_fps": in_window(show.host.arrivals, t0, t1) / wall,
         "fps_per_viewer": [round(f, 2) for f in fps],
