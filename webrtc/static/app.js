@@ -18,7 +18,7 @@
 // ?hud=1 (or Shift+D, remembered in the tab) turns the developers' HUD on (hud.js), with its Stats switch.
 import { LANGS, applyTranslations, getLang, pickLang, setLang, t } from "/static/i18n.js";
 import { app, el, tryon } from "/static/state.js";
-import { download, errorText, h, safeColor, throttle } from "/static/util.js";
+import { download, errorText, fetchConfig, h, safeColor, throttle } from "/static/util.js";
 import {
   filtersScrolled, loadCatalog, lookChanged, removeFromLook, renderDetail, renderFilters, renderItemIntensity, renderLook, renderProducts,
   selectProduct, selectShade, setItemIntensity, updateCards,
@@ -204,14 +204,7 @@ async function snapshot() {
 // -- start-up ------------------------------------------------------------------------------------------
 
 async function loadConfig() {
-  try {
-    const resp = await fetch("/api/config", { cache: "no-store" });
-    if (!resp.ok) throw new Error(await errorText(resp));
-    const cfg = await resp.json();
-    app.config = { ...app.config, ...cfg, camera: { ...app.config.camera, ...(cfg.camera ?? {}) } };
-  } catch (err) {
-    console.warn("could not load /api/config; using defaults", err);
-  }
+  app.config = await fetchConfig(app.config);
 }
 
 function bindEvents() {

@@ -13,7 +13,7 @@
 // a URL; the OBS panel shows it to its host only.
 import { LANGS, LOCALES, applyTranslations, getLang, pickLang, setLang, t } from "/static/i18n.js";
 import { app, el } from "/static/state.js";
-import { errorText, h, num, safeColor } from "/static/util.js";
+import { errorText, fetchConfig, h, num, safeColor } from "/static/util.js";
 import {
   fillThumb, loadCatalog, lookChanged, removeFromLook, renderDetail, renderFilters, renderLook, renderProducts, selectProduct, selectShade,
   updateCards,
@@ -554,14 +554,7 @@ function applyLang(lang, save) {
 // -- start-up ------------------------------------------------------------------------------------------------
 
 async function loadConfig() {
-  try {
-    const resp = await fetch("/api/config", { cache: "no-store" });
-    if (!resp.ok) throw new Error(await errorText(resp));
-    const cfg = await resp.json();
-    app.config = { ...app.config, ...cfg, camera: { ...app.config.camera, ...(cfg.camera ?? {}) } };
-  } catch (err) {
-    console.warn("could not load /api/config; using defaults", err);
-  }
+  app.config = await fetchConfig(app.config);
 }
 
 function bindEvents() {

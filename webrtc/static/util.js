@@ -63,3 +63,17 @@ export function download(blob, name) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
+
+/** The server's page settings (/api/config) merged over `defaults` (camera merged field by field);
+ *  `defaults` as they are when the server cannot be asked. */
+export async function fetchConfig(defaults) {
+  try {
+    const resp = await fetch("/api/config", { cache: "no-store" });
+    if (!resp.ok) throw new Error(await errorText(resp));
+    const cfg = await resp.json();
+    return { ...defaults, ...cfg, camera: { ...defaults.camera, ...(cfg.camera ?? {}) } };
+  } catch (err) {
+    console.warn("could not load /api/config; using defaults", err);
+    return defaults;
+  }
+}

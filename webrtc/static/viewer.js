@@ -10,7 +10,7 @@
 //                      heartbeat every 30 s while the show plays in sight, batched to POST /api/events;
 //                      promotions (push event `promotion`, or the try-on's control channel) as a banner
 import { LANGS, LOCALES, applyTranslations, getLang, pickLang, setLang, t } from "/static/i18n.js";
-import { errorText, h, safeColor } from "/static/util.js";
+import { errorText, fetchConfig, h, safeColor } from "/static/util.js";
 import { WatchRefused, watchShow } from "/static/watch.js";
 import { TryError, tryOn } from "/static/tryme.js";
 import { EventQueue, promotions, renderPromotion, showPromotion } from "/static/engage.js";
@@ -427,15 +427,7 @@ function applyLang(lang, save) {
 }
 
 async function loadConfig() {
-  try {
-    const resp = await fetch("/api/config", { cache: "no-store" });
-    if (resp.ok) {
-      const cfg = await resp.json();
-      v.config = { ...v.config, ...cfg, camera: { ...v.config.camera, ...(cfg.camera ?? {}) } };
-    }
-  } catch (err) {
-    console.warn("could not load /api/config; using defaults", err);
-  }
+  v.config = await fetchConfig(v.config);
 }
 
 async function loadShow() {
