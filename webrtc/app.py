@@ -114,13 +114,15 @@ class Server:
     # -- live sessions ------------------------------------------------------------------------
 
     async def offer(self, request: web.Request) -> web.Response:
+        # A shopper's session, or a show viewer's "Try it on me" (counted in that show, and
+        # needing no offer token from another machine).
+        viewer = self.shows.find_viewer(request.headers.get("X-Viewer-Token"))
         try:
-            offer, items = await self._read_offer(request)
+            offer, items = await self._read_offer(request, check_token=viewer is None)
         except OfferRefusedError as r:
             self.metrics.offers_rejected.labels(r.reason).inc()
             return json_error(r.status, r.message)
-        # A shopper's session (or a show viewer's "Try it on me", counted in that show).
-        show = self.shows.show_of_viewer(request.headers.get("X-Viewer-Token"))
+        show = viewer[0].id if viewer else None
         return await self.start_session(offer, items, lambda s: self._shopper(s, show))
 
     def _shopper(self, session: Session, show: str | None) -> None:
@@ -170,13 +172,13 @@ class Server:
         server_log.info("session %s started (%d live)", session.id[:6], len(self.sessions))
         return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id})
 
-    async def _read_offer(self, request: web.Request) -> tuple[RTCSessionDescription, list[LookItem]]:
+    async def _read_offer(
+        self, request: web.Request, check_token: bool = True
+    ) -> tuple[RTCSessionDescription, list[LookItem]]:
         config = self.config
         try:
-            # A show's viewer trying the showing product on ("Try it on me") needs no offer token.
-            viewer = self.shows.show_of_viewer(request.headers.get("X-Viewer-Token")) is not None
             body = await client_body(
-                request, config, JSON_TYPES, config.max_offer_bytes, "offer", check_token=not viewer
+                request, config, JSON_TYPES, config.max_offer_bytes, "offer", check_token=check_token
             )
         except BodyError as exc:
             reason = REFUSAL_REASONS.get(exc.status, "malformed")

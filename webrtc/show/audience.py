@@ -171,13 +171,13 @@ class AudienceService:
         session (``X-TryOn-Session``): ``(show, pseudonym, rate limit)``."""
         token = request.headers.get("X-Viewer-Token")
         if token:
-            for show in self.core.shows.values():
-                viewer = show.viewer(token)
-                if viewer is not None:
-                    return show.id, viewer.pseudonym, viewer.events
-            raise ShowRefusedError(
-                403, "unknown viewer token; reopen the show's event stream", "wrong_viewer"
-            )
+            found = self.core.find_viewer(token)
+            if found is None:
+                raise ShowRefusedError(
+                    403, "unknown viewer token; reopen the show's event stream", "wrong_viewer"
+                )
+            show, viewer = found
+            return show.id, viewer.pseudonym, viewer.events
         sid = request.headers.get("X-TryOn-Session")
         session = self.core.server.sessions.get(sid) if sid else None
         if sid and session is None:

@@ -31,7 +31,7 @@ from webrtc.offer import OfferRefusedError, parse_offer
 from webrtc.responses import json_error
 from webrtc.sfu.base import Sfu, SfuError
 from webrtc.sfu.relay import RelaySfu
-from webrtc.show.state import Show, Showing
+from webrtc.show.state import Show, Showing, Viewer
 from webrtc.show.track import ShowTrack
 
 if TYPE_CHECKING:
@@ -99,12 +99,13 @@ class ShowService:
             self._sfu = make_sfu(self.server)
         return self._sfu
 
-    def show_of_viewer(self, token: str | None) -> str | None:
-        """The live show whose viewer token ``token`` is, or ``None``."""
+    def find_viewer(self, token: str | None) -> tuple[Show, Viewer] | None:
+        """The live show whose viewer token ``token`` is, and that viewer; else ``None``."""
         if token:
             for show in self.shows.values():
-                if show.viewer(token) is not None:
-                    return show.id
+                viewer = show.viewer(token)
+                if viewer is not None:
+                    return show, viewer
         return None
 
     def routes(self, router: web.UrlDispatcher) -> None:
