@@ -208,14 +208,24 @@ class Analytics:
     ) -> asyncio.Future[bool] | None:
         """Count ``event`` everywhere it counts and hand it to the store (the future resolves
         when it is stored; ``None`` without a store)."""
+        self.count(event, mentions, question, author)
+        return self.store([event])
+
+    def count(
+        self, event: Event, mentions: Sequence[str] = (), question: bool = False, author: str | None = None
+    ) -> None:
+        """Count ``event`` in the metrics, its show's board, the recommender and the promotions."""
         self.metrics.events.labels(event.type).inc()
         if event.show is not None and event.show in self.boards:
             self.boards[event.show].add(event, mentions, question, author)
         self.recommender.add(event)
         self.promotions.add(event)
-        if self.sink is None:
+
+    def store(self, events: Sequence[Event]) -> asyncio.Future[bool] | None:
+        """Hand ``events`` to the store in one submission (``None`` without a store)."""
+        if self.sink is None or not events:
             return None
-        future = self.sink.submit([event])
+        future = self.sink.submit(events)
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
         return future
@@ -264,8 +274,10 @@ class Analytics:
                 rejected.append({"index": i, "reason": exc.reason, "error": str(exc)})
                 continue
             accepted.append(event)
-        futures = [f for f in (self.record(e) for e in accepted) if f is not None]
-        stored = bool(futures) and all(await asyncio.gather(*futures))
+        for event in accepted:
+            self.count(event)
+        future = self.store(accepted)
+        stored = future is not None and await future
         return len(accepted), rejected, stored
 
     # -- out -----------------------------------------------------------------------------------
