@@ -196,6 +196,8 @@ class RecordOutput(QueuedOutput):
         self._last_ms = -1
         self._audio_pos = 0
         self.container: Any = None
+        self.aac: Any = None
+        """The AAC stream once the file is open (its worker opens it; stats may be asked before)."""
 
     def _open(self) -> None:
         try:
@@ -212,7 +214,6 @@ class RecordOutput(QueuedOutput):
         video.pix_fmt = "yuv420p"
         video.codec_context.time_base = _MS
         self.video = video
-        self.aac: Any = None
         if self.audio:
             self.aac = self.container.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
             self.aac.bit_rate = 128_000
